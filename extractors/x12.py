@@ -106,7 +106,7 @@ def _find_header(text: str) -> tuple[int, X12Delimiters, list[str], int]:
         line_break = nxt[:1] in ("\r", "\n")
     if component == sep or terminator == sep or terminator.isalnum() or terminator == " ":
         raise EdiError("X12: ISA header declares clashing or invalid delimiters")
-    elements = [text[a + 1: b] for a, b in zip([start + 3, *seps[:-1]], seps)]  # ISA01..ISA15
+    elements = [text[a + 1: b] for a, b in zip(seps[:-1], seps[1:])]  # ISA01..ISA15
     elements.append(component)
     # The 00402+ repetition separator lives in ISA11; older versions put "U" there.
     rep = elements[10].strip() if len(elements) > 10 else ""

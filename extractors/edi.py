@@ -249,8 +249,6 @@ def read_edi(data: bytes) -> EdiResult:
         raise EdiError("not an EDI interchange: no ISA, UNA or UNB header at the start")
     except IntakeError:
         raise
-    except RecursionError as exc:  # pragma: no cover - defensive
-        raise EdiError(f"malformed EDI: {type(exc).__name__}") from exc
     except Exception as exc:  # noqa: BLE001 - the contract: only named intake errors leave here
         raise EdiError(f"malformed EDI: {type(exc).__name__}: {exc}"[:300]) from exc
 

@@ -221,9 +221,11 @@ def _party_address(p: dict[str, Any]) -> str | None:
 def _dtm(seg: Segment) -> tuple[str, str, str | None]:
     """(qualifier, raw value, ISO date or None) of a DTM; formats 102, 203, 101, 718, 204..."""
     qual, raw, fmt = _c(seg, 1), _c(seg, 1, 1), _c(seg, 1, 2)
-    iso: str | None = None
-    if fmt in ("102", "203", "204", "718", "101", "") or not fmt:
-        iso = to_date(raw)
+    # 102 CCYYMMDD, 203 CCYYMMDDHHMM, 204 ..SS, 101 YYMMDD, 718 CCYYMMDD-CCYYMMDD (its start);
+    # other formats (weeks, months, durations) are not calendar dates.
+    if fmt not in ("102", "203", "204", "101", "718", ""):
+        return qual, raw, None
+    iso = to_date(raw)
     if fmt == "101" and len(raw) != 6:
         iso = None
     return qual, raw, iso

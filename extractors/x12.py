@@ -318,7 +318,6 @@ def _read_850(ts: _TransactionSet, d: X12Delimiters, interchange: dict[str, Any]
             if line is not None:
                 line_meta.append(lmeta)
             party = None
-            line_currency = line_currency  # a line CUR stays a hint for the order currency
             line, lmeta = _po1(seg, d, len(order.lines) + 1)
             order.lines.append(line)
         elif tag == "PID" and line is not None:

@@ -1,0 +1,388 @@
+"""Wording for the synthetic orders: labels per language with synonyms, units, months,
+payment terms, products, companies and addresses.
+
+Every string here must be encodable in cp1252 (WinAnsi), the encoding of reportlab's
+standard fonts, so that what is drawn is what a PDF reader reads back.
+"""
+
+from __future__ import annotations
+
+LANGS: tuple[str, ...] = ("en", "de", "fr", "es", "nl")
+
+# Header labels: field -> synonyms. A family picks one synonym per field, deterministically.
+HEADER_LABELS: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "title": ["PURCHASE ORDER", "Purchase Order", "ORDER", "Purchase Order Form"],
+        "po_number": ["PO Number:", "PO No.:", "P.O. #", "Order Number:", "Purchase Order No.", "PO #:"],
+        "order_date": ["Order Date:", "Date:", "PO Date:", "Date of Order:"],
+        "requested_date": ["Delivery Date:", "Requested Delivery:", "Required By:", "Ship Date:", "Need By:"],
+        "buyer": ["Buyer:", "Purchaser:", "Customer:", "From:"],
+        "supplier": ["Supplier:", "Vendor:", "To:", "Supplier Address:"],
+        "ship_to": ["Ship To:", "Deliver To:", "Delivery Address:", "Ship-to Address:"],
+        "bill_to": ["Bill To:", "Invoice To:", "Invoice Address:", "Billing Address:"],
+        "payment_terms": ["Payment Terms:", "Terms:", "Terms of Payment:"],
+        "currency": ["Currency:", "Curr.:", "Currency Code:"],
+        "subtotal": ["Subtotal", "Sub-total", "Net Total", "Goods Total"],
+        "freight": ["Freight", "Shipping", "Delivery Charge", "Carriage"],
+        "discount": ["Discount", "Order Discount", "Less Discount"],
+        "tax": ["VAT", "Sales Tax", "Tax"],
+        "total": ["Total", "TOTAL", "Grand Total", "Order Total", "Total Amount"],
+        "carried": ["Carried forward", "Carried Forward", "Continued"],
+        "brought": ["Brought forward", "Brought Forward", "From previous page"],
+        "page": ["Page", "Page", "Sheet"],
+        "of": ["of"],
+        "notes": ["Notes:", "Remarks:", "Comments:", "Special Instructions:"],
+        "terms_title": ["TERMS AND CONDITIONS OF PURCHASE", "General Terms and Conditions"],
+    },
+    "de": {
+        "title": ["BESTELLUNG", "Bestellung", "Auftrag", "Einkaufsbestellung"],
+        "po_number": ["Bestellnummer:", "Bestell-Nr.:", "Bestellung Nr.", "Auftragsnummer:", "Unsere Bestellnr.:"],
+        "order_date": ["Bestelldatum:", "Datum:", "Belegdatum:"],
+        "requested_date": ["Liefertermin:", "Lieferdatum:", "Wunschtermin:", "Liefern bis:"],
+        "buyer": ["Besteller:", "Auftraggeber:", "Käufer:"],
+        "supplier": ["Lieferant:", "An:", "Lieferantenanschrift:"],
+        "ship_to": ["Lieferanschrift:", "Lieferadresse:", "Warenempfänger:", "Versandadresse:"],
+        "bill_to": ["Rechnungsanschrift:", "Rechnungsadresse:", "Rechnung an:"],
+        "payment_terms": ["Zahlungsbedingungen:", "Zahlungsziel:", "Zahlung:"],
+        "currency": ["Währung:", "Whg.:"],
+        "subtotal": ["Zwischensumme", "Summe netto", "Warenwert"],
+        "freight": ["Fracht", "Versandkosten", "Frachtkosten"],
+        "discount": ["Rabatt", "Nachlass", "Abzug Rabatt"],
+        "tax": ["MwSt.", "USt.", "Mehrwertsteuer"],
+        "total": ["Gesamtbetrag", "Gesamtsumme", "Summe", "Endbetrag"],
+        "carried": ["Übertrag", "Zwischensumme Übertrag"],
+        "brought": ["Übertrag", "Übertrag von Seite"],
+        "page": ["Seite", "Blatt"],
+        "of": ["von"],
+        "notes": ["Bemerkungen:", "Hinweise:", "Anmerkungen:"],
+        "terms_title": ["ALLGEMEINE EINKAUFSBEDINGUNGEN", "Einkaufsbedingungen"],
+    },
+    "fr": {
+        "title": ["BON DE COMMANDE", "Bon de commande", "COMMANDE", "Commande fournisseur"],
+        "po_number": ["Bon de commande N°", "N° de commande :", "Commande n°", "Réf. commande :"],
+        "order_date": ["Date de commande :", "Date :", "Date commande :"],
+        "requested_date": ["Date de livraison :", "Livraison souhaitée :", "Délai :"],
+        "buyer": ["Acheteur :", "Client :", "Donneur d'ordre :"],
+        "supplier": ["Fournisseur :", "À l'attention de :", "Destinataire :"],
+        "ship_to": ["Adresse de livraison :", "Livrer à :", "Lieu de livraison :"],
+        "bill_to": ["Adresse de facturation :", "Facturer à :", "Facturation :"],
+        "payment_terms": ["Conditions de paiement :", "Règlement :", "Paiement :"],
+        "currency": ["Devise :", "Monnaie :"],
+        "subtotal": ["Sous-total", "Total HT", "Montant HT"],
+        "freight": ["Frais de port", "Transport", "Port"],
+        "discount": ["Remise", "Escompte"],
+        "tax": ["TVA", "T.V.A."],
+        "total": ["Total TTC", "Montant total", "TOTAL", "Net à payer"],
+        "carried": ["À reporter", "Report"],
+        "brought": ["Report", "Report page précédente"],
+        "page": ["Page"],
+        "of": ["sur", "/"],
+        "notes": ["Remarques :", "Observations :", "Notes :"],
+        "terms_title": ["CONDITIONS GÉNÉRALES D'ACHAT", "Conditions générales"],
+    },
+    "es": {
+        "title": ["PEDIDO", "ORDEN DE COMPRA", "Pedido de compra", "Hoja de pedido"],
+        "po_number": ["Número de pedido:", "N.º pedido:", "Pedido n.º", "Orden de compra:", "Nº Pedido:"],
+        "order_date": ["Fecha de pedido:", "Fecha:", "Fecha pedido:"],
+        "requested_date": ["Fecha de entrega:", "Entrega:", "Plazo de entrega:"],
+        "buyer": ["Comprador:", "Cliente:", "Solicitante:"],
+        "supplier": ["Proveedor:", "Para:", "Datos del proveedor:"],
+        "ship_to": ["Dirección de entrega:", "Enviar a:", "Lugar de entrega:"],
+        "bill_to": ["Dirección de facturación:", "Facturar a:"],
+        "payment_terms": ["Forma de pago:", "Condiciones de pago:", "Pago:"],
+        "currency": ["Moneda:", "Divisa:"],
+        "subtotal": ["Subtotal", "Base imponible", "Importe neto"],
+        "freight": ["Portes", "Transporte", "Gastos de envío"],
+        "discount": ["Descuento", "Dto. pronto pago"],
+        "tax": ["IVA"],
+        "total": ["Total", "TOTAL", "Importe total", "Total pedido"],
+        "carried": ["Suma y sigue", "A trasladar"],
+        "brought": ["Suma anterior", "Transporte"],
+        "page": ["Página", "Hoja"],
+        "of": ["de"],
+        "notes": ["Observaciones:", "Notas:"],
+        "terms_title": ["CONDICIONES GENERALES DE COMPRA", "Condiciones generales"],
+    },
+    "nl": {
+        "title": ["INKOOPORDER", "Inkooporder", "BESTELLING", "Bestelbon"],
+        "po_number": ["Inkoopordernummer:", "Ordernummer:", "Bestelnummer:", "Ordernr.:", "Inkooporder nr."],
+        "order_date": ["Orderdatum:", "Datum:", "Besteldatum:"],
+        "requested_date": ["Leverdatum:", "Gewenste leverdatum:", "Leveren voor:"],
+        "buyer": ["Koper:", "Besteller:", "Opdrachtgever:"],
+        "supplier": ["Leverancier:", "Aan:", "Leveranciersadres:"],
+        "ship_to": ["Afleveradres:", "Leveradres:", "Leveren aan:"],
+        "bill_to": ["Factuuradres:", "Factureren aan:"],
+        "payment_terms": ["Betalingscondities:", "Betalingstermijn:", "Betaling:"],
+        "currency": ["Valuta:", "Munt:"],
+        "subtotal": ["Subtotaal", "Totaal excl. BTW", "Netto bedrag"],
+        "freight": ["Vracht", "Verzendkosten", "Transportkosten"],
+        "discount": ["Korting", "Orderkorting"],
+        "tax": ["BTW"],
+        "total": ["Totaal", "TOTAAL", "Totaalbedrag", "Te betalen"],
+        "carried": ["Transport", "Over te brengen"],
+        "brought": ["Transport", "Van vorige pagina"],
+        "page": ["Pagina", "Blad"],
+        "of": ["van"],
+        "notes": ["Opmerkingen:", "Notities:"],
+        "terms_title": ["ALGEMENE INKOOPVOORWAARDEN", "Inkoopvoorwaarden"],
+    },
+}
+
+# Column headers: column key -> synonyms.
+COLUMN_LABELS: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "line_no": ["Line", "No.", "#", "Pos.", "Item"],
+        "sku": ["Item Code", "SKU", "Part No.", "Article", "Product Code", "Item #"],
+        "cust_part": ["Our Part No.", "Cust. Part", "Customer Ref."],
+        "description": ["Description", "Item Description", "Product", "Description of Goods"],
+        "quantity": ["Qty", "Quantity", "Qty Ordered", "Order Qty"],
+        "uom": ["UOM", "Unit", "U/M"],
+        "unit_price": ["Unit Price", "Price", "Price/Unit", "Rate", "Unit Cost"],
+        "discount_pct": ["Disc. %", "Discount %", "Disc"],
+        "amount": ["Amount", "Total", "Line Total", "Ext. Price", "Net Amount"],
+    },
+    "de": {
+        "line_no": ["Pos.", "Pos", "Position", "Nr."],
+        "sku": ["Artikelnr.", "Art.-Nr.", "Materialnummer", "Artikel", "Ihre Art.-Nr."],
+        "cust_part": ["Unsere Mat.-Nr.", "Kunden-Art.-Nr.", "Unsere Nr."],
+        "description": ["Bezeichnung", "Beschreibung", "Artikelbezeichnung", "Text"],
+        "quantity": ["Menge", "Anzahl", "Bestellmenge", "Mge."],
+        "uom": ["Einheit", "ME", "Einh."],
+        "unit_price": ["Einzelpreis", "Preis", "E-Preis", "Preis/Einheit"],
+        "discount_pct": ["Rabatt %", "Rab.%"],
+        "amount": ["Gesamtpreis", "Betrag", "Gesamt", "Wert"],
+    },
+    "fr": {
+        "line_no": ["Ligne", "N°", "Pos."],
+        "sku": ["Référence", "Réf.", "Code article", "Article"],
+        "cust_part": ["Notre réf.", "Réf. client"],
+        "description": ["Désignation", "Description", "Libellé"],
+        "quantity": ["Qté", "Quantité", "Qté cdée"],
+        "uom": ["Unité", "U.", "UV"],
+        "unit_price": ["Prix unitaire", "P.U. HT", "PU", "Prix unit."],
+        "discount_pct": ["Remise %", "Rem."],
+        "amount": ["Montant HT", "Montant", "Total HT", "Total ligne"],
+    },
+    "es": {
+        "line_no": ["Línea", "Nº", "Pos."],
+        "sku": ["Código", "Referencia", "Ref.", "Artículo"],
+        "cust_part": ["Nuestra ref.", "Ref. cliente"],
+        "description": ["Descripción", "Concepto", "Denominación"],
+        "quantity": ["Cantidad", "Cant.", "Uds."],
+        "uom": ["Unidad", "UM", "Ud."],
+        "unit_price": ["Precio unitario", "Precio", "P. unit.", "Precio/ud."],
+        "discount_pct": ["Dto. %", "Desc. %"],
+        "amount": ["Importe", "Total", "Importe neto"],
+    },
+    "nl": {
+        "line_no": ["Regel", "Nr.", "Pos."],
+        "sku": ["Artikelnummer", "Artikelnr.", "Art.nr.", "Code"],
+        "cust_part": ["Ons art.nr.", "Klant art.nr."],
+        "description": ["Omschrijving", "Artikel", "Beschrijving"],
+        "quantity": ["Aantal", "Hoeveelheid", "Aant."],
+        "uom": ["Eenheid", "Eenh."],
+        "unit_price": ["Prijs per stuk", "Stukprijs", "Prijs", "Eenheidsprijs"],
+        "discount_pct": ["Korting %", "Krt.%"],
+        "amount": ["Bedrag", "Totaal", "Regeltotaal"],
+    },
+}
+
+UOMS: dict[str, list[str]] = {
+    "en": ["EA", "PCS", "BX", "KG", "M", "L", "SET", "PK", "RL", "CS", "PR"],
+    "de": ["Stück", "Stk", "Stk.", "Karton", "kg", "m", "Satz", "Pck", "Rolle", "l"],
+    "fr": ["pièce", "pce", "pcs", "boîte", "kg", "m", "lot", "rouleau", "l"],
+    "es": ["ud", "uds", "unidad", "caja", "kg", "m", "juego", "rollo", "l"],
+    "nl": ["stuk", "st", "stuks", "doos", "kg", "m", "set", "rol", "l"],
+}
+# Units in which decimal quantities are plausible.
+DECIMAL_UOMS = {"KG", "M", "L", "kg", "m", "l"}
+
+MONTHS: dict[str, list[str]] = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+    "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
+           "September", "Oktober", "November", "Dezember"],
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"],
+    "es": ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+           "septiembre", "octubre", "noviembre", "diciembre"],
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+           "september", "oktober", "november", "december"],
+}
+
+PAYMENT_TERMS: dict[str, list[str]] = {
+    "en": ["Net 30", "Net 60", "Net 45", "2% 10 Net 30", "Due on receipt", "30 days EOM", "Prepayment"],
+    "de": ["30 Tage netto", "14 Tage 2% Skonto, 30 Tage netto", "60 Tage netto", "Sofort ohne Abzug",
+           "Vorkasse"],
+    "fr": ["30 jours fin de mois", "45 jours fin de mois", "À réception de facture", "60 jours net",
+           "Virement à 30 jours"],
+    "es": ["30 días fecha factura", "Transferencia 60 días", "Confirming 90 días", "Contado",
+           "Recibo domiciliado 30 días"],
+    "nl": ["30 dagen netto", "Betaling binnen 14 dagen", "60 dagen na factuurdatum", "Vooruitbetaling"],
+}
+
+CURRENCY_SYMBOLS: dict[str, str] = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF", "SEK": "kr",
+                                    "PLN": "zl", "DKK": "kr."}
+
+# Currencies plausible per language, first the most common.
+CURRENCIES: dict[str, list[str]] = {
+    "en": ["USD", "GBP", "EUR", "CAD", "AUD"],
+    "de": ["EUR", "CHF", "EUR", "PLN"],
+    "fr": ["EUR", "CHF", "EUR"],
+    "es": ["EUR", "USD", "EUR"],
+    "nl": ["EUR", "EUR", "DKK", "SEK"],
+}
+
+# Address data by country code.
+STREETS: dict[str, list[str]] = {
+    "US": ["Main Street", "Industrial Parkway", "Commerce Drive", "Oak Avenue", "Lakeview Road",
+           "Enterprise Blvd", "Harbor Way", "Maple Lane"],
+    "GB": ["High Street", "Station Road", "Mill Lane", "Church Road", "Riverside Way", "Kingsway"],
+    "DE": ["Hauptstraße", "Industriestraße", "Bahnhofstraße", "Gewerbering", "Lindenweg",
+           "Am Hafen", "Robert-Bosch-Str."],
+    "AT": ["Wiener Straße", "Industriezeile", "Lastenstraße"],
+    "CH": ["Bahnhofstrasse", "Industriestrasse", "Seestrasse", "Rue du Marché"],
+    "FR": ["rue de la République", "avenue Jean Jaurès", "boulevard Voltaire", "rue des Artisans",
+           "ZI des Forges", "chemin du Moulin"],
+    "ES": ["Calle Mayor", "Avenida de la Industria", "Polígono Industrial Las Arenas", "Calle del Sol",
+           "Paseo de la Castellana"],
+    "NL": ["Hoofdstraat", "Industrieweg", "Kerkstraat", "Havenweg", "Stationsplein", "Molenlaan"],
+    "BE": ["Rue de l'Industrie", "Kerkstraat", "Avenue Louise"],
+}
+CITIES: dict[str, list[tuple[str, str]]] = {  # (postcode pattern, city); '9' = any digit, 'A' = letter
+    "US": [("99999", "Springfield, IL"), ("99999", "Columbus, OH"), ("99999", "Austin, TX"),
+           ("99999", "Portland, OR"), ("99999", "Rochester, NY")],
+    "GB": [("AA9 9AA", "Leeds"), ("AA9 9AA", "Bristol"), ("A9 9AA", "Manchester"), ("AA99 9AA", "Reading")],
+    "DE": [("99999", "Stuttgart"), ("99999", "Hamburg"), ("99999", "Köln"), ("99999", "Nürnberg"),
+           ("99999", "Bielefeld")],
+    "AT": [("9999", "Wien"), ("9999", "Linz"), ("9999", "Graz")],
+    "CH": [("9999", "Zürich"), ("9999", "Basel"), ("9999", "Lausanne")],
+    "FR": [("99999", "Lyon"), ("99999", "Toulouse"), ("99999", "Lille"), ("99999", "Nantes"),
+           ("99999", "Strasbourg")],
+    "ES": [("99999", "Madrid"), ("99999", "Barcelona"), ("99999", "Valencia"), ("99999", "Zaragoza"),
+           ("99999", "Bilbao")],
+    "NL": [("9999 AA", "Utrecht"), ("9999 AA", "Eindhoven"), ("9999 AA", "Rotterdam"),
+           ("9999 AA", "Groningen")],
+    "BE": [("9999", "Antwerpen"), ("9999", "Gent"), ("9999", "Bruxelles")],
+}
+COUNTRY_NAMES: dict[str, dict[str, str]] = {
+    "en": {"US": "USA", "GB": "United Kingdom", "DE": "Germany", "AT": "Austria", "CH": "Switzerland",
+           "FR": "France", "ES": "Spain", "NL": "Netherlands", "BE": "Belgium"},
+    "de": {"US": "USA", "GB": "Großbritannien", "DE": "Deutschland", "AT": "Österreich", "CH": "Schweiz",
+           "FR": "Frankreich", "ES": "Spanien", "NL": "Niederlande", "BE": "Belgien"},
+    "fr": {"US": "États-Unis", "GB": "Royaume-Uni", "DE": "Allemagne", "AT": "Autriche", "CH": "Suisse",
+           "FR": "France", "ES": "Espagne", "NL": "Pays-Bas", "BE": "Belgique"},
+    "es": {"US": "EE. UU.", "GB": "Reino Unido", "DE": "Alemania", "AT": "Austria", "CH": "Suiza",
+           "FR": "Francia", "ES": "España", "NL": "Países Bajos", "BE": "Bélgica"},
+    "nl": {"US": "VS", "GB": "Verenigd Koninkrijk", "DE": "Duitsland", "AT": "Oostenrijk", "CH": "Zwitserland",
+           "FR": "Frankrijk", "ES": "Spanje", "NL": "Nederland", "BE": "België"},
+}
+LANG_COUNTRIES: dict[str, list[str]] = {
+    "en": ["US", "GB", "US"], "de": ["DE", "AT", "CH", "DE"], "fr": ["FR", "BE", "CH", "FR"],
+    "es": ["ES"], "nl": ["NL", "BE", "NL"],
+}
+
+COMPANY_WORDS: list[str] = [
+    "Acme", "Nordwind", "Bergmann", "Lumière", "Castell", "Van der Berg", "Hollis", "Brightline",
+    "Kestrel", "Alpina", "Solano", "Meridian", "Delta", "Rheintal", "Atlas", "Vega", "Orion",
+    "Polaris", "Hansen", "Dupont & Fils", "Martínez", "De Vries", "Greenfield", "Ironbridge",
+    "Sterling", "Falcon", "Aurora", "Tannenbaum", "Ostermann", "Bellevue", "Cobalt", "Quercus",
+    "Lindqvist", "Riverside", "Summit", "Heliot", "Marlow", "Zeller", "Peñalara", "Noordzee",
+]
+COMPANY_TRADES: list[str] = [
+    "Industrial Supply", "Tools", "Components", "Foods", "Office Solutions", "Logistics", "Apparel",
+    "Engineering", "Electrics", "Packaging", "Hydraulics", "Textiles", "Trading", "Fasteners",
+    "Medical", "Plastics", "Metalworks", "Hospitality",
+]
+COMPANY_FORMS: dict[str, list[str]] = {
+    "US": ["Inc.", "LLC", "Corp.", "Co."], "GB": ["Ltd", "Ltd.", "plc", "Limited"],
+    "DE": ["GmbH", "GmbH & Co. KG", "AG", "KG"], "AT": ["GmbH", "Ges.m.b.H."], "CH": ["AG", "SA", "GmbH"],
+    "FR": ["SARL", "SAS", "S.A."], "BE": ["BV", "SA", "NV"], "ES": ["S.L.", "S.A.", "S.L.U."],
+    "NL": ["B.V.", "BV", "N.V."],
+}
+PERSON_FIRST: list[str] = ["Anna", "Thomas", "Julia", "Marc", "Sophie", "Lukas", "Emma", "Pedro", "Lucía",
+                           "Jan", "Sanne", "Claire", "James", "Olivia", "Daniel", "Marie", "Pieter", "Laura"]
+PERSON_LAST: list[str] = ["Müller", "Schmidt", "Dubois", "Martin", "García", "López", "de Jong", "Jansen",
+                          "Smith", "Brown", "Weber", "Moreau", "Bakker", "Fernández", "Taylor", "Klein"]
+
+# Products: (category, templates). Placeholders: {a} adjective, {n} a number, {c} colour, {s} size.
+PRODUCT_NOUNS: dict[str, list[str]] = {
+    "industrial": ["Hex bolt", "Hex nut", "Washer", "Ball bearing", "Hydraulic hose", "Gear motor",
+                   "Pneumatic fitting", "Cable gland", "Safety valve", "Steel bracket", "Drive belt",
+                   "Torque wrench", "Drill bit", "Cutting disc", "Proximity sensor", "Circuit breaker",
+                   "O-ring", "Grease cartridge", "Spring pin", "Linear guide rail"],
+    "office": ["Copy paper A4", "Ballpoint pen", "Lever arch file", "Stapler", "Sticky notes",
+               "Toner cartridge", "Desk organiser", "Whiteboard marker", "Envelope C5", "Label roll",
+               "Monitor arm", "Ergonomic chair", "Notebook A5", "Printer drum unit"],
+    "food": ["Olive oil extra virgin", "Basmati rice", "Espresso beans", "Tomato passata",
+             "Sunflower seeds", "Wheat flour type 550", "Sparkling water", "Dark chocolate 70%",
+             "Green tea bags", "Oat drink barista", "Sea salt fine", "Canned chickpeas"],
+    "apparel": ["Work jacket", "Safety boots S3", "Polo shirt", "Cargo trousers", "Hi-vis vest",
+                "Cotton T-shirt", "Fleece pullover", "Nitrile gloves", "Rain coat", "Beanie hat"],
+}
+PRODUCT_SPECS: dict[str, list[str]] = {
+    "industrial": ["M8x40 DIN 933 8.8 zinc plated", "6204-2RS C3", "DN25 PN16 stainless 1.4404",
+                   "24V DC IP67", "1/2\" BSP male", "3-phase 0.75 kW IE3", "HSS-G 6.5 mm", "125x1.0 mm",
+                   "NBR 70 Shore 20x2", "400 g lithium EP2", "size 15, length 1200 mm", "10 A C-curve 1P"],
+    "office": ["80 g/m² white, 500 sheets", "blue, medium tip", "80 mm spine, black", "24/6, 30 sheets",
+               "76x76 mm yellow, 12 pads", "black, high yield", "mesh, silver", "assorted colours, 4 pack",
+               "self-seal, 100 per box", "62 mm x 30 m", "gas spring, VESA 75/100"],
+    "food": ["5 L tin", "1 kg bag", "1 kg whole bean", "680 g jar", "25 kg sack", "1 kg", "0.5 L PET x 24",
+             "100 g bar", "100 bags", "1 L carton", "1 kg tub", "400 g can"],
+    "apparel": ["navy, size L", "black, EU 43", "white, size M, embroidered logo", "khaki, W34/L32",
+                "yellow EN ISO 20471 class 2, size XL", "grey, size S", "size 9, box of 100",
+                "breathable, size XXL", "one size"],
+}
+PRODUCT_EXTRAS: list[str] = [
+    "as per drawing rev. C", "packed individually with barcode label", "RoHS and REACH compliant",
+    "certificate of conformity required", "delivery in original packaging only",
+    "replacement for discontinued item", "according to our specification 4711 issue 3",
+    "batch traceability and best-before date on every carton",
+]
+
+TERMS_SENTENCES: dict[str, list[str]] = {
+    "en": ["The supplier shall deliver the goods in accordance with this purchase order.",
+           "Deliveries must be accompanied by a delivery note quoting our order number.",
+           "Prices are fixed and include packaging unless otherwise agreed in writing.",
+           "Invoices must state the purchase order number and line numbers.",
+           "We reserve the right to return goods that do not conform to the specification.",
+           "Partial deliveries require our prior written consent.",
+           "This order is governed by the laws of the buyer's country of registration."],
+    "de": ["Der Lieferant liefert die Ware gemäß dieser Bestellung.",
+           "Jeder Lieferung ist ein Lieferschein mit unserer Bestellnummer beizufügen.",
+           "Die Preise sind Festpreise einschließlich Verpackung, sofern nicht anders vereinbart.",
+           "Rechnungen müssen Bestellnummer und Positionsnummern enthalten.",
+           "Wir behalten uns vor, nicht spezifikationsgerechte Ware zurückzusenden.",
+           "Teillieferungen bedürfen unserer vorherigen schriftlichen Zustimmung.",
+           "Gerichtsstand ist der Sitz des Bestellers."],
+    "fr": ["Le fournisseur livre les marchandises conformément au présent bon de commande.",
+           "Toute livraison doit être accompagnée d'un bon de livraison rappelant notre numéro de commande.",
+           "Les prix sont fermes et incluent l'emballage sauf accord écrit contraire.",
+           "Les factures doivent mentionner le numéro de commande et les numéros de ligne.",
+           "Nous nous réservons le droit de retourner toute marchandise non conforme.",
+           "Les livraisons partielles sont soumises à notre accord écrit préalable."],
+    "es": ["El proveedor entregará la mercancía conforme a este pedido.",
+           "Cada entrega irá acompañada de un albarán con nuestro número de pedido.",
+           "Los precios son fijos e incluyen el embalaje salvo acuerdo por escrito.",
+           "Las facturas deben indicar el número de pedido y de línea.",
+           "Nos reservamos el derecho de devolver la mercancía no conforme.",
+           "Las entregas parciales requieren nuestra autorización previa por escrito."],
+    "nl": ["De leverancier levert de goederen conform deze inkooporder.",
+           "Bij elke levering hoort een pakbon met ons ordernummer.",
+           "Prijzen zijn vast en inclusief verpakking, tenzij schriftelijk anders overeengekomen.",
+           "Facturen vermelden het ordernummer en de regelnummers.",
+           "Wij behouden ons het recht voor afwijkende goederen te retourneren.",
+           "Deelleveringen alleen na onze schriftelijke toestemming."],
+}
+NOTES: dict[str, list[str]] = {
+    "en": ["Please confirm receipt of this order within 48 hours.", "Deliver to goods-in, dock 3, 7am-3pm.",
+           "Quote our PO number on all documents.", "Call before delivery."],
+    "de": ["Bitte bestätigen Sie den Auftrag innerhalb von 48 Stunden.", "Anlieferung Tor 3, Mo-Fr 7-15 Uhr.",
+           "Bitte Bestellnummer auf allen Belegen angeben."],
+    "fr": ["Merci d'accuser réception de cette commande sous 48 heures.", "Livraison quai 3, de 7h à 15h.",
+           "Rappeler notre numéro de commande sur tous les documents."],
+    "es": ["Rogamos confirmen la recepción del pedido en 48 horas.", "Entrega en muelle 3, de 7 a 15 h.",
+           "Indiquen nuestro número de pedido en todos los documentos."],
+    "nl": ["Graag de ontvangst van deze order binnen 48 uur bevestigen.", "Leveren bij dock 3, 7-15 uur.",
+           "Vermeld ons ordernummer op alle documenten."],
+}

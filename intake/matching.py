@@ -1,0 +1,882 @@
+"""Match an order to the seller's master data: customer, ship-to, and a product for every line.
+
+Matching runs over an in-memory ``Catalog`` (built once from the database with
+``Catalog.load(session)``, or from plain lists), so it is pure and fast:
+
+- customer: EDI partner id, sender address / mail domain, then names, aliases and addresses
+  printed on the document (rapidfuzz), each with a score 0..1 and ``via``;
+- ship-to: by code, then fuzzy address against the customer's ship-tos;
+- lines, in order of trust: the customer's cross-reference (customer items and learned
+  cross-references), our SKU as printed, a normalised SKU, an item code printed inside the
+  description (our SKU or a manufacturer part number), then the description against product
+  descriptions and aliases.
+
+Description matching normalises both sides the same way (accents folded, plurals, colours and a
+few common French office words translated, ``80 grammes``/``80gsm`` -> ``80g``, ``box of 100``/
+``x100``/``(100)`` -> ``q100``, ``GR5`` -> ``grade5``, ``ZP`` -> zinc plated, ``SS`` -> stainless,
+inch marks and fractions) and scores IDF-weighted token overlap with typo tolerance (rapidfuzz over
+the vocabulary). A prefilter over a token inverted index (numpy) keeps it fast on 100,000
+products. The confidence uses the margin between the best and the second-best product: two
+near-identical siblings that the wording does not separate never give a confident match.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from intake.domain import LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft
+from intake.masters import (
+    CustomerItemRow,
+    CustomerRow,
+    LearnedXrefRow,
+    PriceRow,
+    ProductRow,
+    ShipToRow,
+    _is_discontinued,
+    normalize_key,
+)
+from intake.units import UnitError, conversion_factor, fold, normalize_uom
+
+__all__ = [
+    "Product",
+    "Customer",
+    "ShipTo",
+    "CustomerPrice",
+    "Catalog",
+    "CatalogCache",
+    "LineMatch",
+    "CustomerMatch",
+    "match_order",
+    "match_line",
+    "match_customer",
+    "learn_xref",
+    "tokenize",
+    "line_confidence",
+    "AMBIGUOUS_GAP",
+]
+
+# ---------------------------------------------------------------- master-data records
+
+
+@dataclass
+class Product:
+    sku: str
+    description: str
+    uom: str = "EA"
+    unit_price: float | None = None
+    currency: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    alt_uoms: dict[str, float] = field(default_factory=dict)
+    pack_size: float | None = None
+    min_order_qty: float | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def discontinued(self) -> bool:
+        return _is_discontinued(self.attributes)
+
+    @property
+    def replaced_by(self) -> str | None:
+        r = self.attributes.get("replaced_by")
+        return str(r) if r else None
+
+
+@dataclass
+class Customer:
+    customer_id: str
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    email_domains: list[str] = field(default_factory=list)
+    edi_ids: list[str] = field(default_factory=list)
+    payment_terms: str | None = None
+    currency: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ShipTo:
+    customer_id: str
+    code: str
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass
+class CustomerPrice:
+    customer_id: str
+    sku: str
+    unit_price: float
+    currency: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+# ---------------------------------------------------------------- text normalisation
+
+_WORD_MAP: dict[str, tuple[str, ...]] = {
+    # fasteners shorthand
+    "zp": ("zinc", "plated"), "zn": ("zinc",), "znpl": ("zinc", "plated"), "zinc-plated": ("zinc", "plated"),
+    "ss": ("stainless",), "inox": ("stainless",), "a2": ("stainless",), "hdg": ("hot", "dip", "galvanized"),
+    "galv": ("galvanized",), "galvanised": ("galvanized",), "hx": ("hex",), "hexagon": ("hex",),
+    "hd": ("head",), "shcs": ("socket", "head", "cap", "screw"), "sck": ("socket",), "skt": ("socket",),
+    "scr": ("screw",), "blt": ("bolt",), "wsh": ("washer",), "wshr": ("washer",), "flt": ("flat",),
+    "lk": ("lock",), "nyl": ("nylon",), "thd": ("thread",), "thrd": ("thread",), "crs": ("coarse",),
+    "fn": ("fine",), "phil": ("phillips",), "ph": ("phillips",), "pan": ("pan",), "csk": ("countersunk",),
+    "stl": ("steel",), "brs": ("brass",), "alum": ("aluminium",), "aluminum": ("aluminium",),
+    "blk": ("black",), "bk": ("black",), "wht": ("white",), "wh": ("white",), "blu": ("blue",),
+    "bl": ("blue",), "grn": ("green",), "yel": ("yellow",), "ylw": ("yellow",), "gry": ("grey",),
+    "gray": ("grey",), "rd": ("red",), "org": ("orange",), "asst": ("assorted",), "assortment": ("assorted",),
+    # French office and colour words -> English, so a French line meets an English catalog
+    "noir": ("black",), "noire": ("black",), "blanc": ("white",), "blanche": ("white",), "bleu": ("blue",),
+    "bleue": ("blue",), "rouge": ("red",), "vert": ("green",), "verte": ("green",), "jaune": ("yellow",),
+    "gri": ("grey",), "grise": ("grey",), "rose": ("pink",), "violet": ("purple",), "violette": ("purple",),
+    "marron": ("brown",), "transparente": ("transparent",), "incolore": ("transparent",),
+    "papier": ("paper",), "enveloppe": ("envelope",), "env": ("envelope",), "stylo": ("pen",),
+    "cahier": ("notebook",), "crayon": ("pencil",), "agrafe": ("staple",), "agrafeuse": ("stapler",),
+    "ciseaux": ("scissors",), "ciseau": ("scissors",), "colle": ("glue",), "pile": ("battery",),
+    "batt": ("battery",), "batterie": ("battery",), "cell": ("battery",), "gant": ("glove",),
+    "etiquette": ("label",), "surligneur": ("highlighter",),
+    "marqueur": ("marker",), "feutre": ("marker",), "cartouche": ("cartridge",), "souri": ("mouse",),
+    "clavier": ("keyboard",), "cle": ("key",), "memoire": ("memory",), "ramette": ("ream",),
+    "rame": ("ream",), "poubelle": ("bin",), "dechet": ("bin",), "sac": ("bag",), "sack": ("bag",),
+    "eau": ("water",), "cafe": ("coffee",), "the": ("tea",), "sucre": ("sugar",), "gobelet": ("cup",),
+    "nettoyant": ("cleaner",), "essuie": ("wipe",), "lingette": ("wipe",), "mouchoir": ("tissue",),
+    "scotch": ("tape",), "ruban": ("tape",), "adhesif": ("adhesive",), "autocollant": ("adhesive",),
+    "self-adhesive": ("adhesive",), "spirale": ("spiral",), "carreaux": ("squared",), "ligne": ("lined",),
+    "ballpen": ("ballpoint", "pen"), "biro": ("ballpoint", "pen"), "bille": ("ballpoint",),
+    "rollerball": ("roller",), "hilighter": ("highlighter",), "copier": ("copy",), "photocopie": ("copy",),
+    "reprographique": ("copy",), "tissue": ("tissue",), "pad": ("notebook",),
+    "pf": ("nopowder",), "poudre": ("powder",), "powdered": ("powder",), "poudree": ("powder",),
+    "multipurpose": ("multi",), "purpose": ("multi",), "usage": ("multi",), "binder": ("file",),
+    "classeur": ("file",), "taille": ("size",), "sz": ("size",), "fenetre": ("window",),
+}
+
+_STOP = frozenset(
+    "of the and for with per in on by a an to x ref reference art article item no nr code qty pcs "
+    "de du des la le les au aux en pour avec par et un une sur ou all "
+    "please pls merci thanks".split()
+)
+
+_SUBS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"(\d),(\d)"), r"\1.\2"),  # decimal comma
+    (re.compile(r"[×*]"), "x"),
+    (re.compile(r"(\d)\s*(?:\"|''|”)\s*-\s*(\d)"), r"\1-\2"),  # 1/2"-13 -> 1/2-13
+    (re.compile(r"(\d)\s*(?:\"|''|”|inch(?:es)?\b|in\b)"), r"\1 "),  # inch marks: sizes read the same without
+    (re.compile(r"\b(\d+)-(\d+)/(\d+)\b(?!-)"), lambda m: f"{int(m.group(1)) + int(m.group(2)) / int(m.group(3)):g}"),
+    (re.compile(r"(\d+/\d+(?:-\d+)?)\s*x\s*(?=\d)"), r"\1 "),  # 1/2-13 x 2: thread, then length
+    (re.compile(r"(\d)\s*x\s*(\d)"), r"\1x\2"),  # 110 x 220 -> 110x220
+    (re.compile(r"(\d)\s*x\s*(\d)"), r"\1x\2"),
+    (re.compile(r"\b(?:gr|grade|gd|gde)\.?\s*-?\s*(\d+)\b"), r"grade\1"),  # GR5, Grade 5
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:g/m2|g/m²|gsm|grs?|grammes?|grams?|gramm|g)\b"), r"\1g "),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:litres?|liters?|lires?|lts?|ltrs?|l)\b"), r"\1l "),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:ml|millilitres?)\b"), r"\1ml "),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:go|gb|gigas?)\b"), r"\1gb "),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:to|tb)\b"), r"\1tb "),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(mm|cm|m|kg|mah|v|w)\b"), r"\1\2 "),
+    (re.compile(r"(\d+)\s*-?\s*(?:sheets?|sht?s?|feuilles?|ff|fls?|f|pages?|p|blatt)\b"), r"\1sheet "),
+    # pack counts: box of 100, 100 per box, 100/box, x100, (100), pk 12, 12-pack, paquet de 12 -> q100
+    (re.compile(r"\b(?:pack|pk|pkt|box|bx|bte|boite|paquet|pqt|carton|ctn|case|bag|sac|roll|rouleau|lot|set|tube|sachet)s?\s*(?:of|de|x)\s*(\d+)\b"), r" q\1 "),
+    (re.compile(r"\b(\d+)\s*(?:/|per|par|p/|a|pieces? per|pcs? per)\s*(?:pack|pk|box|bx|boite|bte|paquet|roll|rouleau|carton|case|bag|sac|sheet|feuille|tube|sachet)\b"), r" q\1 "),
+    (re.compile(r"\b(\d+)\s*-?\s*(?:pack|pk|pcs?|pieces?|count|ct|er)\b"), r" q\1 "),
+    (re.compile(r"\b(?:pk|pack|bx|box|bte|boite|paquet|x|lot|set)\s*(\d+)\b"), r" q\1 "),
+    (re.compile(r"\((\d+)\)"), r" q\1 "),
+    (re.compile(r"\b([a-z]{1,3})[\s\-]+(\d+[a-z]?)\b(?![./]\d)"), r"\1\2"),  # HP 85A, TN-2420 -> hp85a, tn2420
+    (re.compile(r"\b(\d+)\s+([a-z])\b(?![.\-])"), r"\1\2"),  # 410 A -> 410a
+    (re.compile(r"\b([a-z]+)-(\d)"), r"\1\2"),
+    (re.compile(r"(\d)-([a-z]{2,})\b"), r"\1\2"),  # 2-ply -> 2ply
+]
+_TOKEN = re.compile(
+    r"\d+/\d+(?:-\d+)?[a-z]*|\d+(?:\.\d+)?(?:[a-wyz%][a-z%]*)?(?:x\d+(?:\.\d+)?(?:[a-wyz%][a-z%]*)?)*[a-z]*|[a-z][a-z0-9]*"
+)
+_NEGATION = frozenset({"no", "non", "sans", "without", "ohne", "wo", "not"})
+_THREAD = re.compile(r"^(\d+/\d+)-\d+$")
+_CM = re.compile(r"^(\d+(?:\.\d+)?)cm$")
+
+
+def _stem(t: str) -> str:
+    if t.isalpha() and len(t) > 3:
+        if t.endswith("ies") and len(t) > 4:
+            return t[:-3] + "y"
+        if t.endswith("sses"):
+            return t[:-2]
+        if t.endswith("s") and not t.endswith("ss"):
+            return t[:-1]
+        if t.endswith("x") and t[-2:] in ("ux",) and len(t) > 5:  # rouleaux, journaux
+            return t[:-1]
+    return t
+
+
+@lru_cache(maxsize=200_000)
+def tokenize(text: str) -> tuple[str, ...]:
+    """Normalised tokens of a product description or an order line (same rules both sides)."""
+    s = fold(text)
+    for pat, rep in _SUBS:
+        s = pat.sub(rep, s)
+    out: list[str] = []
+    negate = False
+    for raw in _TOKEN.findall(s):
+        t = raw if raw in _WORD_MAP else _stem(raw)
+        if t in _NEGATION:
+            negate = True  # "no window", "sans fenetre", "non poudres" -> one token "nowindow"
+            continue
+        m = _CM.match(t)
+        if m:  # 8 cm and 80 mm are the same size
+            t = f"{float(m.group(1)) * 10:g}mm"
+        if t == "free" and out and not out[-1].startswith("no"):
+            out[-1] = "no" + out[-1]  # powder-free -> nopowder
+            continue
+        mapped = _WORD_MAP.get(t, (t,))
+        th = _THREAD.match(t)
+        if th:  # 1/2-13 also says diameter 1/2, which is how many customers write it
+            mapped = (t, th.group(1))
+        for mt in mapped:
+            if mt in _STOP:
+                continue
+            if negate:
+                mt = "no" + mt
+                negate = False
+            out.append(mt)
+    # keep order but drop repeats (a bag of words with first positions)
+    return tuple(dict.fromkeys(out))
+
+
+def _has_digit(t: str) -> bool:
+    return any(c.isdigit() for c in t)
+
+
+# ---------------------------------------------------------------- the catalog
+
+
+@dataclass
+class LineMatch:
+    """The outcome of matching one line: best SKU (None when unsure of any), score 0..1, via
+    and the top candidates for the review UI."""
+
+    sku: str | None
+    score: float
+    via: str
+    candidates: list[MatchCandidate]
+
+
+@dataclass
+class CustomerMatch:
+    customer_id: str | None
+    score: float
+    via: str
+
+
+class Catalog:
+    """An in-memory, read-only index of the master data for fast matching.
+
+    Build with ``Catalog.load(session)`` or ``Catalog(products=[...], customers=[...], ...)``.
+    """
+
+    PREFILTER = 40  # candidate documents rescored exactly per description
+
+    def __init__(
+        self,
+        products: Iterable[Product] = (),
+        customers: Iterable[Customer] = (),
+        ship_tos: Iterable[ShipTo] = (),
+        customer_items: Iterable[tuple[str, str, str]] = (),
+        prices: Iterable[CustomerPrice] = (),
+        learned: Iterable[tuple[str, str, str]] = (),
+    ) -> None:
+        self.products: dict[str, Product] = {p.sku: p for p in products}
+        self.customers: dict[str, Customer] = {c.customer_id: c for c in customers}
+        self.ship_tos: dict[str, list[ShipTo]] = {}
+        for s in ship_tos:
+            self.ship_tos.setdefault(s.customer_id, []).append(s)
+        self.prices: dict[tuple[str, str], list[CustomerPrice]] = {}
+        for pr in prices:
+            self.prices.setdefault((pr.customer_id, pr.sku), []).append(pr)
+        # cross-references: (customer_id, normalize_key(code or wording)) -> sku
+        self.xrefs: dict[tuple[str, str], str] = {}
+        for cid, csku, sku in customer_items:
+            self.xrefs[(cid, normalize_key(csku))] = sku
+        self.learned: dict[tuple[str, str], str] = {}
+        for cid, text, sku in learned:
+            self.learned[(cid, normalize_key(text))] = sku
+        self._build_product_index()
+        self._build_customer_index()
+
+    # ---- construction
+
+    @classmethod
+    def load(cls, session: Session) -> "Catalog":
+        """Read all master data from the database (one query per table)."""
+        products = [
+            Product(r.sku, r.description, r.uom, r.unit_price, r.currency, list(r.aliases or []), dict(r.alt_uoms or {}),
+                    r.pack_size, r.min_order_qty, dict(r.attributes or {}))
+            for r in session.scalars(select(ProductRow))
+        ]
+        customers = [
+            Customer(r.customer_id, r.name, list(r.aliases or []), list(r.email_domains or []), list(r.edi_ids or []),
+                     r.payment_terms, r.currency, dict(r.attributes or {}))
+            for r in session.scalars(select(CustomerRow))
+        ]
+        ship_tos = [ShipTo(r.customer_id, r.code, r.name, r.address) for r in session.scalars(select(ShipToRow))]
+        items = [(r.customer_id, r.customer_sku, r.sku) for r in session.scalars(select(CustomerItemRow))]
+        prices = [CustomerPrice(r.customer_id, r.sku, r.unit_price, r.currency, r.valid_from, r.valid_to)
+                  for r in session.scalars(select(PriceRow))]
+        learned = [(r.customer_id, r.key, r.sku) for r in session.scalars(select(LearnedXrefRow))]
+        return cls(products, customers, ship_tos, items, prices, learned)
+
+    @property
+    def empty(self) -> bool:
+        """No master data at all: matching is skipped."""
+        return not self.products and not self.customers
+
+    def product(self, sku: str | None) -> Product | None:
+        return self.products.get(sku) if sku else None
+
+    def customer(self, customer_id: str | None) -> Customer | None:
+        return self.customers.get(customer_id) if customer_id else None
+
+    def price_for(self, customer_id: str | None, sku: str, on: date | None = None) -> CustomerPrice | None:
+        """The customer's price valid on ``on`` (latest valid_from wins), or None."""
+        if not customer_id:
+            return None
+        best: CustomerPrice | None = None
+        for pr in self.prices.get((customer_id, sku), []):
+            if on is not None and ((pr.valid_from and on < pr.valid_from) or (pr.valid_to and on > pr.valid_to)):
+                continue
+            if best is None or (pr.valid_from or date.min) > (best.valid_from or date.min):
+                best = pr
+        return best
+
+    def add_learned(self, customer_id: str, text: str, sku: str) -> None:
+        """Make a confirmed wording exact in this in-memory catalog (the DB row is written by
+        ``learn_xref``)."""
+        self.learned[(customer_id, normalize_key(text))] = sku
+
+    # ---- product index
+
+    def _build_product_index(self) -> None:
+        self._skus: list[str] = list(self.products)
+        sku_pos = {s: i for i, s in enumerate(self._skus)}
+        doc_prod: list[int] = []
+        doc_tokens: list[tuple[str, ...]] = []
+        self._norm_sku: dict[str, list[str]] = {}
+        self._codes: dict[str, set[str]] = {}  # normalize_key(code) -> skus (SKU + code-like aliases)
+        for sku, p in self.products.items():
+            self._norm_sku.setdefault(normalize_key(sku), []).append(sku)
+            self._codes.setdefault(normalize_key(sku), set()).add(sku)
+            for text in [p.description, *p.aliases]:
+                toks = tokenize(text)
+                if toks:
+                    doc_prod.append(sku_pos[sku])
+                    doc_tokens.append(toks)
+                if " " not in text.strip() and _has_digit(text) and len(normalize_key(text)) >= 4:
+                    self._codes.setdefault(normalize_key(text), set()).add(sku)
+        self._doc_prod = np.asarray(doc_prod, dtype=np.int32)
+        self._doc_tokens = doc_tokens
+        df: dict[str, int] = {}
+        for toks in doc_tokens:
+            for t in toks:
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(doc_tokens))
+        self._idf: dict[str, float] = {t: math.log(1.0 + n / c) for t, c in df.items()}
+        self._idf_unknown = math.log(1.0 + n / 1.0) * 0.6 if df else 1.0
+        postings: dict[str, list[int]] = {t: [] for t in df}
+        for d, toks in enumerate(doc_tokens):
+            for t in toks:
+                postings[t].append(d)
+        self._postings = {t: np.asarray(v, dtype=np.int32) for t, v in postings.items()}
+        self._doc_weight = [sum(self._idf[t] for t in toks) for toks in doc_tokens]
+        self._alpha_vocab = [t for t in df if t.isalpha() and len(t) >= 3]
+        self._code_vocab = [t for t in df if _has_digit(t) and not t[0].isdigit() and len(t) >= 3]
+        self._scores = np.zeros(len(doc_tokens), dtype=np.float32)
+        self._expand_cache: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    def _expand(self, t: str) -> tuple[tuple[str, float], ...]:
+        """Catalog tokens a query token may stand for, with a similarity 0..1.
+
+        Exact tokens match 1.0; an unknown word matches close vocabulary words (typos) with
+        rapidfuzz; numbers and sizes match only exactly, since ``80g`` vs ``90g`` is the whole
+        difference between siblings; a code like ``85a`` may match ``hp85a``.
+        """
+        hit = self._expand_cache.get(t)
+        if hit is not None:
+            return hit
+        out: tuple[tuple[str, float], ...]
+        if t in self._idf:
+            out = ((t, 1.0),)
+        elif t.isalpha() and len(t) >= 4:
+            res = process.extract(t, self._alpha_vocab, scorer=fuzz.ratio, score_cutoff=78, limit=3)
+            out = tuple((str(v), (float(s) / 100.0) ** 2) for v, s, _ in res)
+        elif _has_digit(t) and not t.isdigit() and len(t) >= 3 and any(c.isalpha() for c in t):
+            res = process.extract(t, self._code_vocab, scorer=fuzz.partial_ratio, score_cutoff=100, limit=3)
+            out = tuple((str(v), 0.8) for v, s, _ in res if t in str(v))
+        else:
+            out = ()
+        if len(self._expand_cache) > 100_000:
+            self._expand_cache.clear()
+        self._expand_cache[t] = out
+        return out
+
+    def search(self, text: str, *, limit: int = 5) -> list[MatchCandidate]:
+        """Products whose description or aliases best match ``text``, best first, each with a
+        raw similarity 0..1 (not yet the margin-aware confidence)."""
+        qtoks = tokenize(text)
+        if not qtoks or not self._doc_tokens:
+            return []
+        expansions: list[tuple[float, tuple[tuple[str, float], ...]]] = []
+        for t in qtoks:
+            exp = self._expand(t)
+            w = max((self._idf[v] for v, _ in exp), default=self._idf_unknown)
+            expansions.append((w, exp))
+        qweight = sum(w for w, _ in expansions)
+        scores = self._scores
+        touched: list[np.ndarray] = []
+        for w, exp in expansions:
+            for v, sim in exp:
+                post = self._postings[v]
+                scores[post] += w * sim
+                touched.append(post)
+        if not touched:
+            return []
+        best = float(scores.max())
+        idx = np.flatnonzero(scores >= best * 0.5)
+        if len(idx) > self.PREFILTER:
+            idx = idx[np.argpartition(scores[idx], -self.PREFILTER)[-self.PREFILTER:]]
+        cand_docs = idx.tolist()
+        # reset the shared buffer: a few small postings are cheaper to clear than the whole array
+        if sum(len(p) for p in touched) > len(scores) // 4:
+            scores.fill(0.0)
+        else:
+            for post in touched:
+                scores[post] = 0.0
+        # exact rescoring of the few candidates
+        per_sku: dict[int, tuple[float, int]] = {}
+        for d in cand_docs:
+            dtoks = self._doc_tokens[d]
+            dset = set(dtoks)
+            matched_w = 0.0
+            covered: set[str] = set()
+            for w, exp in expansions:
+                s_best = 0.0
+                for v, sim in exp:
+                    if v in dset and sim > s_best:
+                        s_best = sim
+                        covered.add(v)
+                matched_w += w * s_best
+            recall = matched_w / qweight if qweight else 0.0
+            dw = self._doc_weight[d]
+            precision = sum(self._idf[v] for v in covered) / dw if dw else 0.0
+            s = 0.75 * recall + 0.25 * precision
+            pi = int(self._doc_prod[d])
+            if pi not in per_sku or s > per_sku[pi][0]:
+                per_sku[pi] = (s, d)
+        ranked = sorted(per_sku.items(), key=lambda kv: -kv[1][0])[:limit]
+        out = []
+        for pi, (s, _d) in ranked:
+            sku = self._skus[pi]
+            out.append(MatchCandidate(sku=sku, score=round(min(1.0, s), 4), description=self.products[sku].description,
+                                      via="description"))
+        return out
+
+    def codes_in_text(self, text: str) -> list[tuple[str, str]]:
+        """(code as printed, sku) for every SKU or code-like alias printed inside ``text``."""
+        words = [w for w in re.split(r"[\s,;:()\[\]]+", text) if w]
+        hits: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        cands = list(words) + [a + b for a, b in zip(words, words[1:])]
+        for w in cands:
+            k = normalize_key(w)
+            if len(k) < 4 or k in seen:
+                continue
+            # a bare short number (a size, a quantity) is not evidence of a code
+            if k.isdigit() and len(k) < 5:
+                continue
+            seen.add(k)
+            for sku in sorted(self._codes.get(k, ())):
+                hits.append((w, sku))
+        return hits
+
+    # ---- customer index
+
+    def _build_customer_index(self) -> None:
+        self._by_edi: dict[str, str] = {}
+        self._by_domain: dict[str, list[str]] = {}
+        self._by_email: dict[str, str] = {}
+        self._names: list[str] = []
+        self._name_owner: list[str] = []
+        for c in self.customers.values():
+            for e in c.edi_ids:
+                self._by_edi[_edi_key(e)] = c.customer_id
+            for d in c.email_domains:
+                d = d.lower().lstrip("@")
+                if "@" in d:
+                    self._by_email[d] = c.customer_id
+                else:
+                    self._by_domain.setdefault(d, []).append(c.customer_id)
+            for n in [c.name, *c.aliases]:
+                if n.strip():
+                    self._names.append(_name_norm(n))
+                    self._name_owner.append(c.customer_id)
+            for s in self.ship_tos.get(c.customer_id, []):
+                for n in (s.name, s.address):
+                    if n and n.strip():
+                        self._names.append(_name_norm(n))
+                        self._name_owner.append(c.customer_id)
+
+
+def _edi_key(v: str) -> str:
+    # "ZZ:ACME001", "14:4012345000009" -> the id; spaces and case do not count
+    v = v.strip().upper()
+    if re.match(r"^[0-9A-Z]{1,2}[:/]", v):
+        v = re.split(r"[:/]", v, 1)[1]
+    return re.sub(r"\s+", "", v)
+
+
+_LEGAL = re.compile(r"\b(?:inc|llc|ltd|limited|gmbh|ag|sa|sas|sarl|bv|nv|plc|corp|corporation|co|company|group|srl|spa)\b\.?")
+
+
+def _name_norm(s: str) -> str:
+    return " ".join(_LEGAL.sub(" ", fold(s)).replace("&", " and ").split())
+
+
+# ---------------------------------------------------------------- customer
+
+
+def match_customer(draft: OrderDraft, catalog: Catalog, *, sender: str | None = None) -> CustomerMatch:
+    """The customer by EDI partner id, sender address or domain, then printed names/addresses."""
+    if not catalog.customers:
+        return CustomerMatch(None, 0.0, "")
+    ids = [*draft.partner_ids.values()]
+    for s in (sender, draft.sender):
+        if s and "@" not in s:
+            ids.append(s)
+    for v in ids:
+        cid = catalog._by_edi.get(_edi_key(str(v)))
+        if cid:
+            return CustomerMatch(cid, 1.0, "edi_id")
+    for s in (sender, draft.sender):
+        if not s or "@" not in s:
+            continue
+        addr = s.strip().strip("<>").lower()
+        m = re.search(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", addr)
+        if not m:
+            continue
+        email, domain = m.group(0), m.group(1)
+        if email in catalog._by_email:
+            return CustomerMatch(catalog._by_email[email], 0.99, "email")
+        parts = domain.split(".")
+        for i in range(len(parts) - 1):  # sub.domain.com -> domain.com
+            owners = catalog._by_domain.get(".".join(parts[i:]))
+            if owners:
+                if len(set(owners)) == 1:
+                    return CustomerMatch(owners[0], 0.97 if i == 0 else 0.93, "email_domain")
+                break  # shared domain: fall through to names
+    texts = [f.value for f in (draft.buyer, draft.bill_to, draft.ship_to) if f.present and isinstance(f.value, str)]
+    best: tuple[float, str | None, float] = (0.0, None, 0.0)
+    for t in texts:
+        res = process.extract(_name_norm(t), catalog._names, scorer=fuzz.token_set_ratio, limit=10)
+        per: dict[str, float] = {}
+        for _v, s, i in res:
+            cid = catalog._name_owner[i]
+            per[cid] = max(per.get(cid, 0.0), float(s) / 100.0)
+        ranked = sorted(per.items(), key=lambda kv: -kv[1])
+        if ranked and ranked[0][1] > best[0]:
+            second = ranked[1][1] if len(ranked) > 1 else 0.0
+            best = (ranked[0][1], ranked[0][0], second)
+    s1, cid, s2 = best
+    if cid is None or s1 < 0.6:
+        return CustomerMatch(None, 0.0, "")
+    # a name matched by wording is less sure than an id; a close runner-up lowers it further
+    score = s1 * 0.95 * min(1.0, 0.5 + (s1 - s2) / 0.2)
+    return CustomerMatch(cid, round(score, 4), "name")
+
+
+def _match_ship_to(draft: OrderDraft, catalog: Catalog, customer_id: str | None) -> str | None:
+    if not customer_id:
+        return None
+    sts = catalog.ship_tos.get(customer_id, [])
+    if not sts:
+        return None
+    text = draft.ship_to.value if draft.ship_to.present and isinstance(draft.ship_to.value, str) else ""
+    ids = [v for k, v in draft.partner_ids.items() if k.upper() in ("ST", "DP", "SHIP_TO")]
+    for s in sts:
+        if any(normalize_key(i) == normalize_key(s.code) for i in ids):
+            return s.code
+    if text:
+        for s in sts:
+            if re.search(rf"(?<![0-9A-Za-z]){re.escape(s.code)}(?![0-9A-Za-z])", text, re.I):
+                return s.code
+        choices = [_name_norm(f"{s.name or ''} {s.address or ''}") for s in sts]
+        res = process.extractOne(_name_norm(text), choices, scorer=fuzz.token_set_ratio, score_cutoff=80)
+        if res:
+            return sts[res[2]].code
+    if len(sts) == 1:
+        return sts[0].code
+    return None
+
+
+# ---------------------------------------------------------------- lines
+
+
+AMBIGUOUS_GAP = 0.06
+"""A description match whose runner-up is closer than this is reported with via="ambiguous"."""
+
+
+def line_confidence(best: float, second: float) -> float:
+    """Confidence of a description match from the best and second-best product scores.
+
+    The margin counts as much as the similarity: siblings that the wording does not separate
+    (margin near 0) stay below any sane auto-approve threshold even when both read well.
+    """
+    margin = max(0.0, best - second)
+    return round(max(0.0, min(1.0, best * min(1.0, 0.55 + margin / 0.12 * 0.45))), 4)
+
+
+def _text_of(ln: LineDraft) -> str:
+    v = ln.description.value
+    return str(v) if v is not None else ""
+
+
+def match_line(
+    catalog: Catalog,
+    *,
+    customer_id: str | None,
+    code: str | None,
+    description: str | None,
+    product_ids: Mapping[str, str] | None = None,
+    limit: int = 5,
+) -> LineMatch:
+    """Match one line by code and/or wording (see the module docstring for the order of trust)."""
+    codes = [c for c in [code, *(product_ids or {}).values()] if c and str(c).strip()]
+    desc = (description or "").strip()
+    cid = customer_id or ""
+    # 1. the customer's cross-reference, then what a CSR confirmed before
+    for c in codes:
+        k = normalize_key(str(c))
+        sku = catalog.xrefs.get((cid, k))
+        if sku and sku in catalog.products:
+            return _exact(catalog, sku, 1.0, "cross_ref")
+    for text in [*codes, desc]:
+        if not text:
+            continue
+        k = normalize_key(str(text))
+        sku = catalog.learned.get((cid, k))
+        if sku and sku in catalog.products:
+            return _exact(catalog, sku, 1.0, "learned")
+    # 2. our SKU as printed, 3. normalised
+    for c in codes:
+        c = str(c).strip()
+        if c in catalog.products:
+            return _check_code(catalog, c, desc, 0.99, "sku")
+    for c in codes:
+        skus = catalog._norm_sku.get(normalize_key(str(c)), [])
+        if len(skus) == 1:
+            return _check_code(catalog, skus[0], desc, 0.97, "normalized_sku")
+    # a code printed in the code column that is one of our manufacturer part numbers
+    for c in codes:
+        skus = sorted(catalog._codes.get(normalize_key(str(c)), ()))
+        if len(skus) == 1:
+            return _check_code(catalog, skus[0], desc, 0.95, "code")
+    if not desc:
+        return LineMatch(None, 0.0, "", [])
+    # 4. a SKU or part number inside the description, 5. the description itself
+    cands = catalog.search(desc, limit=max(limit, 5))
+    hits = catalog.codes_in_text(desc)
+    hit_skus = list(dict.fromkeys(s for _w, s in hits))
+    if len(hit_skus) == 1:
+        sku = hit_skus[0]
+        desc_score = next((c.score for c in cands if c.sku == sku), 0.0)
+        rest = [t for t in tokenize(desc) if normalize_key(t) not in {normalize_key(w) for w, _ in hits}]
+        # the words around the code must agree with the product, or be (almost) absent
+        if desc_score >= 0.5 or len(rest) <= 1:
+            score, via = 0.97, "code_in_text"
+        else:
+            score, via = 0.8, "code_in_text"
+        top = [MatchCandidate(sku=sku, score=score, description=catalog.products[sku].description, via=via)]
+        top += [c for c in cands if c.sku != sku][: limit - 1]
+        return LineMatch(sku, score, via, top)
+    if not cands:
+        return LineMatch(None, 0.0, "", [])
+    s1 = cands[0].score
+    s2 = cands[1].score if len(cands) > 1 else 0.0
+    conf = line_confidence(s1, s2)
+    # every candidate on the same, margin-aware scale: the runner-ups measured against the best
+    top = [cands[0].model_copy(update={"score": conf})] + [
+        c.model_copy(update={"score": line_confidence(c.score, s1)}) for c in cands[1:limit]]
+    if s1 < 0.45:
+        return LineMatch(None, conf, "description", top)
+    # siblings the wording does not separate: keep the best guess, but say so
+    via = "ambiguous" if s1 - s2 < AMBIGUOUS_GAP else "description"
+    return LineMatch(cands[0].sku, conf, via, top)
+
+
+def _exact(catalog: Catalog, sku: str, score: float, via: str) -> LineMatch:
+    p = catalog.products[sku]
+    return LineMatch(sku, score, via, [MatchCandidate(sku=sku, score=score, description=p.description, via=via)])
+
+
+def _check_code(catalog: Catalog, sku: str, desc: str, score: float, via: str) -> LineMatch:
+    """A printed code wins, unless the description plainly names something else (a typo in
+    the code): then the line goes to review with both candidates."""
+    if desc and len(tokenize(desc)) >= 3:
+        cands = catalog.search(desc, limit=5)
+        own = next((c.score for c in cands if c.sku == sku), None)
+        if own is None:
+            own_c = _score_against(catalog, desc, sku)
+            own = own_c
+        if own < 0.35 and cands and cands[0].score >= 0.8:
+            lowered = 0.7
+            top = [MatchCandidate(sku=sku, score=lowered, description=catalog.products[sku].description, via=via)]
+            top += [c for c in cands if c.sku != sku][:4]
+            return LineMatch(sku, lowered, via, top)
+    return _exact(catalog, sku, score, via)
+
+
+def _score_against(catalog: Catalog, text: str, sku: str) -> float:
+    p = catalog.products[sku]
+    a = set(tokenize(text))
+    best = 0.0
+    for d in [p.description, *p.aliases]:
+        b = set(tokenize(d))
+        if a:
+            best = max(best, len(a & b) / len(a))
+    return best
+
+
+def _num(v: Any) -> float | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        return float(str(v).replace(",", ".").strip())
+    except ValueError:
+        return None
+
+
+def match_order(draft: OrderDraft, catalog: Catalog, *, sender: str | None = None) -> MatchedOrder:
+    """Match the customer, ship-to and every line of ``draft`` against ``catalog``.
+
+    With no master data (``catalog.empty``) matching is skipped: lines keep the printed SKU,
+    the customer stays None and ``masters_loaded`` is False.
+    """
+    if catalog.empty:
+        lines = []
+        for ln in draft.lines:
+            printed = ln.sku.value
+            lines.append(MatchedLine(
+                draft=ln, sku=str(printed) if printed not in (None, "") else None, score=0.0, via="",
+                quantity=_num(ln.quantity.value), uom=normalize_uom(ln.uom.value) or (ln.uom.value or None),
+                unit_price=_num(ln.unit_price.value),
+            ))
+        return MatchedOrder(draft=draft, lines=lines, masters_loaded=False)
+    cm = match_customer(draft, catalog, sender=sender)
+    out_lines = []
+    for ln in draft.lines:
+        lm = match_line(catalog, customer_id=cm.customer_id, code=_str(ln.sku.value), description=_text_of(ln),
+                        product_ids=ln.product_ids)
+        out_lines.append(_convert(catalog, ln, lm))
+    return MatchedOrder(
+        draft=draft, customer_id=cm.customer_id, customer_score=cm.score, customer_via=cm.via,
+        ship_to_code=_match_ship_to(draft, catalog, cm.customer_id), lines=out_lines, masters_loaded=True,
+    )
+
+
+def _str(v: Any) -> str | None:
+    return None if v is None or v == "" else str(v)
+
+
+def _convert(catalog: Catalog, ln: LineDraft, lm: LineMatch) -> MatchedLine:
+    """Quantity and unit price in the product's own unit (2 BX of BX=50 -> 100 EA)."""
+    qty, price = _num(ln.quantity.value), _num(ln.unit_price.value)
+    p = catalog.product(lm.sku)
+    printed_uom = _str(ln.uom.value)
+    if p is None:
+        return MatchedLine(draft=ln, sku=lm.sku, score=lm.score, via=lm.via, candidates=lm.candidates,
+                           quantity=qty, uom=normalize_uom(printed_uom) or printed_uom, unit_price=price)
+    try:
+        factor = conversion_factor(printed_uom, p.uom, p.alt_uoms, p.pack_size)
+    except UnitError:
+        # validation reports uom_unknown; keep the printed figures
+        return MatchedLine(draft=ln, sku=lm.sku, score=lm.score, via=lm.via, candidates=lm.candidates,
+                           quantity=qty, uom=printed_uom, unit_price=price, list_price=p.unit_price)
+    return MatchedLine(
+        draft=ln, sku=lm.sku, score=lm.score, via=lm.via, candidates=lm.candidates,
+        quantity=None if qty is None else round(qty * factor, 6), uom=p.uom,
+        unit_price=None if price is None else round(price / factor, 6), list_price=p.unit_price,
+    )
+
+
+# ---------------------------------------------------------------- learning and caching
+
+
+def learn_xref(session: Session, customer_id: str | None, customer_sku_or_text: str, sku: str) -> LearnedXrefRow:
+    """Record that ``customer_sku_or_text`` means ``sku`` for this customer (a CSR confirmed
+    it), so the same code or wording matches exactly next time. Never commits."""
+    cid = customer_id or ""
+    key = normalize_key(customer_sku_or_text)
+    if not key:
+        from intake.masters import MasterDataError
+
+        raise MasterDataError("cannot learn an empty item code or wording")
+    if session.get(ProductRow, sku) is None:
+        from intake.masters import MasterDataError
+
+        raise MasterDataError(f"unknown product '{sku}'", column="sku")
+    row = session.scalars(select(LearnedXrefRow).where(LearnedXrefRow.customer_id == cid, LearnedXrefRow.key == key)).first()
+    now = datetime.now(timezone.utc)
+    if row is None:
+        row = LearnedXrefRow(customer_id=cid, key=key, text=customer_sku_or_text, sku=sku, confirmations=1,
+                             created_at=now, updated_at=now)
+        session.add(row)
+    else:
+        row.confirmations = (row.confirmations or 0) + 1 if row.sku == sku else 1
+        row.sku, row.text, row.updated_at = sku, customer_sku_or_text, now
+    session.flush()
+    return row
+
+
+class CatalogCache:
+    """Keeps one ``Catalog`` and rebuilds it when the master data changed.
+
+    The fingerprint (row counts, latest update times) costs a few cheap queries; building the
+    index of 100,000 products takes seconds, so it is done only when something changed.
+    """
+
+    def __init__(self) -> None:
+        self._fingerprint: tuple[Any, ...] | None = None
+        self._catalog: Catalog | None = None
+
+    @staticmethod
+    def fingerprint(session: Session) -> tuple[Any, ...]:
+        parts: list[Any] = []
+        for model, ts in ((ProductRow, ProductRow.updated_at), (CustomerRow, CustomerRow.updated_at),
+                          (LearnedXrefRow, LearnedXrefRow.updated_at)):
+            parts.extend(session.execute(select(func.count(), func.max(ts)).select_from(model)).one())
+        for model in (ShipToRow, CustomerItemRow, PriceRow):
+            parts.append(session.scalar(select(func.count()).select_from(model)))
+        parts.append(session.scalar(select(func.max(PriceRow.id))))
+        return tuple(parts)
+
+    def get(self, session: Session) -> Catalog:
+        """The catalog, rebuilt only when the master data changed since the last call."""
+        fp = self.fingerprint(session)
+        if self._catalog is None or fp != self._fingerprint:
+            self._catalog = Catalog.load(session)
+            self._fingerprint = fp
+        return self._catalog
+
+    def invalidate(self) -> None:
+        self._catalog, self._fingerprint = None, None
+

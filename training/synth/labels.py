@@ -21,17 +21,19 @@ Coordinates are always top-left origin, in the document's own units:
 * ``source == "scan"`` (image-only PDF): page points (the page of the image PDF, 72 per inch),
   the boxes of the rendered PDF transformed by the scan's skew (axis-aligned hull of the
   rotated box).
-* ``source == "grid"`` (XLSX / CSV), see :func:`grid_words`: a cell's text is the string a
-  reader shows (:func:`cell_text`); column ``c`` has width ``6 * (max chars of a cell text in
-  that column + 2)`` points; the column's x is the sum of the widths of the previous columns;
-  row ``r`` (0-based, the sheet's first row is 0, empty rows count) has ``y = 12 * r``; a cell's
-  text is split on whitespace and a word starting at character ``k`` of the cell text has box
-  ``[x_col + 6k, 12r, x_col + 6(k + len(word)), 12r + 10]``. The page is one sheet:
-  ``width`` = sum of column widths, ``height`` = 12 * number of rows.
-* ``source == "text"`` (typed email body, plain text), see :func:`text_words`: line ``i``
-  (0-based, lines split on ``\\n`` after dropping ``\\r``) has ``y = 12 * i``; a word starting at
-  character column ``k`` has box ``[6k, 12i, 6(k + len(word)), 12i + 10]``; ``width`` = 6 *
-  longest line, ``height`` = 12 * number of lines.
+* ``source == "grid"`` (XLSX / CSV), see :func:`grid_words`, the layout of
+  ``extractors.spreadsheet.grid_page``: a cell's text is the string a reader shows
+  (:func:`cell_text`, whitespace collapsed); only non-empty cells count; column ``c`` has
+  width ``6 * (max(1, longest cell text in c) + 2)`` points; the column's x is the sum of the
+  widths of the previous columns; row ``r`` (0-based from the sheet's first row, empty rows
+  count) has ``y = 12 * r``; a word starting at character ``k`` of its cell text has box
+  ``[x_col + 6k, 12r, x_col + 6(k + len(word)), 12r + 12]``. ``width`` = sum of the column
+  widths, ``height`` = 12 * (last row with a value + 1).
+* ``source == "text"`` (typed email body, plain text), see :func:`text_words`, the layout of
+  ``extractors.text.layout_text``: line ``i`` (0-based; ``\\r\\n`` and ``\\r`` become
+  ``\\n``; tabs expand to 8 columns) has ``y = 12 * i``; a word starting at character column
+  ``k`` has box ``[6k, 12i, 6(k + len(word)), 12i + 12]``; ``width`` = 6 * longest line,
+  ``height`` = 12 * number of lines (both at least one cell).
 
 Readers (``extractors/``) and the model build words with the same functions, so that the
 synthetic training data and the documents read in production share one geometry.
@@ -39,8 +41,9 @@ synthetic training data and the documents read in production share one geometry.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Iterable, Sequence
 
 __all__ = [
@@ -55,9 +58,12 @@ HEADER_FIELDS: tuple[str, ...] = (
 LINE_FIELDS: tuple[str, ...] = ("line_no", "sku", "description", "quantity", "uom", "unit_price", "amount")
 LABELS: tuple[str, ...] = ("O", *HEADER_FIELDS, *LINE_FIELDS)
 
-CHAR_W = 6.0  # points per character in the grid and text conventions
-ROW_H = 12.0  # points per row / text line
-WORD_H = 10.0  # height of a word box in the grid and text conventions
+CHAR_W = 6.0  # points per character in the grid and text conventions (extractors.base.CHAR_WIDTH)
+ROW_H = 12.0  # points per row / text line (extractors.base.LINE_HEIGHT)
+WORD_H = 12.0  # height of a word box in the grid and text conventions: a full line
+COL_GAP = 2  # blank characters between two grid columns
+TAB_SIZE = 8  # tabs expand to this many columns in the text convention
+_TOKEN = re.compile(r"\S+")
 
 
 @dataclass
@@ -84,44 +90,53 @@ class LabelledPage:
                 "words": [w.to_json() for w in self.words]}
 
 
-def cell_text(value: Any) -> str:
-    """The text a reader shows for a spreadsheet cell value.
+def _decimals(number_format: str) -> int | None:
+    """Decimal places of an Excel number format such as ``#,##0.00``; None if not fixed."""
+    fmt = number_format.split(";")[0]
+    m = re.search(r"0\.(0+)", fmt)
+    if m:
+        return len(m.group(1))
+    if re.search(r"(^|[^.])0(?![.0])", fmt) and "." not in fmt:
+        return 0
+    return None
 
-    None -> ""; bool -> "TRUE"/"FALSE"; an integral float -> its integer digits ("20.0" ->
-    "20"); other floats -> ``repr`` (shortest round-trip, "4.5"); datetime at midnight and
-    date -> ISO date; other values -> ``str(value)`` with ``\\r``/``\\n`` replaced by a space.
+
+def cell_text(value: Any, number_format: str = "General") -> str:
+    """The text a reader shows for a spreadsheet cell value (as ``extractors.spreadsheet``).
+
+    None -> ""; bool -> "TRUE"/"FALSE"; datetime at midnight and date -> ISO date; a number
+    with a fixed-decimals format ("0", "#,##0.00") -> that many decimals without grouping;
+    otherwise an integral float -> its integer digits ("20.0" -> "20"), other floats ->
+    shortest round-trip ("4.5"); anything else ``str``. Whitespace runs collapse to one space.
     """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
     if isinstance(value, datetime):
-        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        if value.time() == time(0, 0):
             return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, (date, time)):
         return value.isoformat()
-    return str(value).replace("\r", " ").replace("\n", " ")
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and "%" in (number_format or ""):
+            d = _decimals(number_format.replace("%", "")) or 0
+            return f"{value * 100:.{d}f}%"
+        d = _decimals(number_format or "General")
+        if d is not None:
+            return f"{value:.{d}f}"
+        if isinstance(value, float):
+            if value.is_integer() and abs(value) < 1e15:
+                return str(int(value))
+            return repr(round(value, 10)).rstrip("0").rstrip(".") if "e" not in repr(value) else repr(value)
+        return str(value)
+    return " ".join(str(value).split())
 
 
 def _split_with_offsets(text: str) -> list[tuple[int, str]]:
     """Whitespace-separated words of ``text`` with their starting character index."""
-    out: list[tuple[int, str]] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i].isspace():
-            i += 1
-            continue
-        j = i
-        while j < n and not text[j].isspace():
-            j += 1
-        out.append((i, text[i:j]))
-        i = j
-    return out
+    return [(m.start(), m.group()) for m in _TOKEN.finditer(text)]
 
 
 def grid_words(rows: Sequence[Sequence[str]]) -> tuple[float, float, list[tuple[str, tuple[float, float, float, float], int, int]]]:
@@ -129,38 +144,47 @@ def grid_words(rows: Sequence[Sequence[str]]) -> tuple[float, float, list[tuple[
 
     Returns ``(width, height, words)`` where each word is ``(text, box, row, col)``.
     ``rows`` holds cell texts (use :func:`cell_text` for raw values); ragged rows are fine.
+    Only non-empty cells count: the page is as high as the last row with a value and as wide
+    as the columns up to the last one with a value.
     """
-    ncols = max((len(r) for r in rows), default=0)
-    widths = [CHAR_W * 2] * ncols
-    for r in rows:
-        for c, t in enumerate(r):
-            widths[c] = max(widths[c], CHAR_W * (len(t) + 2))
-    xs = [0.0] * ncols
-    for c in range(1, ncols):
-        xs[c] = xs[c - 1] + widths[c - 1]
+    cells = {(r, c): " ".join(t.split()) for r, row in enumerate(rows) for c, t in enumerate(row) if t.split()}
+    if not cells:
+        return CHAR_W, ROW_H, []
+    ncols = max(c for _, c in cells) + 1
+    nrows = max(r for r, _ in cells) + 1
+    widths = [1] * ncols
+    for (_, c), t in cells.items():
+        widths[c] = max(widths[c], len(t))
+    xs = [0.0] * (ncols + 1)
+    for c in range(ncols):
+        xs[c + 1] = xs[c] + (widths[c] + COL_GAP) * CHAR_W
     words = []
-    for ri, r in enumerate(rows):
+    for (ri, ci), t in sorted(cells.items()):
         y = ROW_H * ri
-        for ci, t in enumerate(r):
-            for k, w in _split_with_offsets(t):
-                x0 = xs[ci] + CHAR_W * k
-                words.append((w, (x0, y, x0 + CHAR_W * len(w), y + WORD_H), ri, ci))
-    return float(sum(widths)), ROW_H * len(rows), words
+        for k, w in _split_with_offsets(t):
+            x0 = xs[ci] + CHAR_W * k
+            words.append((w, (x0, y, x0 + CHAR_W * len(w), y + WORD_H), ri, ci))
+    width = max(xs[-1], max((w[1][2] for w in words), default=0.0))
+    return width, ROW_H * nrows, words
+
+
+_INVISIBLE = str.maketrans({"\u00a0": " ", "\u200b": "", "\ufeff": "", "\u200e": "", "\u200f": "", "\r": ""})
 
 
 def text_words(text: str) -> tuple[float, float, list[tuple[str, tuple[float, float, float, float], int, int]]]:
-    """Lay out plain text by the text convention.
+    """Lay out plain text by the text convention (as ``extractors.text.layout_text``).
 
     Returns ``(width, height, words)`` where each word is ``(text, box, line, char_column)``.
     """
-    lines = text.replace("\r", "").split("\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [ln.translate(_INVISIBLE).expandtabs(TAB_SIZE) for ln in text.split("\n")]
     words = []
     for li, line in enumerate(lines):
         y = ROW_H * li
         for k, w in _split_with_offsets(line):
             words.append((w, (CHAR_W * k, y, CHAR_W * (k + len(w)), y + WORD_H), li, k))
     width = CHAR_W * max((len(ln) for ln in lines), default=0)
-    return width, ROW_H * len(lines), words
+    return max(width, CHAR_W), max(ROW_H * len(lines), ROW_H), words
 
 
 def labels_doc(family: str, fmt: str, source: str, pages: Iterable[LabelledPage], **extra: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from training.synth.families import NUMBER_STYLES, Family
@@ -106,12 +106,42 @@ def sheet_rows(order: Order, fam: Family, typed: bool) -> list[list[Cell]]:
     return rows
 
 
+def _fixed_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed entry times and core-property dates, so a seed gives the same bytes."""
+    import re
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", body)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0)), body,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _number_format(value: Any, label: str) -> str:
+    """Money amounts show two decimals as accountants type them; prices and quantities keep
+    every digit they have ("General"), since a fixed format would hide a fourth decimal."""
+    if isinstance(value, float) and label in ("amount", "total"):
+        return "#,##0.00"
+    if isinstance(value, date):
+        return "yyyy-mm-dd"
+    return "General"
+
+
 def render_sheet(order: Order, fam: Family, r: random.Random, fmt: str) -> tuple[bytes, list[LabelledPage]]:
     """Write ``order`` as ``fmt`` ("xlsx" or "csv"); return the bytes and the grid labels."""
     typed = fmt == "xlsx" and fam.index % 3 != 2
     rows = sheet_rows(order, fam, typed)
     if fmt == "csv":
         text_rows = [[cell_text(v) for v, _, _ in row] for row in rows]
+        # Excel pads every record to the used width (trailing delimiters, blank rows as
+        # ",,,,"): do the same, as most exported order CSVs look like that.
+        ncols = max(len(rw) for rw in text_rows)
+        text_rows = [rw + [""] * (ncols - len(rw)) for rw in text_rows]
         delim = ";" if NUMBER_STYLES[fam.number_style][1] == "," else ","
         buf = io.StringIO()
         w = csv.writer(buf, delimiter=delim, lineterminator="\r\n")
@@ -129,15 +159,14 @@ def render_sheet(order: Order, fam: Family, r: random.Random, fmt: str) -> tuple
                 if v == "" or v is None:
                     continue
                 cell = ws.cell(row=ri, column=ci, value=v)
-                if isinstance(v, float):
-                    cell.number_format = "#,##0.00" if v != int(v) else "0"
+                cell.number_format = _number_format(v, row[ci - 1][1])
         fixed = datetime(2026, 1, 1)
         wb.properties.created = fixed
         wb.properties.modified = fixed
         buf2 = io.BytesIO()
         wb.save(buf2)
-        data = buf2.getvalue()
-        text_rows = [[("" if v is None else cell_text(v)) for v, _, _ in row] for row in rows]
+        data = _fixed_zip(buf2.getvalue())
+        text_rows = [[cell_text(v, _number_format(v, lab)) for v, lab, _ in row] for row in rows]
     else:
         raise ValueError(f"not a sheet format: {fmt}")
     width, height, words = grid_words(text_rows)

@@ -281,11 +281,15 @@ class OrderLine(_Model):
 
 
 class HistoryEntry(_Model):
+    """A transition (who, when, why), a correction or a note on the order's history."""
+
     at: datetime
+    kind: str = "transition"  # transition | correction | note
     from_status: str | None = None
-    to_status: str
+    to_status: str | None = None
     actor: str
     reason: str = ""
+    data: dict[str, Any] | None = None
 
 
 class Order(_Model):

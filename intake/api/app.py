@@ -1,0 +1,79 @@
+"""The HTTP API (FastAPI) under /api/v1, plus the service lifecycle for ``intake serve``.
+
+Every route but ``/health`` needs ``Authorization: Bearer <api key>`` (OpenAPI docs included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from intake.errors import IntakeError, LimitExceeded, NotFound, UnsupportedContentType
+from intake.outbox import Relay
+from intake.pipeline import Pipeline
+from intake.settings import Settings
+from intake.workers import InProcessWorkers
+
+__all__ = ["create_app", "Services"]
+
+
+class Services:
+    """What the app needs, built once: the pipeline, workers and the webhook relay."""
+
+    def __init__(self, settings: Settings, *, start_workers: bool = True, pipeline: Pipeline | None = None) -> None:
+        self.settings = settings
+        self.pipeline = pipeline or Pipeline(settings)
+        self.workers = InProcessWorkers(self.pipeline, settings.workers, settings.poll_interval_s) if start_workers else None
+        self.relay = Relay(settings, self.pipeline.sm) if start_workers else None
+        self._relay_thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.workers is not None:
+            self.workers.start()
+        if self.relay is not None:
+            self._relay_thread = threading.Thread(target=self.relay.run_forever, args=(self.settings.poll_interval_s,),
+                                                  name="intake-relay", daemon=True)
+            self._relay_thread.start()
+
+    def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        if self.workers is not None:
+            self.workers.stop()
+        if self._relay_thread is not None:
+            self._relay_thread.join(timeout=5)
+
+
+_STATUS = {NotFound: 404, LimitExceeded: 413, UnsupportedContentType: 415}
+
+
+def create_app(settings: Settings, *, services: Services | None = None, start_workers: bool = True) -> FastAPI:
+    svc = services or Services(settings, start_workers=start_workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        svc.start()
+        try:
+            yield
+        finally:
+            svc.stop()
+
+    app = FastAPI(title="Order intake", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None,
+                  description="Purchase orders in, validated orders out over a signed webhook.")
+    app.state.services = svc
+
+    @app.exception_handler(IntakeError)
+    async def _intake_error(_req: Request, exc: IntakeError) -> JSONResponse:
+        code = next((c for t, c in _STATUS.items() if isinstance(exc, t)), 400)
+        return JSONResponse({"error": exc.code, "detail": exc.reason}, status_code=code)
+
+    from intake.api.routes import router, public_router
+
+    app.include_router(public_router)
+    app.include_router(router)
+    return app
+

@@ -1,0 +1,210 @@
+"""Routes of /api/v1. Dependencies give each request a session and the caller's identity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from intake import ledger, outbox
+from intake.domain import Channel
+from intake.errors import NotFound
+from intake.models import OutboundDocRow
+from intake.states import OrderStatus
+
+__all__ = ["router", "public_router"]
+
+
+def services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    sm = services(request).pipeline.sm
+    session = sm()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def require_key(request: Request) -> str:
+    """The caller's identity from ``Authorization: Bearer <key>`` (or a review-UI session)."""
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        sm = services(request).pipeline.sm
+        with sm() as s:
+            row = ledger.verify_api_key(s, token.strip())
+            if row is not None:
+                s.commit()
+                return f"apikey:{row.name}"
+    user = getattr(request.state, "user", None)  # set by the review UI's session middleware
+    if user:
+        return f"user:{user}"
+    raise HTTPException(status_code=401, detail="missing or invalid API key (Authorization: Bearer <key>)",
+                        headers={"WWW-Authenticate": "Bearer"})
+
+
+Caller = Annotated[str, Depends(require_key)]
+
+public_router = APIRouter()
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+@public_router.get("/health", tags=["service"])
+def health(request: Request) -> dict[str, Any]:
+    """Liveness and readiness: the database answers."""
+    from sqlalchemy import text
+
+    with services(request).pipeline.sm() as s:
+        s.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs", include_in_schema=False)
+def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Order intake API")
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    status: str
+    duplicate: bool
+    order_ids: list[str]
+    reason: str | None = None
+
+
+@router.post("/api/v1/messages", status_code=202, response_model=MessageOut, tags=["messages"])
+async def upload_message(request: Request, file: UploadFile, caller: Caller,
+                         wait: Annotated[bool, Query(description="read the message before answering")] = True) -> Any:
+    """Upload an order: an .eml, PDF, image, spreadsheet or EDI file (multipart field ``file``).
+
+    The bytes are stored first. With ``wait`` (default) the message is read before the answer, so
+    the answer carries the orders it produced, or FAILED with the reason; matching, the decision
+    and delivery continue in the background.
+    """
+    svc = services(request)
+    limit = svc.settings.limits.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        return JSONResponse({"error": "limit_exceeded", "detail": f"file is larger than the limit of {limit} bytes"},
+                            status_code=413)
+    from starlette.concurrency import run_in_threadpool
+
+    pipe = svc.pipeline
+    res = await run_in_threadpool(pipe.ingest, data, filename=file.filename, content_type=file.content_type,
+                                  channel=Channel.upload, sender=request.headers.get("x-intake-sender"))
+    if not res.duplicate:
+        if wait:
+            await run_in_threadpool(pipe.read_message, res.message_id)
+            res = await run_in_threadpool(pipe.message_result, res.message_id)
+            if svc.workers is not None:
+                for oid in res.order_ids:
+                    svc.workers.submit_order(oid)
+        elif svc.workers is not None:
+            svc.workers.submit_message(res.message_id)
+    return MessageOut(message_id=res.message_id, status=res.status, duplicate=res.duplicate,
+                      order_ids=res.order_ids, reason=res.reason)
+
+
+@router.get("/api/v1/messages/{message_id}", response_model=MessageOut, tags=["messages"])
+def get_message(message_id: str, session: SessionDep) -> Any:
+    m = ledger.get_message(session, message_id)
+    return MessageOut(message_id=m.id, status=m.status, duplicate=False,
+                      order_ids=ledger.message_order_ids(session, m.id), reason=m.reason)
+
+
+@router.get("/api/v1/orders", tags=["orders"])
+def list_orders(session: SessionDep, status: str | None = None, customer_id: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    """Orders, newest first; filter by status or customer."""
+    if status is not None and status not in OrderStatus.__members__:
+        raise HTTPException(status_code=422, detail=f"unknown status {status!r}")
+    rows, total = ledger.list_orders(session, status=status, customer_id=customer_id, limit=limit, offset=offset)
+    return {"total": total, "orders": [ledger.order_json(ledger.to_order(session, r, with_history=False)) for r in rows]}
+
+
+@router.get("/api/v1/orders/{order_id}", tags=["orders"])
+def get_order(order_id: str, session: SessionDep) -> dict[str, Any]:
+    """One order with its status, history, problems and delivery state."""
+    row = ledger.get_order(session, order_id)
+    out = ledger.order_json(ledger.to_order(session, row))
+    out["deliveries"] = [outbox.outbox_json(ob) for ob in ledger.outbox_rows(session, order_id=order_id)]
+    return out
+
+
+class Decision(BaseModel):
+    reason: str = ""
+
+
+@router.post("/api/v1/orders/{order_id}/approve", tags=["orders"])
+def approve_order(order_id: str, body: Decision, request: Request, caller: Caller, session: SessionDep) -> dict[str, Any]:
+    """Approve an order waiting for review: it is delivered through the outbox like any other."""
+    row = ledger.get_order(session, order_id, for_update=True)
+    services(request).pipeline.approve(session, row, actor=caller, reason=body.reason or "approved by a person")
+    return ledger.order_json(ledger.to_order(session, row))
+
+
+@router.post("/api/v1/orders/{order_id}/reject", tags=["orders"])
+def reject_order(order_id: str, body: Decision, caller: Caller, session: SessionDep) -> dict[str, Any]:
+    if not body.reason.strip():
+        raise HTTPException(status_code=422, detail="a rejection needs a reason")
+    row = ledger.get_order(session, order_id, for_update=True)
+    ledger.transition(session, row, OrderStatus.REJECTED, actor=caller, reason=body.reason)
+    return ledger.order_json(ledger.to_order(session, row))
+
+
+@router.post("/api/v1/orders/{order_id}/rerun", tags=["orders"])
+def rerun_order(order_id: str, request: Request, caller: Caller) -> dict[str, Any]:
+    """Read a FAILED order's message again (after a fix or a new model)."""
+    ids = services(request).pipeline.rerun(order_id, actor=caller)
+    return {"order_ids": ids}
+
+
+@router.get("/api/v1/outbox", tags=["delivery"])
+def list_outbox(session: SessionDep, status: str | None = None, order_id: str | None = None) -> dict[str, Any]:
+    """Webhook deliveries: pending, sent or dead (dead-lettered)."""
+    return {"deliveries": [outbox.outbox_json(ob) for ob in ledger.outbox_rows(session, order_id=order_id, status=status)]}
+
+
+@router.post("/api/v1/outbox/{outbox_id}/redrive", tags=["delivery"])
+def redrive(outbox_id: int, session: SessionDep) -> dict[str, Any]:
+    """Put a dead-lettered webhook back in line."""
+    return outbox.outbox_json(outbox.redrive(session, outbox_id))
+
+
+def _ack_json(r: OutboundDocRow) -> dict[str, Any]:
+    return {"id": r.id, "kind": r.kind, "filename": r.filename, "message_id": r.message_id, "order_id": r.order_id,
+            "partner": r.partner, "created_at": r.created_at.isoformat() if r.created_at else None}
+
+
+@router.get("/api/v1/acknowledgments", tags=["delivery"])
+def list_acks(session: SessionDep, message_id: str | None = None) -> dict[str, Any]:
+    """EDI acknowledgments written to the outbound folder (997, 855, CONTRL, ORDRSP)."""
+    return {"acknowledgments": [_ack_json(r) for r in ledger.outbound_docs(session, message_id)]}
+
+
+@router.get("/api/v1/acknowledgments/{ack_id}", response_class=PlainTextResponse, tags=["delivery"])
+def get_ack(ack_id: int, request: Request, session: SessionDep) -> str:
+    r = session.get(OutboundDocRow, ack_id)
+    if r is None:
+        raise NotFound(f"acknowledgment {ack_id} not found")
+    return (services(request).settings.outbound_dir / r.filename).read_text(encoding="utf-8", errors="replace")

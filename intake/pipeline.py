@@ -1,0 +1,461 @@
+"""Pipeline orchestration: the stages and the persisted moves between them.
+
+    ingest   bytes -> RawMessage, stored (blob + row) before anything else; same bytes -> same message
+    read     RawMessage -> Documents -> OrderDrafts (EDI parsed exactly, the rest by the layout model)
+             -> one EXTRACTED order per draft, or one FAILED order carrying the one-line reason
+    match    EXTRACTED -> MATCHED   (customer and products from master data)
+    decide   MATCHED -> APPROVED (+ outbox row, same transaction) | NEEDS_REVIEW | DUPLICATE
+
+Each stage reads its input from the ledger, computes without holding a transaction, and writes
+its result and the transition in one unit of work guarded by the order's current status. A
+stage run twice (after a crash, or by two workers) changes nothing the second time, and
+``resume()`` picks up every order where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake import ledger, outbox
+from intake.blobstore import BlobStore, sha256_hex
+from intake.db import make_engine, make_sessionmaker, unit_of_work
+from intake.decide import build_record, decide_order
+from intake.domain import Channel, Document, DocumentKind, MatchedOrder, OrderDraft, RawMessage
+from intake.errors import IntakeError, InvalidTransition, ReadError, UnsupportedContentType
+from intake.models import MessageRow, OrderRow, OutboundDocRow, utcnow
+from intake.settings import Settings
+from intake.states import MessageStatus, OrderStatus
+
+__all__ = ["Pipeline", "IngestResult", "extract_drafts"]
+
+log = logging.getLogger("intake.pipeline")
+
+
+@dataclass
+class IngestResult:
+    message_id: str
+    duplicate: bool
+    status: str
+    order_ids: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+# --- reading: bytes -> drafts (no database) ------------------------------------------------
+
+def _edi_drafts(data: bytes) -> tuple[list[OrderDraft], Any]:
+    from extractors.edi import parse_edi
+
+    result = parse_edi(data)
+    return list(result.orders), result
+
+
+def extract_drafts(data: bytes, filename: str | None, settings: Settings,
+                   *, model_extract: Callable[[Document], OrderDraft] | None = None) -> tuple[list[OrderDraft], list[Any]]:
+    """Read ``data`` and extract every order in it. Returns (drafts, edi_results).
+
+    Raises a named IntakeError with a one-line reason when nothing could be read or found.
+    """
+    from extractors.edi import sniff_edi
+
+    if not data:
+        raise ReadError("empty file: nothing to read")
+    if len(data) > settings.limits.max_upload_bytes:
+        from intake.errors import LimitExceeded
+
+        raise LimitExceeded(f"file of {len(data)} bytes is larger than the limit of {settings.limits.max_upload_bytes}")
+    if sniff_edi(data):
+        drafts, res = _edi_drafts(data)
+        return drafts, [res]
+
+    from extractors.registry import read_bytes
+
+    docs = read_bytes(data, filename, settings.limits)
+    drafts: list[OrderDraft] = []
+    edi_results: list[Any] = []
+    body_docs: list[tuple[int, Document]] = []
+    errors: list[str] = []
+    for idx, doc in enumerate(docs):
+        if doc.kind in (DocumentKind.x12, DocumentKind.edifact):
+            try:
+                d, res = _edi_drafts((doc.text or "").encode("utf-8"))
+            except IntakeError as exc:
+                errors.append(f"{doc.name or doc.kind.value}: {exc.reason}")
+                continue
+            for dr in d:
+                dr.document_index = idx
+            drafts.extend(d)
+            edi_results.append(res)
+            continue
+        if doc.meta.get("part") == "body":
+            body_docs.append((idx, doc))  # a mail body is read only when no attachment held an order
+            continue
+        try:
+            drafts.extend(_model_drafts(doc, idx, model_extract))
+        except IntakeError as exc:
+            errors.append(f"{doc.name or doc.kind.value}: {exc.reason}")
+    if not drafts:
+        for idx, doc in body_docs:
+            try:
+                drafts.extend(_model_drafts(doc, idx, model_extract, body=True))
+            except IntakeError as exc:
+                errors.append(f"mail body: {exc.reason}")
+    if not drafts:
+        if errors:
+            raise ReadError("; ".join(errors))
+        raise UnsupportedContentType("no purchase order found in this message")
+    return drafts, edi_results
+
+
+def _model_drafts(doc: Document, idx: int, model_extract: Callable[[Document], OrderDraft] | None,
+                  body: bool = False) -> list[OrderDraft]:
+    if body:
+        from extractors.email import looks_like_order_text
+
+        if not looks_like_order_text(doc.text or " ".join(w.text for w in doc.words)):
+            return []
+    if not doc.words:
+        return []
+    if model_extract is None:
+        from extractors.inference import default_extractor
+
+        model_extract = default_extractor()
+    draft = model_extract(doc)
+    draft.document_index = idx
+    draft.document_kind = doc.kind
+    draft.document_name = doc.name
+    if not draft.po_number.present and not draft.lines:
+        return []
+    return [draft]
+
+
+# --- the pipeline over the ledger ------------------------------------------------------------
+
+class Pipeline:
+    """Stages over the ledger. One instance per process; thread-safe."""
+
+    def __init__(self, settings: Settings, sm: sessionmaker[Session] | None = None) -> None:
+        self.settings = settings
+        if sm is None:
+            from intake.migrate import upgrade
+
+            engine = make_engine(settings.db_url)
+            upgrade(engine)
+            sm = make_sessionmaker(engine)
+        self.sm = sm
+        self.blobs = BlobStore(settings.blob_dir)
+        self._catalog: Any = None
+        self._catalog_loaded_at = 0.0
+        self._lock = threading.Lock()
+        self.model_extract: Callable[[Document], OrderDraft] | None = None
+        self.actor = "pipeline"
+
+    # ingest ------------------------------------------------------------------------------
+    def ingest(self, data: bytes, *, filename: str | None = None, content_type: str | None = None,
+               channel: Channel = Channel.upload, sender: str | None = None, subject: str | None = None,
+               message_id: str | None = None, in_reply_to: str | None = None) -> IngestResult:
+        """Store the bytes first (blob, then ledger row). Same bytes again -> the same message."""
+        digest = self.blobs.put(data)
+        raw = RawMessage(sha256=digest, size=len(data), filename=filename, content_type=content_type,
+                         channel=channel, received_at=datetime.now(timezone.utc), sender=sender,
+                         subject=subject, message_id=message_id, in_reply_to=in_reply_to)
+        for attempt in range(3):
+            try:
+                with unit_of_work(self.sm) as s:
+                    row, created = ledger.record_message(s, raw)
+                    res = IngestResult(row.id, not created, row.status, ledger.message_order_ids(s, row.id), row.reason)
+                return res
+            except Exception as exc:  # a concurrent insert of the same bytes: read the winner's row
+                if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower() or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def message_result(self, message_id: str) -> IngestResult:
+        with self.sm() as s:
+            m = ledger.get_message(s, message_id)
+            return IngestResult(m.id, False, m.status, ledger.message_order_ids(s, m.id), m.reason)
+
+    # read ---------------------------------------------------------------------------------
+    def read_message(self, message_id: str) -> list[str]:
+        """RECEIVED message -> orders. Idempotent: a processed message returns its orders."""
+        with self.sm() as s:
+            m = ledger.get_message(s, message_id)
+            if m.status != MessageStatus.RECEIVED.value:
+                return ledger.message_order_ids(s, m.id)
+            sha, filename = m.sha256, m.filename
+        drafts: list[OrderDraft] = []
+        edi_results: list[Any] = []
+        reason: str | None = None
+        try:
+            data = self.blobs.get(sha)
+            if sha256_hex(data) != sha:
+                raise ReadError("stored message is damaged (sha256 mismatch)")
+            drafts, edi_results = extract_drafts(data, filename, self.settings, model_extract=self.model_extract)
+        except IntakeError as exc:
+            reason = exc.reason
+        except Exception as exc:  # never let one bad message stop the service
+            log.exception("reading message %s failed", message_id)
+            reason = f"internal error while reading: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+        with unit_of_work(self.sm) as s:
+            m = ledger.get_message(s, message_id)
+            if m.status != MessageStatus.RECEIVED.value:
+                return ledger.message_order_ids(s, m.id)
+            m.processed_at = utcnow()
+            last = s.scalar(select(func.max(OrderRow.document_index)).where(OrderRow.message_id == m.id))
+            base = 0 if last is None else last + 1  # a re-run numbers its orders after the old ones
+            if reason is not None:
+                m.status, m.reason = MessageStatus.FAILED.value, reason
+                o = ledger.create_order(s, m, base, OrderStatus.RECEIVED, actor=self.actor, reason="message stored")
+                ledger.transition(s, o, OrderStatus.FAILED, actor=self.actor, reason=reason)
+                ids = [o.id]
+            else:
+                m.status = MessageStatus.PROCESSED.value
+                ids = []
+                for i, d in enumerate(drafts, base):
+                    o = ledger.create_order(
+                        s, m, i, OrderStatus.RECEIVED, actor=self.actor, reason="message stored",
+                        po_number=_s(d.po_number.value), extractor=d.extractor,
+                        draft=d.model_dump(mode="json"), confidence=_draft_confidence(d),
+                    )
+                    ledger.transition(s, o, OrderStatus.EXTRACTED, actor=self.actor,
+                                      reason=f"{len(d.lines)} line(s) extracted by {d.extractor}")
+                    ids.append(o.id)
+                self._write_acks(s, m, edi_results, stage="receipt")
+            return ids
+
+    # match --------------------------------------------------------------------------------
+    def catalog(self) -> Any:
+        """The master-data catalog, rebuilt when the master data changed (checked every few seconds)."""
+        from intake.matching import CatalogCache
+
+        with self._lock:
+            now = time.monotonic()
+            if self._catalog is None:
+                self._catalog = CatalogCache()
+            if now - self._catalog_loaded_at > 2.0 or self._catalog._catalog is None:
+                with self.sm() as s:
+                    self._catalog.get(s)
+                self._catalog_loaded_at = now
+            return self._catalog._catalog
+
+    def invalidate_catalog(self) -> None:
+        with self._lock:
+            self._catalog_loaded_at = 0.0
+            if self._catalog is not None:
+                self._catalog.invalidate()
+
+    def match_order(self, order_id: str) -> None:
+        from intake.matching import match_order
+
+        with self.sm() as s:
+            o = ledger.get_order(s, order_id)
+            if o.status != OrderStatus.EXTRACTED.value:
+                return
+            draft = OrderDraft.model_validate(o.draft)
+            sender = s.get(MessageRow, o.message_id).sender  # type: ignore[union-attr]
+        matched = match_order(draft, self.catalog(), sender=sender or draft.sender)
+        with unit_of_work(self.sm) as s:
+            o = ledger.get_order(s, order_id, for_update=True)
+            if o.status != OrderStatus.EXTRACTED.value:
+                return
+            o.matched = matched.model_dump(mode="json")
+            o.customer_id = matched.customer_id
+            why = (f"customer {matched.customer_id} ({matched.customer_via}, {matched.customer_score:.2f})"
+                   if matched.customer_id else ("no master data loaded" if not matched.masters_loaded else "customer not identified"))
+            ledger.transition(s, o, OrderStatus.MATCHED, actor=self.actor, reason=why)
+
+    # decide -------------------------------------------------------------------------------
+    def decide(self, order_id: str) -> None:
+        with self.sm() as s:
+            o = ledger.get_order(s, order_id)
+            if o.status != OrderStatus.MATCHED.value:
+                return
+            matched = MatchedOrder.model_validate(o.matched)
+        catalog = self.catalog()
+        with unit_of_work(self.sm) as s:
+            o = ledger.get_order(s, order_id, for_update=True)
+            if o.status != OrderStatus.MATCHED.value:
+                return
+            verdict = decide_order(
+                matched, catalog, self.settings.decision, today=date.today(),
+                existing_po=lambda cust, po: ledger.po_exists(s, cust, po, exclude_order=order_id),
+                duplicate_of=lambda cust, po, fp: _duplicate_of(s, cust, po, fp, order_id),
+            )
+            o.record = build_record(matched)
+            o.problems = [p.model_dump(mode="json") for p in verdict.problems]
+            o.confidence = verdict.confidence
+            o.po_number = _s(o.record.get("po_number"))
+            ledger.transition(s, o, verdict.status, actor=self.actor, reason=verdict.reason)
+            if verdict.status == OrderStatus.APPROVED:
+                self._on_approved(s, o)
+
+    def _on_approved(self, s: Session, o: OrderRow) -> None:
+        """Same transaction as the approval: the outbox row and the EDI order acknowledgment."""
+        order = ledger.to_order(s, o)
+        outbox.enqueue(s, o, order)
+        if o.extractor and o.extractor.startswith("edi"):
+            m = s.get(MessageRow, o.message_id)
+            if m is not None:
+                try:
+                    _, res = _edi_drafts(self.blobs.get(m.sha256))
+                except IntakeError:
+                    res = None
+                if res is not None:
+                    import dataclasses
+
+                    # acknowledge this order alone (an interchange may hold several)
+                    mine = [d for i, d in enumerate(res.orders) if _s(d.po_number.value) == o.po_number
+                            or (o.po_number is None and i == o.document_index)]
+                    self._write_acks(s, m, [dataclasses.replace(res, orders=mine[:1])], stage="order", order=o)
+
+    def approve(self, s: Session, o: OrderRow, *, actor: str, reason: str) -> None:
+        """A person's approval (review UI / API): transition, outbox and acks in one transaction."""
+        ledger.transition(s, o, OrderStatus.APPROVED, actor=actor, reason=reason)
+        self._on_approved(s, o)
+
+    # acknowledgments ---------------------------------------------------------------------
+    def _write_acks(self, s: Session, m: MessageRow, results: list[Any], *, stage: str, order: OrderRow | None = None) -> None:
+        """Write EDI acknowledgments: 997/CONTRL on receipt, 855/ORDRSP when an order is approved."""
+        if not results:
+            return
+        from connectors.edi_acks import acknowledgments
+
+        outdir = self.settings.outbound_dir
+        outdir.mkdir(parents=True, exist_ok=True)
+        for res in results:
+            for fname, content, kind in _acks(acknowledgments, res):
+                functional = kind in ("997", "CONTRL")
+                if stage == "receipt" and not functional:
+                    continue
+                if stage == "order" and functional:
+                    continue
+                unique = f"{m.id[:8]}_{fname}"
+                if s.scalar(select(OutboundDocRow).where(OutboundDocRow.filename == unique)) is not None:
+                    continue
+                path = outdir / unique
+                tmp = path.with_suffix(path.suffix + ".tmp")
+                tmp.write_bytes(content)
+                tmp.replace(path)
+                s.add(OutboundDocRow(message_id=m.id, order_id=order.id if order is not None else None, kind=kind,
+                                     filename=unique, partner=m.sender))
+                if order is not None:
+                    ledger.add_event(s, order.id, None, None, self.actor, f"{kind} acknowledgment written: {unique}", kind="note")
+
+    # driving ------------------------------------------------------------------------------
+    def advance(self, order_id: str) -> None:
+        """Run the order's remaining automatic stages. Safe to call any number of times."""
+        for _ in range(4):
+            with self.sm() as s:
+                status = ledger.get_order(s, order_id).status
+            try:
+                if status == OrderStatus.EXTRACTED.value:
+                    self.match_order(order_id)
+                elif status == OrderStatus.MATCHED.value:
+                    self.decide(order_id)
+                else:
+                    return
+            except InvalidTransition:
+                return  # another worker moved it
+            except IntakeError as exc:
+                self._fail(order_id, status, exc.reason)
+                return
+            except Exception as exc:
+                if _is_db_error(exc):
+                    raise  # the order stays where it was and is resumed
+                log.exception("order %s failed in stage after %s", order_id, status)
+                self._fail(order_id, status, f"internal error: {type(exc).__name__}: {exc}".splitlines()[0][:500])
+                return
+
+    def _fail(self, order_id: str, status: str, reason: str) -> None:
+        with unit_of_work(self.sm) as s:
+            o = ledger.get_order(s, order_id)
+            if o.status == status:
+                ledger.transition(s, o, OrderStatus.FAILED, actor=self.actor, reason=reason)
+
+    def process_message(self, message_id: str) -> list[str]:
+        ids = self.read_message(message_id)
+        for oid in ids:
+            self.advance(oid)
+        return ids
+
+    def pending_messages(self, limit: int = 100) -> list[str]:
+        with self.sm() as s:
+            return list(s.scalars(select(MessageRow.id).where(MessageRow.status == MessageStatus.RECEIVED.value)
+                                  .order_by(MessageRow.received_at).limit(limit)))
+
+    def pending_orders(self, limit: int = 100) -> list[str]:
+        with self.sm() as s:
+            return list(s.scalars(select(OrderRow.id).where(OrderRow.status.in_(
+                [OrderStatus.EXTRACTED.value, OrderStatus.MATCHED.value])).order_by(OrderRow.created_at).limit(limit)))
+
+    def resume(self) -> int:
+        """Move every message and order that stopped midway. Returns how many were touched."""
+        n = 0
+        for mid in self.pending_messages():
+            self.process_message(mid)
+            n += 1
+        for oid in self.pending_orders():
+            self.advance(oid)
+            n += 1
+        return n
+
+    def rerun(self, order_id: str, *, actor: str) -> list[str]:
+        """A CSR re-runs a FAILED order: its message is read again from the stored bytes."""
+        with unit_of_work(self.sm) as s:
+            o = ledger.get_order(s, order_id)
+            ledger.transition(s, o, OrderStatus.RECEIVED, actor=actor, reason="re-run requested")
+            ledger.transition(s, o, OrderStatus.REJECTED, actor=actor, reason="superseded by the re-run")
+            m = ledger.get_message(s, o.message_id)
+            m.status, m.reason = MessageStatus.RECEIVED.value, None
+            # the old orders of the message keep their history; read_message numbers new ones after them
+            m_id = m.id
+        return self.process_message(m_id)
+
+
+def _acks(fn: Callable[..., Any], res: Any) -> list[tuple[str, bytes, str]]:
+    """(filename, content, kind) of each acknowledgment that connectors.edi_acks writes."""
+    out = []
+    for fname, content in fn(res):
+        kind = next((k for k in ("997", "855", "CONTRL", "ORDRSP") if fname.upper().startswith(k)), "ACK")
+        out.append((fname, content, kind))
+    return out
+
+
+def _duplicate_of(s: Session, customer_id: str | None, po: str, fingerprint: str, exclude: str) -> str | None:
+    from intake.decide import record_fingerprint
+
+    stmt = select(OrderRow).where(OrderRow.po_number == po, OrderRow.id != exclude,
+                                  OrderRow.status.notin_(["FAILED", "REJECTED", "DUPLICATE"]))
+    stmt = stmt.where(OrderRow.customer_id == customer_id) if customer_id else stmt.where(OrderRow.customer_id.is_(None))
+    for row in s.scalars(stmt):
+        if row.record and record_fingerprint(row.record) == fingerprint:
+            return row.id
+    return None
+
+
+def _draft_confidence(d: OrderDraft) -> float:
+    vals = [f.confidence for f in (d.po_number,) if f.present] + [ln.confidence for ln in d.lines]
+    return min(vals) if vals else 0.0
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None or v == "" else str(v)
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    return isinstance(exc, (OperationalError, DBAPIError))
+
+
+def default_pipeline(settings: Settings) -> Pipeline:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Pipeline(settings)
+

@@ -47,7 +47,7 @@ from datetime import date, datetime, time
 from typing import Any, Iterable, Sequence
 
 __all__ = [
-    "HEADER_FIELDS", "LINE_FIELDS", "LABELS", "CHAR_W", "ROW_H", "WORD_H",
+    "HEADER_FIELDS", "LINE_FIELDS", "LABELS", "CHAR_W", "ROW_H", "WORD_H", "COL_GAP", "TAB_SIZE",
     "LabelledWord", "LabelledPage", "cell_text", "grid_words", "text_words", "labels_doc",
 ]
 

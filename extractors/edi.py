@@ -263,7 +263,22 @@ def parse_edi(data: bytes) -> EdiResult:
     result = read_edi(data)
     if not result.orders:
         raise NotAnOrder(describe_non_orders(result))
+    for order in result.orders:
+        _exact_absence(order)
     return result
+
+
+def _exact_absence(order: OrderDraft) -> None:
+    """EDI is read exactly: a value the message does not carry is known to be absent (1.0)."""
+    for name in OrderDraft.HEADER_FIELDS:
+        f = getattr(order, name)
+        if not f.present and f.confidence < 1.0:
+            setattr(order, name, Field.exact(None))
+    for ln in order.lines:
+        for name in ("line_no", "sku", "description", "quantity", "uom", "unit_price", "amount", "requested_date"):
+            f = getattr(ln, name)
+            if not f.present and f.confidence < 1.0:
+                setattr(ln, name, Field.exact(None))
 
 
 def describe_non_orders(result: EdiResult) -> str:

@@ -100,7 +100,9 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="order files: .eml, 
         else:
             for oid in res.order_ids:
                 pipe.advance(oid)
+        dup = res.duplicate
         res = pipe.message_result(res.message_id)
+        res.duplicate = dup
         with unit_of_work(pipe.sm) as sess:
             orders = [ledger.order_json(ledger.to_order(sess, ledger.get_order(sess, oid))) for oid in res.order_ids]
         results.append({"file": str(f), "message_id": res.message_id, "duplicate": res.duplicate,

@@ -161,7 +161,7 @@ def normalize_key(text: str) -> str:
     leading zeros of the whole code dropped (``00-12.34 A`` -> ``1234a``)."""
     from intake.units import fold
 
-    k = _KEY_STRIP.sub("", fold(text))
+    k = _KEY_STRIP.sub("", text.lower() if text.isascii() else fold(text))
     return k.lstrip("0") or k
 
 

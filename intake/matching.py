@@ -130,7 +130,7 @@ _WORD_MAP: dict[str, tuple[str, ...]] = {
     "ss": ("stainless",), "inox": ("stainless",), "a2": ("stainless",), "hdg": ("hot", "dip", "galvanized"),
     "galv": ("galvanized",), "galvanised": ("galvanized",), "hx": ("hex",), "hexagon": ("hex",),
     "hd": ("head",), "shcs": ("socket", "head", "cap", "screw"), "sck": ("socket",), "skt": ("socket",),
-    "scr": ("screw",), "blt": ("bolt",), "wsh": ("washer",), "wshr": ("washer",), "flt": ("flat",),
+    "scr": ("screw",), "mach": ("machine",), "carr": ("carriage",), "anc": ("anchor",), "blt": ("bolt",), "wsh": ("washer",), "wshr": ("washer",), "flt": ("flat",),
     "lk": ("lock",), "nyl": ("nylon",), "thd": ("thread",), "thrd": ("thread",), "crs": ("coarse",),
     "fn": ("fine",), "phil": ("phillips",), "ph": ("phillips",), "pan": ("pan",), "csk": ("countersunk",),
     "stl": ("steel",), "brs": ("brass",), "alum": ("aluminium",), "aluminum": ("aluminium",),
@@ -175,9 +175,9 @@ _SUBS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"(\d)\s*(?:\"|''|”|inch(?:es)?\b|in\b)"), r"\1 "),  # inch marks: sizes read the same without
     (re.compile(r"\b(\d+)-(\d+)/(\d+)\b(?!-)"), lambda m: f"{int(m.group(1)) + int(m.group(2)) / int(m.group(3)):g}"),
     (re.compile(r"(\d+/\d+(?:-\d+)?)\s*x\s*(?=\d)"), r"\1 "),  # 1/2-13 x 2: thread, then length
-    (re.compile(r"(\d)\s*x\s*(\d)"), r"\1x\2"),  # 110 x 220 -> 110x220
-    (re.compile(r"(\d)\s*x\s*(\d)"), r"\1x\2"),
-    (re.compile(r"\b(?:gr|grade|gd|gde)\.?\s*-?\s*(\d+)\b"), r"grade\1"),  # GR5, Grade 5
+    # 110 x 220 -> 110x220 (spaced on both sides or neither: "316 x100" is a pack count)
+    (re.compile(r"(\d)(?:x| x )(?=\d)"), r"\1x"),
+    (re.compile(r"\b(?:gr|grd|grad|grade|gd|gde|garde|graed|grae|grdae)\.?\s*-?\s*(\d+)\b"), r"grade\1"),  # GR5, Grade 5
     (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:g/m2|g/m²|gsm|grs?|grammes?|grams?|gramm|g)\b"), r"\1g "),
     (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:litres?|liters?|lires?|lts?|ltrs?|l)\b"), r"\1l "),
     (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:ml|millilitres?)\b"), r"\1ml "),
@@ -191,7 +191,7 @@ _SUBS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\b(\d+)\s*-?\s*(?:pack|pk|pcs?|pieces?|count|ct|er)\b"), r" q\1 "),
     (re.compile(r"\b(?:pk|pack|bx|box|bte|boite|paquet|x|lot|set)\s*(\d+)\b"), r" q\1 "),
     (re.compile(r"\((\d+)\)"), r" q\1 "),
-    (re.compile(r"\b([a-z]{1,3})[\s\-]+(\d+[a-z]?)\b(?![./]\d)"), r"\1\2"),  # HP 85A, TN-2420 -> hp85a, tn2420
+    (re.compile(r"\b([a-z]{1,3})[\s\-]+(\d+[a-z]?)\b(?![./\-]\d)"), lambda m: _join_code(m)),  # HP 85A -> hp85a
     (re.compile(r"\b(\d+)\s+([a-z])\b(?![.\-])"), r"\1\2"),  # 410 A -> 410a
     (re.compile(r"\b([a-z]+)-(\d)"), r"\1\2"),
     (re.compile(r"(\d)-([a-z]{2,})\b"), r"\1\2"),  # 2-ply -> 2ply
@@ -202,6 +202,18 @@ _TOKEN = re.compile(
 _NEGATION = frozenset({"no", "non", "sans", "without", "ohne", "wo", "not"})
 _THREAD = re.compile(r"^(\d+/\d+)-\d+$")
 _CM = re.compile(r"^(\d+(?:\.\d+)?)cm$")
+
+
+def _join_code(m: re.Match[str]) -> str:
+    """Join a short letter prefix to its number (``HP 85A``, ``TN-2420``) unless the letters
+    are a word of their own (``SS 316`` is stainless 316, ``no 2`` is not a code)."""
+    head = m.group(1)
+    if head in _WORD_MAP or head in _STOP or head in _UNIT_WORDS:
+        return m.group(0)
+    return head + m.group(2)
+
+
+_UNIT_WORDS = frozenset({"mm", "cm", "m", "kg", "g", "l", "ml", "gb", "tb", "in", "ft", "lb", "oz", "pk", "bx", "q"})
 
 
 def _stem(t: str) -> str:
@@ -282,7 +294,6 @@ class Catalog:
     Build with ``Catalog.load(session)`` or ``Catalog(products=[...], customers=[...], ...)``.
     """
 
-    PREFILTER = 40  # candidate documents rescored exactly per description
 
     def __init__(
         self,
@@ -393,11 +404,23 @@ class Catalog:
         for d, toks in enumerate(doc_tokens):
             for t in toks:
                 postings[t].append(d)
-        self._postings = {t: np.asarray(v, dtype=np.int32) for t, v in postings.items()}
-        self._doc_weight = [sum(self._idf[t] for t in toks) for toks in doc_tokens]
+        # Tokens in many documents ("screw", "white") are kept as dense 0/1 vectors, the rest as
+        # posting lists: a query gathers its candidates from the rare tokens' postings and reads
+        # the common tokens' vectors only at those candidates.
+        dense_min = max(512, n // 50)
+        self._postings = {t: np.asarray(v, dtype=np.int32) for t, v in postings.items() if len(v) < dense_min}
+        self._dense: dict[str, np.ndarray] = {}
+        for t, v in postings.items():
+            if len(v) >= dense_min:
+                vec = np.zeros(n, dtype=np.uint8)
+                vec[np.asarray(v, dtype=np.int32)] = 1
+                self._dense[t] = vec
+        self._doc_weight = np.asarray([sum(self._idf[t] for t in toks) for toks in doc_tokens], dtype=np.float32)
         self._alpha_vocab = [t for t in df if t.isalpha() and len(t) >= 3]
         self._code_vocab = [t for t in df if _has_digit(t) and not t[0].isdigit() and len(t) >= 3]
-        self._scores = np.zeros(len(doc_tokens), dtype=np.float32)
+        self._mark = np.zeros(n, dtype=np.float32)
+        self._count = np.zeros(n, dtype=np.uint8)
+        self._all_docs = np.arange(n, dtype=np.int32)
         self._expand_cache: dict[str, tuple[tuple[str, float], ...]] = {}
 
     def _expand(self, t: str) -> tuple[tuple[str, float], ...]:
@@ -413,6 +436,10 @@ class Catalog:
         out: tuple[tuple[str, float], ...]
         if t in self._idf:
             out = ((t, 1.0),)
+            if t.isdigit() and f"q{t}" in self._idf:  # a bare "100" may be the pack count
+                out = out + ((f"q{t}", 0.8),)
+        elif t.isdigit() and f"q{t}" in self._idf:
+            out = ((f"q{t}", 0.8),)
         elif t.isalpha() and len(t) >= 4:
             res = process.extract(t, self._alpha_vocab, scorer=fuzz.ratio, score_cutoff=78, limit=3)
             out = tuple((str(v), (float(s) / 100.0) ** 2) for v, s, _ in res)
@@ -428,7 +455,12 @@ class Catalog:
 
     def search(self, text: str, *, limit: int = 5) -> list[MatchCandidate]:
         """Products whose description or aliases best match ``text``, best first, each with a
-        raw similarity 0..1 (not yet the margin-aware confidence)."""
+        raw similarity 0..1 (not yet the margin-aware confidence).
+
+        similarity = 0.75 x (IDF weight of the line's tokens found in the product, typos
+        counted by their closeness) / (weight of the line) + 0.25 x (weight of the product's
+        tokens the line mentions) / (weight of the product).
+        """
         qtoks = tokenize(text)
         if not qtoks or not self._doc_tokens:
             return []
@@ -438,54 +470,87 @@ class Catalog:
             w = max((self._idf[v] for v, _ in exp), default=self._idf_unknown)
             expansions.append((w, exp))
         qweight = sum(w for w, _ in expansions)
-        scores = self._scores
-        touched: list[np.ndarray] = []
-        for w, exp in expansions:
-            for v, sim in exp:
-                post = self._postings[v]
-                scores[post] += w * sim
-                touched.append(post)
-        if not touched:
+        if not any(exp for _w, exp in expansions):
             return []
-        best = float(scores.max())
-        idx = np.flatnonzero(scores >= best * 0.5)
-        if len(idx) > self.PREFILTER:
-            idx = idx[np.argpartition(scores[idx], -self.PREFILTER)[-self.PREFILTER:]]
-        cand_docs = idx.tolist()
-        # reset the shared buffer: a few small postings are cheaper to clear than the whole array
-        if sum(len(p) for p in touched) > len(scores) // 4:
-            scores.fill(0.0)
-        else:
-            for post in touched:
-                scores[post] = 0.0
-        # exact rescoring of the few candidates
-        per_sku: dict[int, tuple[float, int]] = {}
-        for d in cand_docs:
-            dtoks = self._doc_tokens[d]
-            dset = set(dtoks)
-            matched_w = 0.0
-            covered: set[str] = set()
-            for w, exp in expansions:
-                s_best = 0.0
-                for v, sim in exp:
-                    if v in dset and sim > s_best:
-                        s_best = sim
-                        covered.add(v)
-                matched_w += w * s_best
-            recall = matched_w / qweight if qweight else 0.0
-            dw = self._doc_weight[d]
-            precision = sum(self._idf[v] for v in covered) / dw if dw else 0.0
-            s = 0.75 * recall + 0.25 * precision
-            pi = int(self._doc_prod[d])
-            if pi not in per_sku or s > per_sku[pi][0]:
-                per_sku[pi] = (s, d)
-        ranked = sorted(per_sku.items(), key=lambda kv: -kv[1][0])[:limit]
-        out = []
-        for pi, (s, _d) in ranked:
+        cands = self._candidates(expansions)
+        s = self._score_docs(cands, expansions, qweight)
+        if len(cands) < len(self._all_docs) and float(s.max()) < 0.6:
+            # the rare tokens may be noise (a typo read as another word): look everywhere
+            cands = self._all_docs
+            s = self._score_docs(cands, expansions, qweight)
+        k = min(len(s), max(limit * 4, 20))
+        top = np.argpartition(s, -k)[-k:] if len(s) > k else np.arange(len(s))
+        top = top[np.argsort(-s[top], kind="stable")]
+        out: list[MatchCandidate] = []
+        seen: set[int] = set()
+        for i in top.tolist():
+            pi = int(self._doc_prod[cands[i]])
+            if pi in seen:
+                continue
+            seen.add(pi)
             sku = self._skus[pi]
-            out.append(MatchCandidate(sku=sku, score=round(min(1.0, s), 4), description=self.products[sku].description,
-                                      via="description"))
+            out.append(MatchCandidate(sku=sku, score=round(min(1.0, float(s[i])), 4),
+                                      description=self.products[sku].description, via="description"))
+            if len(out) >= limit:
+                break
         return out
+
+    SELECTIVE = 5  # the rarest query tokens that pick the candidates
+
+    def _candidates(self, expansions: list[tuple[float, tuple[tuple[str, float], ...]]]) -> np.ndarray:
+        """Documents holding all but one of the line's most selective tokens (one may be a typo
+        read as the wrong word, or a word the product lacks)."""
+        sel = sorted((e for e in expansions if e[1]), key=lambda e: -e[0])[: self.SELECTIVE]
+        count = self._count
+        touched_all = False
+        for _w, exp in sel:
+            for v, _sim in exp:
+                dense = self._dense.get(v)
+                if dense is not None:
+                    count += dense
+                    touched_all = True
+                else:
+                    count[self._postings[v]] += 1
+        need = max(1, len(sel) - 1)
+        cands = np.flatnonzero(count >= need).astype(np.int32)
+        while len(cands) == 0 and need > 1:
+            need -= 1
+            cands = np.flatnonzero(count >= need).astype(np.int32)
+        if touched_all:
+            count.fill(0)
+        else:
+            for _w, exp in sel:
+                for v, _sim in exp:
+                    count[self._postings[v]] = 0
+        return cands
+
+    def _score_docs(self, cands: np.ndarray, expansions: list[tuple[float, tuple[tuple[str, float], ...]]],
+                    qweight: float) -> np.ndarray:
+        """The similarity of every candidate document, vectorised (see ``search``)."""
+        matched = np.zeros(len(cands), dtype=np.float32)
+        covered = np.zeros(len(cands), dtype=np.float32)
+        seen: set[str] = set()
+        mark = self._mark
+        for w, exp in expansions:
+            best: np.ndarray | None = None
+            for v, sim in exp:
+                dense = self._dense.get(v)
+                if dense is not None:
+                    ind = dense[cands]
+                else:
+                    post = self._postings[v]
+                    mark[post] = 1.0
+                    ind = mark[cands]
+                    mark[post] = 0.0
+                if v not in seen:
+                    seen.add(v)
+                    covered += self._idf[v] * ind
+                contrib = ind * (w * sim)
+                best = contrib if best is None else np.maximum(best, contrib)
+            if best is not None:
+                matched += best
+        precision = np.minimum(1.0, covered / np.maximum(self._doc_weight[cands], 1e-6))
+        return 0.75 * matched / max(qweight, 1e-6) + 0.25 * precision
 
     def codes_in_text(self, text: str) -> list[tuple[str, str]]:
         """(code as printed, sku) for every SKU or code-like alias printed inside ``text``."""
@@ -494,6 +559,8 @@ class Catalog:
         seen: set[str] = set()
         cands = list(words) + [a + b for a, b in zip(words, words[1:])]
         for w in cands:
+            if not any(ch.isdigit() for ch in w):
+                continue
             k = normalize_key(w)
             if len(k) < 4 or k in seen:
                 continue

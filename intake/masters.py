@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text, UniqueConstraint, delete, func, insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from intake.db import Base
@@ -511,7 +512,7 @@ def import_masters(session: Session, folder: Path | str, *, replace: bool = Fals
 def _upsert(session: Session, model: type[Base], rows: list[dict[str, Any]], keys: tuple[str, ...],
             existing: Iterable[Any], report: ImportReport, name: str) -> None:
     """Bulk insert new rows and bulk update existing ones (by primary key): fast on 100,000 rows."""
-    exist = {k if isinstance(k, tuple) else (k,) for k in existing}
+    exist = {tuple(k) if isinstance(k, (tuple, Row)) else (k,) for k in existing}
     new = [r for r in rows if tuple(r[k] for k in keys) not in exist]
     old = [r for r in rows if tuple(r[k] for k in keys) in exist]
     for chunk in _chunks(new, 5000):

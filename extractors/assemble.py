@@ -1,0 +1,286 @@
+"""Labelled words -> ``OrderDraft``: header fields as the best span per field, line items by
+visual row, values normalised by the document's locale, confidence from the token
+probabilities (calibrated when a calibration map is given).
+
+Line items: the words the model tags with a line field are grouped into visual rows
+(vertical overlap, per page). A row that holds a quantity, unit price or amount is an item
+row and starts a line; other rows (a wrapped description, an item code wrapped onto a second
+row) join the item above, or the item just below when they start a description and that item
+has none. Pages are walked in order, so a table continued on the next page simply goes on;
+repeated table headers and carried totals are "O" words and never enter a row, and a row of
+numbers alone whose amount equals the running sum is dropped as a carried total in case the
+model tagged it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from extractors.normalize import Locale, detect_locale, parse_currency, parse_date, parse_number, normalize_uom
+from intake.domain import Field, LineDraft, OrderDraft, SourceRef, Word
+
+__all__ = ["WordTag", "tag_words", "visual_rows", "assemble", "HEADER_FIELDS", "LINE_FIELDS", "MULTILINE_FIELDS"]
+
+HEADER_FIELDS: tuple[str, ...] = OrderDraft.HEADER_FIELDS
+LINE_FIELDS: tuple[str, ...] = ("line_no", "sku", "description", "quantity", "uom", "unit_price", "amount")
+MULTILINE_FIELDS = frozenset({"buyer", "supplier", "ship_to", "bill_to"})
+_ANCHORS = frozenset({"quantity", "unit_price", "amount"})
+
+Calibrator = Callable[[str, float], float]  # (kind "field"|"line", raw score) -> calibrated
+
+
+@dataclass
+class WordTag:
+    """A word with the model's reading of it."""
+
+    word: Word
+    index: int
+    field: str | None  # argmax field, None for O
+    begin: bool  # B- more likely than I- for its field
+    score: float  # P(B-field) + P(I-field)
+
+
+def tag_words(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]) -> list[WordTag]:
+    """Per word: the most likely field (summing B and I), whether it begins a span, and its probability."""
+    fields: list[str] = []
+    for i in range(len(id2label)):
+        lab = id2label[i]
+        fields.append("O" if lab == "O" else lab[2:])
+    names = sorted({f for f in fields if f != "O"})
+    idx_b = {f: id2label_index(id2label, "B-" + f) for f in names}
+    idx_i = {f: id2label_index(id2label, "I-" + f) for f in names}
+    o_idx = id2label_index(id2label, "O")
+    out: list[WordTag] = []
+    for k, w in enumerate(words):
+        p = probs[k]
+        best_f, best_p = None, float(p[o_idx]) if o_idx is not None else 0.0
+        for f in names:
+            s = float(p[idx_b[f]]) + float(p[idx_i[f]])
+            if s > best_p:
+                best_f, best_p = f, s
+        begin = bool(best_f is not None and p[idx_b[best_f]] >= p[idx_i[best_f]])
+        out.append(WordTag(w, k, best_f, begin, best_p))
+    return out
+
+
+def id2label_index(id2label: dict[int, str], label: str) -> int | None:
+    for i, lab in id2label.items():
+        if lab == label:
+            return int(i)
+    return None
+
+
+def _overlap(a: Word, b0: float, b1: float) -> float:
+    h = min(a.box[3], b1) - max(a.box[1], b0)
+    return h / max(1e-6, min(a.box[3] - a.box[1], b1 - b0))
+
+
+def visual_rows(words: Sequence[Word]) -> list[list[int]]:
+    """Indices of ``words`` grouped into visual rows (per page, by vertical overlap), top to bottom,
+    each row left to right."""
+    order = sorted(range(len(words)), key=lambda i: (words[i].page, (words[i].box[1] + words[i].box[3]) / 2))
+    rows: list[list[int]] = []
+    spans: list[tuple[int, float, float]] = []
+    for i in order:
+        w = words[i]
+        placed = False
+        for r in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
+            pg, y0, y1 = spans[r]
+            if pg == w.page and _overlap(w, y0, y1) > 0.5:
+                rows[r].append(i)
+                spans[r] = (pg, min(y0, w.box[1]), max(y1, w.box[3]))
+                placed = True
+                break
+        if not placed:
+            rows.append([i])
+            spans.append((w.page, w.box[1], w.box[3]))
+    for r in rows:
+        r.sort(key=lambda i: words[i].box[0])
+    return rows
+
+
+def _union(words: Sequence[Word]) -> list[SourceRef]:
+    by_page: dict[int, list[Word]] = {}
+    for w in words:
+        by_page.setdefault(w.page, []).append(w)
+    return [SourceRef(page=p, box=(min(w.box[0] for w in ws), min(w.box[1] for w in ws),
+                                   max(w.box[2] for w in ws), max(w.box[3] for w in ws)))
+            for p, ws in sorted(by_page.items())]
+
+
+def _text(words: Sequence[Word], multiline: bool, joiner: str = " ") -> str:
+    """Words in visual order: a row's words joined by spaces, rows by ", " (multi-line blocks) or ``joiner``."""
+    rows = visual_rows(words)
+    parts = [" ".join(words[i].text for i in r) for r in rows]
+    if multiline:
+        parts = [p.strip().rstrip(",").strip() for p in parts]
+        return ", ".join(p for p in parts if p)
+    out = ""
+    for p in parts:
+        if not out:
+            out = p
+        elif joiner == "" or out.endswith("-"):
+            out += p
+        else:
+            out += joiner + p
+    return out.strip()
+
+
+def _value(field: str, raw: str, loc: Locale) -> object:
+    if field in ("order_date", "requested_date"):
+        return parse_date(raw, loc)
+    if field in ("total", "quantity", "unit_price", "amount"):
+        return parse_number(raw, loc)
+    if field == "currency":
+        return parse_currency(raw)
+    if field == "uom":
+        return normalize_uom(raw)
+    if field == "line_no":
+        n = parse_number(raw.strip().rstrip(".").strip(), loc)
+        return int(n) if n is not None and float(n).is_integer() else raw.strip()
+    if field == "po_number":
+        return raw.strip().strip(":#").strip() or None
+    return raw.strip() or None
+
+
+def _field(field: str, tags: Sequence[WordTag], loc: Locale, kind: str, cal: Calibrator | None,
+           multiline: bool = False, joiner: str = " ") -> Field:
+    words = [t.word for t in tags]
+    raw = _text(words, multiline, joiner)
+    value = _value(field, raw, loc)
+    score = float(np.mean([t.score for t in tags])) if tags else 0.0
+    if value is None or value == "":
+        # A tagged span that does not parse is not a value; keep what was printed for review.
+        return Field(value=None, raw=raw or None, confidence=0.0, source=_union(words))
+    conf = cal(kind, score) if cal else score
+    return Field(value=value, raw=raw, confidence=float(min(1.0, max(0.0, conf))), source=_union(words))
+
+
+def _header_instances(tags: Sequence[WordTag]) -> list[list[WordTag]]:
+    """Split one field's words (in reading order) into spans: at a B tag, a page change or a jump."""
+    inst: list[list[WordTag]] = []
+    for t in tags:
+        if inst:
+            last = inst[-1][-1].word
+            h = max(1.0, last.box[3] - last.box[1])
+            far = (t.word.page != last.page or t.word.box[1] - last.box[3] > 2.5 * h
+                   or last.box[1] - t.word.box[3] > 2.5 * h)
+            if not t.begin and not far:
+                inst[-1].append(t)
+                continue
+        inst.append([t])
+    return inst
+
+
+def assemble(
+    words: Sequence[Word],
+    probs: np.ndarray,
+    id2label: dict[int, str],
+    locale: Locale | None = None,
+    calibrator: Calibrator | None = None,
+    extractor: str = "model",
+    model_version: str | None = None,
+) -> OrderDraft:
+    """The order the labelled words spell. ``probs`` holds per-word label probabilities."""
+    if len(words) != len(probs):
+        raise ValueError(f"{len(words)} words but {len(probs)} probability rows")
+    loc = locale or detect_locale([w.text for w in words])
+    tags = tag_words(words, probs, id2label)
+    draft = OrderDraft(extractor=extractor, model_version=model_version)
+
+    # Header: the best-scoring span per field.
+    for f in HEADER_FIELDS:
+        ft = [t for t in tags if t.field == f]
+        if not ft:
+            continue
+        best: Field | None = None
+        best_score = -1.0
+        for inst in _header_instances(ft):
+            fld = _field(f, inst, loc, "field", calibrator, multiline=f in MULTILINE_FIELDS)
+            s = float(np.mean([t.score for t in inst])) + (0.5 if fld.present else 0.0)
+            if s > best_score:
+                best, best_score = fld, s
+        if best is not None:
+            setattr(draft, f, best)
+    if not draft.currency.present:
+        # A currency printed inside the total ("€ 1.234,50") or beside the amounts.
+        src = draft.total.raw or ""
+        code = parse_currency(src) if src else None
+        if code:
+            draft.currency = Field(value=code, raw=src, confidence=draft.total.confidence * 0.9,
+                                   source=draft.total.source)
+
+    draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
+    return draft
+
+
+def _lines(tags: list[WordTag], loc: Locale, cal: Calibrator | None) -> list[LineDraft]:
+    if not tags:
+        return []
+    words = [t.word for t in tags]
+    rows = visual_rows(words)
+    items: list[list[int]] = []  # each: indices into tags
+    item_rows: list[list[list[int]]] = []
+    pending: list[list[int]] = []  # rows that come before their item row
+    for r in rows:
+        fields = {tags[i].field for i in r}
+        if fields & _ANCHORS:
+            # A row with two quantities is two lines that the row grouping merged: keep one line
+            # per row here; the model's B tags on sku split them below.
+            row = [i for pr in pending for i in pr] + list(r)
+            pending = []
+            items.append(row)
+            item_rows.append([row])
+            continue
+        starts_desc = any(tags[i].field == "description" and tags[i].begin for i in r)
+        if items and not starts_desc:
+            items[-1].extend(r)
+            item_rows[-1].append(list(r))
+        elif items and starts_desc and _has(tags, items[-1], "description"):
+            pending.append(list(r))
+        elif items:
+            items[-1].extend(r)
+        else:
+            pending.append(list(r))
+    if pending and items:
+        # Rows after the last item row that looked like a new description: a wrap of the last line.
+        for pr in pending:
+            items[-1].extend(pr)
+    out: list[LineDraft] = []
+    for it in items:
+        by_field: dict[str, list[WordTag]] = {}
+        for i in sorted(it, key=lambda i: (tags[i].word.page, tags[i].word.box[1], tags[i].word.box[0])):
+            f = tags[i].field
+            if f is None:
+                continue
+            by_field.setdefault(f, []).append(tags[i])
+        ln = LineDraft()
+        for f, ft in by_field.items():
+            joiner = "" if f == "sku" else " "
+            setattr(ln, f, _field(f, ft, loc, "line", cal, multiline=False, joiner=joiner))
+        if sum(1 for f in ("sku", "description", "quantity", "unit_price", "amount") if getattr(ln, f).present) < 2:
+            continue
+        out.append(ln)
+    return _drop_carried(out)
+
+
+def _has(tags: list[WordTag], item: list[int], field: str) -> bool:
+    return any(tags[i].field == field for i in item)
+
+
+def _drop_carried(lines: list[LineDraft]) -> list[LineDraft]:
+    """Drop a 'line' that has only an amount equal to the running sum (a carried total)."""
+    out: list[LineDraft] = []
+    running = 0.0
+    for ln in lines:
+        amt = ln.amount.value if isinstance(ln.amount.value, (int, float)) else None
+        only_amount = not (ln.sku.present or ln.description.present or ln.quantity.present)
+        if only_amount and amt is not None and out and abs(amt - running) < 0.015:
+            continue
+        out.append(ln)
+        if amt is not None:
+            running += float(amt)
+    return out

@@ -1,0 +1,162 @@
+"""The layout model at inference: ``Document`` -> ``OrderDraft``.
+
+``default_extractor()`` gives the process-wide extractor: the live model of the registry
+under ``<data_dir>/models`` when there is one (or ``INTAKE_MODEL_DIR``), else the model
+committed under ``training/default_model``. It is loaded once per process (the first call
+pays ~1 s), guarded by a lock so worker threads share one copy; the int8 model runs with
+``torch.no_grad``, which is safe to call from several threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from extractors.assemble import assemble
+from extractors.normalize import detect_locale
+from intake.domain import Document, OrderDraft
+from intake.errors import ConfigError, ExtractionError, IntakeError
+
+__all__ = ["LayoutExtractor", "default_extractor", "default_model_dir", "DEFAULT_MODEL_DIR", "reset_default"]
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "training" / "default_model"
+
+_lock = threading.Lock()
+_default: "LayoutExtractor | None" = None
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    z = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class LayoutExtractor:
+    """A loaded layout model with its tokenizer, window settings and calibration."""
+
+    def __init__(self, model_dir: Path, quantized: bool = True, threads: int | None = None) -> None:
+        from training.calibrate import Calibration
+        from training.model import load_model
+
+        self.loaded = load_model(Path(model_dir), quantized=quantized)
+        meta = self.loaded.meta
+        self.max_len = int(meta.get("max_len", 512))
+        self.overlap = int(meta.get("overlap", 128))
+        self.calibration = Calibration.from_json(self.loaded.calibration)
+        self.version = self.loaded.version
+        self.id2label = self.loaded.id2label
+        self.threads = threads
+        self.batch_size = 8
+
+    def page_logits(self, doc: Document) -> list[np.ndarray]:
+        """Per page: word logits (n_words x n_labels), before temperature."""
+        import torch
+
+        from training.features import collate, encode_page, merge_windows
+
+        tok = self.loaded.tokenizer
+        out: list[np.ndarray] = []
+        all_windows = []
+        for pi, page in enumerate(doc.pages):
+            ws = encode_page(tok, [w.text for w in page.words], [w.box for w in page.words], page.width, page.height,
+                             max_len=self.max_len, overlap=self.overlap, page=pi)
+            all_windows.append(ws)
+        flat = [(pi, w) for pi, ws in enumerate(all_windows) for w in ws if len(doc.pages[pi].words)]
+        logits_flat: list[np.ndarray] = []
+        with torch.no_grad():
+            # Windows of similar length batch together with little padding.
+            order = sorted(range(len(flat)), key=lambda i: len(flat[i][1]))
+            res: dict[int, np.ndarray] = {}
+            for s in range(0, len(order), self.batch_size):
+                idx = order[s:s + self.batch_size]
+                batch = collate([flat[i][1] for i in idx], tok.pad_token_id, with_labels=False)
+                lg = self.loaded.model(**batch).logits.float().numpy()
+                for j, i in enumerate(idx):
+                    res[i] = lg[j, :len(flat[i][1])]
+            logits_flat = [res[i] for i in range(len(flat))]
+        k = 0
+        for pi, page in enumerate(doc.pages):
+            n = len(all_windows[pi]) if page.words else 0
+            wl = logits_flat[k:k + n]
+            k += n
+            out.append(merge_windows(all_windows[pi][:n], wl, len(page.words)) if n else
+                       np.zeros((0, len(self.id2label)), dtype=np.float32))
+        return out
+
+    def word_probs(self, doc: Document) -> np.ndarray:
+        """Calibrated per-word label probabilities for the whole document (pages concatenated)."""
+        pages = self.page_logits(doc)
+        if not pages:
+            return np.zeros((0, len(self.id2label)), dtype=np.float32)
+        logits = np.concatenate(pages, axis=0)
+        return _softmax(logits / max(1e-3, self.calibration.temperature))
+
+    def extract(self, doc: Document) -> OrderDraft:
+        """The order in ``doc``. Raises ``ExtractionError`` for a document without words."""
+        if not doc.pages or not any(p.words for p in doc.pages):
+            raise ExtractionError(f"{doc.name or doc.kind.value}: no words to read (empty or unreadable document)")
+        try:
+            if self.threads:
+                import torch
+
+                torch.set_num_threads(self.threads)
+            probs = self.word_probs(doc)
+            # Words carry their page index; make it the page's position so rows never mix pages.
+            words = [w if w.page == pi else w.model_copy(update={"page": pi})
+                     for pi, p in enumerate(doc.pages) for w in p.words]
+            loc = detect_locale([w.text for w in words], doc.locale)
+            draft = assemble(words, probs, self.id2label, loc, self.calibration,
+                             extractor=f"model:{self.version}", model_version=self.version)
+        except IntakeError:
+            raise
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise ExtractionError(f"the layout model failed on {doc.name or 'the document'}: {type(exc).__name__}: {str(exc)[:120]}") from exc
+        draft.document_kind = doc.kind
+        draft.document_name = doc.name
+        draft.meta.setdefault("locale", {"lang": loc.lang, "decimal": loc.decimal, "dayfirst": loc.dayfirst})
+        return draft
+
+    __call__ = extract
+
+
+def default_model_dir(settings: Any = None) -> Path:
+    """Which model to load: ``settings.model_dir``, the registry's live model, or the committed default."""
+    if settings is None:
+        from intake.settings import get_settings
+
+        settings = get_settings()
+    if getattr(settings, "model_dir", None):
+        return Path(settings.model_dir)
+    try:
+        from training.registry import Registry
+
+        live = Registry(Path(settings.registry_dir)).live_path()
+        if live is not None:
+            return live
+    except IntakeError:
+        pass
+    return DEFAULT_MODEL_DIR
+
+
+def default_extractor() -> Callable[[Document], OrderDraft]:
+    """The process-wide extractor (loaded once, thread-safe)."""
+    global _default
+    with _lock:
+        if _default is None:
+            path = default_model_dir()
+            if not (path / "model.safetensors").is_file():
+                raise ConfigError(f"no layout model at {path}: train one with `intake train` or reinstall the package")
+            threads = int(os.environ.get("INTAKE_MODEL_THREADS", "0")) or None
+            _default = LayoutExtractor(path, threads=threads)
+        return _default.extract
+
+
+def reset_default() -> None:
+    """Forget the loaded model (after a promotion), so the next call loads the new live one."""
+    global _default
+    with _lock:
+        _default = None

@@ -1,0 +1,104 @@
+"""Assembly of labelled words into an OrderDraft: header spans, rows, wrapped descriptions,
+tables continued across pages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from extractors.assemble import assemble, visual_rows
+from extractors.normalize import Locale
+from intake.domain import Word
+from training.features import ID2LABEL, LABEL2ID
+
+
+class Sheet:
+    """Words with the tag a perfect model would give them (probability 0.9 on the tag)."""
+
+    def __init__(self) -> None:
+        self.words: list[Word] = []
+        self.tags: list[str] = []
+
+    def put(self, text: str, x: float, y: float, tag: str = "O", page: int = 0) -> None:
+        for i, t in enumerate(text.split()):
+            x0 = x + i * 40
+            self.words.append(Word(text=t, box=(x0, y, x0 + 35, y + 9), page=page))
+            self.tags.append(tag if i == 0 or tag == "O" else "I-" + tag[2:])
+
+    def probs(self) -> np.ndarray:
+        p = np.full((len(self.words), len(ID2LABEL)), 0.1 / (len(ID2LABEL) - 1))
+        for k, t in enumerate(self.tags):
+            p[k, LABEL2ID[t]] = 0.9
+        return p
+
+
+def test_header_fields_and_multiline_block() -> None:
+    s = Sheet()
+    s.put("Purchase Order", 300, 20)
+    s.put("PO No:", 300, 40)
+    s.put("4500012345", 360, 40, "B-po_number")
+    s.put("Date:", 300, 55)
+    s.put("12.03.2026", 360, 55, "B-order_date")
+    s.put("Ship to:", 20, 100)
+    s.put("Acme Warehouse", 20, 115, "B-ship_to")
+    s.put("Dock 4", 20, 127, "I-ship_to")
+    s.put("Berlin", 20, 139, "I-ship_to")
+    s.put("Total EUR", 300, 400)
+    s.put("1.234,50", 400, 400, "B-total")
+    s.put("EUR", 460, 400, "B-currency")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("de", decimal=","))
+    assert d.po_number.value == "4500012345"
+    assert d.order_date.value == "2026-03-12"
+    assert d.ship_to.value == "Acme Warehouse, Dock 4, Berlin"
+    assert d.total.value == pytest.approx(1234.5)
+    assert d.currency.value == "EUR"
+    assert 0.0 < d.po_number.confidence <= 1.0
+    assert d.po_number.source and d.po_number.source[0].box[0] == 360
+    assert not d.buyer.present
+
+
+def _row(s: Sheet, y: float, sku: str, desc: str, qty: str, price: str, amount: str, page: int = 0,
+         first: bool = True) -> None:
+    s.put(sku, 20, y, "B-sku", page)
+    s.put(desc, 120, y, "B-description" if first else "I-description", page)
+    s.put(qty, 400, y, "B-quantity", page)
+    s.put(price, 450, y, "B-unit_price", page)
+    s.put(amount, 510, y, "B-amount", page)
+
+
+def test_lines_with_wrapped_description_and_page_break() -> None:
+    s = Sheet()
+    s.put("Item Description Qty Price Amount", 20, 180)  # table header: O
+    _row(s, 200, "AB-100", "Steel bolt", "10", "1.50", "15.00")
+    s.put("zinc plated", 120, 212, "I-description")  # wrapped description
+    _row(s, 230, "AB-200", "Nut", "5", "0.20", "1.00")
+    s.put("Carried forward 16.00", 300, 700)  # carried total: O
+    s.put("Item Description Qty Price Amount", 20, 40, page=1)  # repeated header on page 2
+    s.put("Brought forward 16.00", 300, 55, page=1)
+    _row(s, 80, "CD-300", "Washer", "100", "0.05", "5.00", page=1)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en", decimal="."))
+    assert [ln.sku.value for ln in d.lines] == ["AB-100", "AB-200", "CD-300"]
+    assert d.lines[0].description.value == "Steel bolt zinc plated"
+    assert [ln.quantity.value for ln in d.lines] == [10, 5, 100]
+    assert d.lines[2].unit_price.value == pytest.approx(0.05)
+    assert all(0 < ln.confidence <= 1 for ln in d.lines)
+
+
+def test_carried_total_tagged_as_amount_is_dropped() -> None:
+    s = Sheet()
+    _row(s, 200, "AB-100", "Steel bolt", "10", "1.50", "15.00")
+    _row(s, 220, "AB-200", "Nut", "5", "0.20", "1.00")
+    s.put("16.00", 510, 700, "B-amount")  # a model that tagged the carried total
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en", decimal="."))
+    assert len(d.lines) == 2
+
+
+def test_visual_rows_group_by_vertical_overlap() -> None:
+    w = [Word(text="a", box=(0, 10, 5, 20)), Word(text="b", box=(50, 11, 60, 21)),
+         Word(text="c", box=(0, 30, 5, 40)), Word(text="d", box=(0, 10, 5, 20), page=1)]
+    assert visual_rows(w) == [[0, 1], [2], [3]]
+
+
+def test_mismatched_probabilities_are_refused() -> None:
+    with pytest.raises(ValueError):
+        assemble([Word(text="a", box=(0, 0, 1, 1))], np.zeros((2, len(ID2LABEL))), ID2LABEL)

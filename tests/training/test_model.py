@@ -1,0 +1,133 @@
+"""The layout model: packaged encoder weights, windows, a tiny training run, the committed
+default model extracting a synthetic PDF, calibration."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intake.errors import ConfigError
+from training import model as model_mod
+from training.features import ID2LABEL, LABEL2ID, bio_tags, encode_page, merge_windows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[object, object, list[str]]:
+    return model_mod.build_model("all-MiniLM-L6-v2", ID2LABEL)
+
+
+def test_builds_from_packaged_weights_with_only_layout_keys_missing(built: tuple[object, object, list[str]]) -> None:
+    model, tok, missing = built
+    assert missing == [
+        "classifier.bias", "classifier.weight",
+        "layoutlm.embeddings.h_position_embeddings.weight", "layoutlm.embeddings.w_position_embeddings.weight",
+        "layoutlm.embeddings.x_position_embeddings.weight", "layoutlm.embeddings.y_position_embeddings.weight",
+    ]
+    assert model.config.num_labels == len(ID2LABEL) == 35  # type: ignore[attr-defined]
+    assert tok("Purchase", add_special_tokens=False)["input_ids"] == tok("purchase", add_special_tokens=False)["input_ids"]  # type: ignore[operator]
+
+
+def test_hash_check_refuses_a_wrong_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bogus = tmp_path / "model.safetensors"
+    bogus.write_bytes(b"not the weights")
+    with pytest.raises(ConfigError, match="refusing to load"):
+        model_mod.verify_weights(bogus, model_mod.ENCODERS["all-MiniLM-L6-v2"].sha256 or "")
+    spec = model_mod.ENCODERS["all-MiniLM-L6-v2"]
+    wrong = model_mod.EncoderSpec(spec.name, spec.package, spec.subdir, "0" * 64, spec.pin)
+    monkeypatch.setitem(model_mod.ENCODERS, "all-MiniLM-L6-v2", wrong)
+    with pytest.raises(ConfigError, match="sha256"):
+        model_mod.build_model("all-MiniLM-L6-v2", ID2LABEL)
+
+
+def test_missing_encoder_package_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="not installed"):
+        model_mod.resolve_encoder("package:no_such_encoder_pkg_xyz")
+
+
+def test_windows_overlap_and_merge_per_word(built: tuple[object, object, list[str]]) -> None:
+    _, tok, _ = built
+    words = [f"w{i}" for i in range(300)]
+    boxes = [(10.0, float(i), 30.0, i + 1.0) for i in range(300)]
+    wins = encode_page(tok, words, boxes, 100.0, 400.0, labels=[i % 3 for i in range(300)], max_len=64, overlap=16)
+    assert len(wins) > 3 and all(len(w) <= 64 for w in wins)
+    assert all(w.input_ids[0] == tok.cls_token_id and w.input_ids[-1] == tok.sep_token_id for w in wins)  # type: ignore[attr-defined]
+    seen = {wi for w in wins for wi, f in zip(w.token_word, w.first) if f}
+    assert seen == set(range(300))
+    # Logits that say which window and how central the token is: the merge must pick, for
+    # every word, the window where its first piece is most central.
+    logits = []
+    for k, w in enumerate(wins):
+        lg = np.zeros((len(w), 2), dtype=np.float32)
+        for pos in range(len(w)):
+            lg[pos] = (k, min(pos, len(w) - 1 - pos))
+        logits.append(lg)
+    merged = merge_windows(wins, logits, 300)
+    for wi in range(300):
+        best = max(min(pos, len(w) - 1 - pos) for w in wins for pos, (t, f) in enumerate(zip(w.token_word, w.first))
+                   if t == wi and f)
+        assert merged[wi, 1] == best
+    # labels sit on first pieces only
+    w0 = wins[0]
+    assert all((lab == -100) == (not f) for lab, f in zip(w0.labels or [], w0.first))
+
+
+def test_bio_tags_continue_a_field_across_interleaved_words() -> None:
+    tags = bio_tags(["description", "amount", "description", "description", "O"], [0, 0, 0, 1, None])
+    assert tags == ["B-description", "B-amount", "I-description", "B-description", "O"]
+
+
+def test_tiny_training_reduces_loss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.finetune import load_config, train
+
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
+    cfg = replace(load_config(ROOT / "training" / "configs" / "tiny.json"), synth_n=3, synth_formats=["pdf"],
+                  max_len=128, overlap=32, max_steps=8, calib_n=0, eval_n=0, lr=5e-4, use_labelled=False)
+    meta = train(cfg, tmp_path / "m", tmp_path / "data", progress=False)
+    assert meta["final_loss"] < meta["first_loss"] * 0.9
+    assert len(meta["dataset_hash"]) == 64
+    saved = json.loads((tmp_path / "m" / "intake_model.json").read_text())
+    assert saved["config"]["seed"] == cfg.seed and saved["dataset_hash"] == meta["dataset_hash"]
+    assert (tmp_path / "m" / "model.safetensors").stat().st_size < 50 * 1024 * 1024
+
+
+def test_default_model_extracts_a_synthetic_pdf(tmp_path: Path) -> None:
+    from extractors.inference import DEFAULT_MODEL_DIR, LayoutExtractor
+    from extractors.registry import read_bytes
+    from training.synth import generate, train_families
+
+    assert (DEFAULT_MODEL_DIR / "model.safetensors").is_file(), "the committed default model is missing"
+    assert (DEFAULT_MODEL_DIR / "model.safetensors").stat().st_size <= 50 * 1024 * 1024
+    ex = LayoutExtractor(DEFAULT_MODEL_DIR)
+    [pdf] = generate(1, tmp_path, seed=4242, formats=["pdf"], families=train_families()[:1], progress=False)
+    truth = json.loads(Path(f"{pdf}.truth.json").read_text())
+    [doc] = read_bytes(pdf.read_bytes(), pdf.name)
+    draft = ex.extract(doc)
+    assert draft.po_number.value == truth["po_number"]
+    assert draft.extractor.startswith("model:")
+    assert 0.0 <= draft.po_number.confidence <= 1.0
+    assert draft.lines, "no line items extracted"
+
+
+def test_calibration_output_in_unit_interval() -> None:
+    from training.calibrate import Calibration, expected_calibration_error, fit_isotonic, fit_temperature
+
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0, 1, 500)
+    right = rng.uniform(0, 1, 500) < scores ** 2  # over-confident raw scores
+    xs, ys = fit_isotonic(scores.tolist(), right.tolist())
+    cal = Calibration(temperature=1.0, maps={"field": (xs, ys)})
+    out = [cal("field", float(s)) for s in np.linspace(-1, 2, 61)]
+    assert all(0.0 <= v <= 1.0 for v in out)
+    assert out == sorted(out)
+    after = expected_calibration_error([cal("field", float(s)) for s in scores], right.tolist())
+    before = expected_calibration_error(scores.tolist(), right.tolist())
+    assert after < before
+    logits = rng.normal(size=(400, 5)) * 4
+    labels = np.argmax(logits + rng.normal(size=(400, 5)) * 4, axis=1)
+    assert 1.0 < fit_temperature(logits, labels) < 20.0  # noisy labels: soften the logits

@@ -1,0 +1,322 @@
+"""Fine-tune the layout model: ``intake train [--config training/configs/NAME.json]``.
+
+Reproducible: the seed is set first; the config, the dataset hash and the metrics are stored
+with the model. The synthetic corpus is generated on the fly into a cache under the data
+directory (unless ``synth_dir`` names one); the labelled examples in ``<data_dir>/labelled``
+(CSR corrections) are added to the training set. Documents of held-out layout families are
+never trained on. After training, the temperature and the isotonic confidence maps are fit on
+calibration documents (training families, a different seed: documents the model never saw),
+and the model is saved in fp16.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+from intake.errors import ConfigError
+
+__all__ = ["TrainConfig", "load_config", "set_seed", "build_examples", "train", "calibrate_model", "main"]
+
+
+@dataclass
+class TrainConfig:
+    """Training settings (JSON files in ``training/configs``)."""
+
+    name: str = "default"
+    seed: int = 13
+    encoder: str = "all-MiniLM-L6-v2"
+    max_len: int = 512
+    overlap: int = 128
+    synth_n: int = 2000  # synthetic training documents
+    synth_seed: int = 1
+    synth_formats: list[str] = field(default_factory=lambda: ["pdf", "pdf", "xlsx", "csv", "email", "scan"])
+    synth_dir: str | None = None  # an existing corpus instead of generating one
+    use_reader: bool = True  # words from the production readers (OCR for scans) rather than the label files
+    max_scans: int = 200  # OCR is slow: cap the scanned documents read for training
+    calib_n: int = 150  # calibration documents (training families, another seed)
+    eval_n: int = 200  # held-out-family documents for the report
+    epochs: float = 2.0
+    max_steps: int | None = None
+    max_minutes: float | None = None  # stop training (not calibration) after this long
+    batch_size: int = 8
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    bf16: bool = True
+    threads: int = 2
+    use_labelled: bool = True  # add <data_dir>/labelled/*.labelled.json
+    quantized_eval: bool = True
+
+
+def load_config(path: Path | None) -> TrainConfig:
+    """A config from JSON (unknown keys are an error, so a typo does not pass silently)."""
+    if path is None:
+        return TrainConfig()
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read training config {path}: {exc}") from exc
+    known = {f.name for f in fields(TrainConfig)}
+    bad = sorted(set(obj) - known)
+    if bad:
+        raise ConfigError(f"unknown keys in {path}: {', '.join(bad)}")
+    return TrainConfig(**obj)
+
+
+def set_seed(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _synth_corpus(cfg: TrainConfig, cache: Path, n: int, seed: int, families: list[str], tag: str) -> list[Path]:
+    """Generate (or reuse) a synthetic corpus in the cache."""
+    from training.synth import doc_suffix, generate
+
+    key = f"{tag}-n{n}-s{seed}-{'_'.join(cfg.synth_formats)}"
+    folder = cache / key
+    done = folder / ".complete"
+    if done.is_file():
+        return [folder / f"syn_{i:06d}{doc_suffix(cfg.synth_formats[i % len(cfg.synth_formats)])}" for i in range(n)]
+    paths = generate(n, folder, seed=seed, formats=list(cfg.synth_formats), families=families, progress=True)
+    done.write_text("ok")
+    return paths
+
+
+def build_examples(paths: Sequence[Path], cfg: TrainConfig, cache_file: Path | None = None) -> list[Any]:
+    """LabelledDocs for synthetic documents, cached as JSON lines (reading with OCR is slow)."""
+    from tqdm import tqdm
+
+    from intake.errors import IntakeError
+    from training.build_dataset import LabelledDoc, from_synth
+
+    cached: dict[str, Any] = {}
+    if cache_file is not None and cache_file.is_file():
+        for line in cache_file.read_text().splitlines():
+            obj = json.loads(line)
+            cached[obj["name"]] = obj
+    out = []
+    scans = 0
+    fh = open(cache_file, "a") if cache_file is not None else None
+    try:
+        for p in tqdm(paths, desc="dataset", unit="doc"):
+            if p.name in cached:
+                out.append(LabelledDoc.from_json(cached[p.name]))
+                continue
+            is_scan = p.name.endswith(".scan.pdf")
+            if is_scan and cfg.use_reader:
+                if scans >= cfg.max_scans:
+                    continue
+                scans += 1
+            try:
+                d = from_synth(p, use_reader=cfg.use_reader)
+            except IntakeError:
+                continue  # a document the reader refuses teaches nothing; the readers' tests cover it
+            d.name = p.name
+            out.append(d)
+            if fh is not None:
+                fh.write(json.dumps(d.to_json()) + "\n")
+    finally:
+        if fh is not None:
+            fh.close()
+    return out
+
+
+def _windows(docs: Sequence[Any], tokenizer: Any, cfg: TrainConfig) -> list[Any]:
+    from training.features import LABEL2ID, encode_page
+
+    out = []
+    for d in docs:
+        for pi, p in enumerate(d.pages):
+            if not p.words:
+                continue
+            labels = [LABEL2ID.get(t, 0) for t in p.tags]
+            out.extend(encode_page(tokenizer, [w.text for w in p.words], [w.box for w in p.words], p.width, p.height,
+                                   labels=labels, max_len=cfg.max_len, overlap=cfg.overlap, page=pi))
+    return out
+
+
+def _batches(windows: list[Any], batch_size: int, rng: random.Random) -> list[list[Any]]:
+    """Shuffled batches of windows of similar length (little padding)."""
+    idx = list(range(len(windows)))
+    rng.shuffle(idx)
+    chunk = batch_size * 50
+    batches = []
+    for s in range(0, len(idx), chunk):
+        part = sorted(idx[s:s + chunk], key=lambda i: len(windows[i]))
+        batches.extend([[windows[i] for i in part[k:k + batch_size]] for k in range(0, len(part), batch_size)])
+    rng.shuffle(batches)
+    return batches
+
+
+def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) -> dict[str, Any]:
+    """Train, calibrate, evaluate and save a model under ``out``; returns its metadata."""
+    import torch
+    from tqdm import tqdm
+
+    from training.build_dataset import dataset_hash, load_labelled_dir
+    from training.features import ID2LABEL
+    from training.model import build_model, resolve_encoder, save_model
+    from training.synth import heldout_families, train_families
+
+    set_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    t_start = time.time()
+    cache = data_dir / "cache" / "synth"
+    cache.mkdir(parents=True, exist_ok=True)
+    if cfg.synth_dir:
+        from training.evaluate import truth_documents
+
+        paths = [p for p in truth_documents(Path(cfg.synth_dir)) if Path(f"{p}.labels.json").is_file()]
+        paths = [p for p in paths if not json.loads(Path(f"{p}.labels.json").read_text()).get("heldout")]
+        ex_cache = None
+    else:
+        paths = _synth_corpus(cfg, cache, cfg.synth_n, cfg.synth_seed, train_families(), "train")
+        ex_cache = cache / f"examples-train-n{cfg.synth_n}-s{cfg.synth_seed}-r{int(cfg.use_reader)}-{'_'.join(cfg.synth_formats)}.jsonl"
+    docs = build_examples(paths, cfg, ex_cache)
+    docs = [d for d in docs if not d.meta.get("heldout")]
+    if cfg.use_labelled:
+        docs.extend(load_labelled_dir(data_dir / "labelled"))
+    if not docs:
+        raise ConfigError("no training examples: the synthetic corpus is empty and no labelled examples exist")
+    dhash = dataset_hash(docs)
+
+    model, tok, missing = build_model(cfg.encoder, ID2LABEL)
+    windows = _windows(docs, tok, cfg)
+    rng = random.Random(cfg.seed)
+    steps_per_epoch = math.ceil(len(windows) / cfg.batch_size)
+    total = cfg.max_steps or max(1, int(steps_per_epoch * cfg.epochs))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warm = max(1, int(total * cfg.warmup_ratio))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)) if s >= warm else (s + 1) / warm)
+    model.train()
+    losses: list[float] = []
+    step = 0
+    bar = tqdm(total=total, desc=f"train {cfg.name}", unit="step", disable=not progress)
+    stopped_early = False
+    while step < total:
+        for batch in _batches(windows, cfg.batch_size, rng):
+            from training.features import collate
+
+            inputs = collate(batch, tok.pad_token_id)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                loss = model(**inputs).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.4f}")
+            if step >= total:
+                break
+            if cfg.max_minutes and time.time() - t_start > cfg.max_minutes * 60:
+                stopped_early = True
+                break
+        if stopped_early:
+            break
+    bar.close()
+    model.eval()
+    train_seconds = time.time() - t_start
+    folder, _ = resolve_encoder(cfg.encoder)
+    meta: dict[str, Any] = {
+        "version": out.name, "encoder": cfg.encoder, "max_len": cfg.max_len, "overlap": cfg.overlap,
+        "config": asdict(cfg), "dataset_hash": dhash, "train_documents": len(docs), "train_windows": len(windows),
+        "steps": step, "epochs_done": step / max(1, steps_per_epoch), "first_loss": losses[0] if losses else None,
+        "final_loss": (sum(losses[-20:]) / len(losses[-20:])) if losses else None, "train_seconds": round(train_seconds, 1),
+        "missing_keys_at_init": missing, "stopped_early": stopped_early,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    save_model(model, folder, out, meta)
+    if cfg.calib_n > 0:
+        cal_paths = _synth_corpus(cfg, cache, cfg.calib_n, cfg.synth_seed + 1000, train_families(), "calib")
+        cal_metrics = calibrate_model(out, cal_paths, cfg)
+        meta["calibration"] = cal_metrics
+    if cfg.eval_n > 0:
+        from extractors.inference import LayoutExtractor
+        from training.evaluate import evaluate_dir
+
+        ev_paths = _synth_corpus(cfg, cache, cfg.eval_n, cfg.synth_seed + 2000, heldout_families(), "heldout")
+        ex = LayoutExtractor(out, quantized=cfg.quantized_eval)
+        scores = evaluate_dir(ev_paths[0].parent, ex.extract, progress=progress)
+        meta["metrics_heldout_families"] = scores.metrics()
+    (out / "intake_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+    return meta
+
+
+def calibrate_model(model_dir: Path, paths: Sequence[Path], cfg: TrainConfig) -> dict[str, Any]:
+    """Fit the temperature on token logits and isotonic maps on span correctness; write calibration.json."""
+    import numpy as np
+
+    from extractors.inference import LayoutExtractor
+    from training.build_dataset import as_document, from_synth
+    from training.calibrate import Calibration, expected_calibration_error, fit_isotonic, fit_temperature
+    from training.evaluate import Scores, score_document
+    from training.features import LABEL2ID
+
+    ex = LayoutExtractor(model_dir, quantized=cfg.quantized_eval)
+    all_logits, all_labels = [], []
+    docs = []
+    for p in paths:
+        if p.name.endswith(".scan.pdf") and cfg.use_reader:
+            continue  # OCR is slow; the temperature is a property of the model, not the reader
+        d = from_synth(p, use_reader=cfg.use_reader)
+        docs.append((p, d))
+        doc = as_document(d)
+        for lg, pg in zip(ex.page_logits(doc), d.pages):
+            all_logits.append(lg)
+            all_labels.extend(LABEL2ID.get(t, 0) for t in pg.tags)
+    logits = np.concatenate(all_logits) if all_logits else np.zeros((0, len(LABEL2ID)))
+    temp = fit_temperature(logits, np.asarray(all_labels, dtype=np.int64))
+    ex.calibration = Calibration(temperature=temp)
+    scores = Scores()
+    for p, d in docs:
+        truth = json.loads(Path(f"{p}.truth.json").read_text())
+        score_document(ex.extract(as_document(d)), truth, scores, p.name)
+    maps = {}
+    for kind in ("field", "line"):
+        c = [(s, r) for s, r, k in scores.conf if k == kind]
+        maps[kind] = fit_isotonic([s for s, _ in c], [r for _, r in c])
+    cal = Calibration(temperature=temp, maps=maps)
+    cal.save(model_dir / "calibration.json")
+    raw = [(s, r) for s, r, _ in scores.conf]
+    calibrated = [(cal(k, s), r) for s, r, k in scores.conf]
+    return {"temperature": temp, "documents": len(docs),
+            "ece_before": expected_calibration_error([s for s, _ in raw], [r for _, r in raw]),
+            "ece_after_on_fit_set": expected_calibration_error([s for s, _ in calibrated], [r for _, r in calibrated])}
+
+
+def main(config: Path | None = None, out: Path | None = None, data_dir: Path | None = None,
+         register: bool = True) -> dict[str, Any]:
+    """Train by a config; the model goes to ``out`` or a new registry version (then promoted
+    only when no live model exists: promotion of a retrained model is the evaluation gate's job)."""
+    from intake.settings import get_settings
+    from training.registry import Registry, new_version_name
+
+    cfg = load_config(config)
+    settings = get_settings()
+    data_dir = Path(data_dir or settings.data_dir)
+    reg = Registry(settings.registry_dir)
+    if out is None:
+        version = new_version_name()
+        tmp_out = data_dir / "cache" / "runs" / version
+        meta = train(cfg, tmp_out, data_dir)
+        if register:
+            reg.add(tmp_out, version)
+            if reg.live() is None:
+                reg.promote(version, reason="first trained model")
+        meta["registered_version"] = version
+        return meta
+    return train(cfg, Path(out), data_dir)

@@ -7,12 +7,18 @@ Build it once (``get_settings()``) and pass it in. Nested groups use ``__``:
 from __future__ import annotations
 
 import functools
+import json
+import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, SecretStr, field_validator
+from pydantic import Field as PField
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = ["Settings", "Limits", "Decision", "get_settings"]
+__all__ = ["Settings", "Limits", "Decision", "ImapMailbox", "ImapSettings", "SmtpSettings",
+           "EdiInboundSettings", "get_settings"]
 
 
 class Limits(BaseModel):
@@ -35,6 +41,149 @@ class Decision(BaseModel):
     min_line_match_score: float = 0.90
     price_tolerance: float = 0.02  # relative
     amount_tolerance: float = 0.01  # absolute per line, plus rounding
+
+
+class ImapMailbox(BaseModel):
+    """One watched IMAP mailbox (folder). Missing connection values come from the ``imap`` group."""
+
+    name: str | None = None  # the bookkeeping key; default user@host:port/folder
+    host: str | None = None
+    port: int | None = None  # default 993 with ssl, else 143
+    user: str | None = None
+    password: SecretStr | None = None
+    folder: str | None = None
+    ssl: bool | None = None  # IMAPS (TLS from the first byte)
+    starttls: bool | None = None  # upgrade a plain connection with STARTTLS
+    ca_file: Path | None = None  # trust this CA/certificate (self-signed servers)
+    tls_verify: bool | None = None
+    move_to: str | None = None  # move stored mail here; None: flag it \Seen + keyword
+    keyword: str | None = None
+    idle: bool | None = None
+    poll_interval_s: float | None = None
+
+
+class ImapSettings(BaseModel):
+    """IMAP intake: ``INTAKE_IMAP_HOST``... for one mailbox, ``mailboxes`` for several.
+
+    ``mailboxes`` comes from ``INTAKE_IMAP__MAILBOXES`` (JSON) or the JSON config file
+    (``INTAKE_CONFIG_FILE``: ``{"imap": {"mailboxes": [{...}, ...]}}``); each entry inherits
+    the values it does not set from this group.
+    """
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: SecretStr | None = None
+    folder: str = "INBOX"
+    ssl: bool = True
+    starttls: bool = False
+    ca_file: Path | None = None
+    tls_verify: bool = True
+    move_to: str | None = None
+    keyword: str = "$Intake"
+    idle: bool = True
+    poll_interval_s: float = 30.0  # polling fallback without IDLE, and the IDLE refresh check
+    idle_timeout_s: float = 600.0  # re-issue IDLE this often (RFC 2177: under 29 minutes)
+    connect_timeout_s: float = 30.0
+    reconnect_max_s: float = 60.0
+    mailboxes: list[ImapMailbox] = []
+
+    def resolved(self) -> list[ImapMailbox]:
+        """Every configured mailbox with the group's defaults filled in (empty if none)."""
+        entries = list(self.mailboxes)
+        if self.host and not any(m.host in (None, self.host) and (m.folder or self.folder) == self.folder
+                                 and (m.user or self.user) == self.user for m in entries):
+            entries.insert(0, ImapMailbox())
+        out = []
+        for m in entries:
+            vals = {k: (getattr(m, k) if getattr(m, k) is not None else getattr(self, k, None))
+                    for k in ImapMailbox.model_fields}
+            if not vals["host"]:
+                continue
+            if vals["port"] is None:
+                vals["port"] = 993 if vals["ssl"] else 143
+            if not vals["name"]:
+                vals["name"] = f"{vals['user'] or ''}@{vals['host']}:{vals['port']}/{vals['folder']}"
+            out.append(ImapMailbox(**vals))
+        return out
+
+
+class SmtpSettings(BaseModel):
+    """Replies to customers: ``INTAKE_SMTP_HOST``, ``_PORT``, ``_USER``, ``_PASSWORD``, ``_FROM``..."""
+
+    host: str | None = None
+    port: int | None = None  # default 465 with ssl, 587 with starttls, else 25
+    user: str | None = None
+    password: SecretStr | None = None
+    from_: str | None = PField(default=None, validation_alias=AliasChoices("from_", "from"))  # INTAKE_SMTP_FROM
+    starttls: bool = False
+    ssl: bool = False
+    ca_file: Path | None = None
+    tls_verify: bool = True
+    timeout_s: float = 30.0
+    max_attempts: int = 8
+    send_received: bool = True  # acknowledgment when an order is received
+    send_approved: bool = True  # acknowledgment with the confirmed lines when it is approved
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (465 if self.ssl else 587 if self.starttls else 25)
+
+
+class EdiInboundSettings(BaseModel):
+    """EDI folders: ``INTAKE_EDI_INBOUND_DIR`` holds one folder per trading partner
+    (``<dir>/<partner>/in``, ``processed``, ``failed``, ``out``)."""
+
+    dir: Path | None = None
+    poll_interval_s: float = 1.0
+    stable_s: float = 0.5  # a file is taken once its size and mtime stayed this long
+
+
+# Flat names that the issue uses (INTAKE_IMAP_HOST...) for the nested groups (INTAKE_IMAP__HOST).
+_FLAT_GROUPS = ("imap", "smtp", "edi_inbound")
+
+
+class _FlatGroupSource(PydanticBaseSettingsSource):
+    """``INTAKE_<GROUP>_<KEY>`` -> ``{group: {key: value}}`` for the channel groups, and the JSON
+    config file named by ``INTAKE_CONFIG_FILE`` (lowest priority)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *, config_file: bool) -> None:
+        super().__init__(settings_cls)
+        self.config_file = config_file
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env: dict[str, str] = {}
+        env_file = self.config.get("env_file")
+        if isinstance(env_file, (str, Path)) and Path(env_file).is_file():
+            from dotenv import dotenv_values
+
+            env.update({k.upper(): v for k, v in dotenv_values(env_file).items() if v is not None})
+        env.update({k.upper(): v for k, v in os.environ.items()})
+        if self.config_file:
+            path = env.get("INTAKE_CONFIG_FILE")
+            if not path:
+                return {}
+            try:
+                data = json.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"INTAKE_CONFIG_FILE {path}: {exc}") from exc
+            if not isinstance(data, dict):
+                raise ValueError(f"INTAKE_CONFIG_FILE {path}: expected a JSON object")
+            return data
+        out: dict[str, Any] = {}
+        for group in _FLAT_GROUPS:
+            prefix = f"INTAKE_{group.upper()}_"
+            for key, value in env.items():
+                rest = key[len(prefix):]
+                if key.startswith(prefix) and rest and not rest.startswith("_"):
+                    name = rest.lower()
+                    if name == "mailboxes":
+                        value = json.loads(value)
+                    out.setdefault(group, {})[name] = value
+        return out
 
 
 class Settings(BaseSettings):
@@ -62,6 +211,21 @@ class Settings(BaseSettings):
 
     limits: Limits = Limits()
     decision: Decision = Decision()
+
+    # channels (connectors/): flat INTAKE_IMAP_HOST or nested INTAKE_IMAP__HOST both work
+    imap: ImapSettings = ImapSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    edi_inbound: EdiInboundSettings = EdiInboundSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # earlier wins: explicit values, nested env, .env, the flat channel names, the config file
+        return (init_settings, env_settings, dotenv_settings, _FlatGroupSource(settings_cls, config_file=False),
+                _FlatGroupSource(settings_cls, config_file=True), file_secret_settings)
 
     @field_validator("webhook_secret")
     @classmethod

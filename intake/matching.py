@@ -64,6 +64,7 @@ __all__ = [
     "tokenize",
     "line_confidence",
     "AMBIGUOUS_GAP",
+    "RECALL_WEIGHT",
 ]
 
 # ---------------------------------------------------------------- master-data records
@@ -149,7 +150,7 @@ _WORD_MAP: dict[str, tuple[str, ...]] = {
     "etiquette": ("label",), "surligneur": ("highlighter",),
     "marqueur": ("marker",), "feutre": ("marker",), "cartouche": ("cartridge",), "souri": ("mouse",),
     "clavier": ("keyboard",), "cle": ("key",), "memoire": ("memory",), "ramette": ("ream",),
-    "rame": ("ream",), "poubelle": ("bin",), "dechet": ("bin",), "sac": ("bag",), "sack": ("bag",),
+    "rame": ("ream",), "levier": ("lever", "arch"), "poubelle": ("bin",), "dechet": ("bin",), "sac": ("bag",), "sack": ("bag",),
     "eau": ("water",), "cafe": ("coffee",), "the": ("tea",), "sucre": ("sugar",), "gobelet": ("cup",),
     "nettoyant": ("cleaner",), "essuie": ("wipe",), "lingette": ("wipe",), "mouchoir": ("tissue",),
     "scotch": ("tape",), "ruban": ("tape",), "adhesif": ("adhesive",), "autocollant": ("adhesive",),
@@ -177,7 +178,7 @@ _SUBS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"(\d+/\d+(?:-\d+)?)\s*x\s*(?=\d)"), r"\1 "),  # 1/2-13 x 2: thread, then length
     # 110 x 220 -> 110x220 (spaced on both sides or neither: "316 x100" is a pack count)
     (re.compile(r"(\d)(?:x| x )(?=\d)"), r"\1x"),
-    (re.compile(r"\b(?:gr|grd|grad|grade|gd|gde|garde|graed|grae|grdae)\.?\s*-?\s*(\d+)\b"), r"grade\1"),  # GR5, Grade 5
+    (re.compile(r"\b(g[a-z]{0,5})\.?\s*-?\s*(\d{1,2})\b"), lambda m: _grade(m)),  # GR5, Grade 5, grdae 5
     (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:g/m2|g/m²|gsm|grs?|grammes?|grams?|gramm|g)\b"), r"\1g "),
     (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:litres?|liters?|lires?|lts?|ltrs?|l)\b"), r"\1l "),
     (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:ml|millilitres?)\b"), r"\1ml "),
@@ -200,6 +201,8 @@ _TOKEN = re.compile(
     r"\d+/\d+(?:-\d+)?[a-z]*|\d+(?:\.\d+)?(?:[a-wyz%][a-z%]*)?(?:x\d+(?:\.\d+)?(?:[a-wyz%][a-z%]*)?)*[a-z]*|[a-z][a-z0-9]*"
 )
 _NEGATION = frozenset({"no", "non", "sans", "without", "ohne", "wo", "not"})
+_CODE_WORD = re.compile(r"[0-9A-Za-z\u00C0-\u024F][0-9A-Za-z\u00C0-\u024F\-./_#]*")
+_KEY_DROP = re.compile(r"[^0-9a-z]+")
 _THREAD = re.compile(r"^(\d+/\d+)-\d+$")
 _CM = re.compile(r"^(\d+(?:\.\d+)?)cm$")
 
@@ -207,10 +210,21 @@ _CM = re.compile(r"^(\d+(?:\.\d+)?)cm$")
 def _join_code(m: re.Match[str]) -> str:
     """Join a short letter prefix to its number (``HP 85A``, ``TN-2420``) unless the letters
     are a word of their own (``SS 316`` is stainless 316, ``no 2`` is not a code)."""
-    head = m.group(1)
+    head, num = m.group(1), m.group(2)
     if head in _WORD_MAP or head in _STOP or head in _UNIT_WORDS:
         return m.group(0)
-    return head + m.group(2)
+    # "nut 100" is a word and a count; codes have a short prefix or a hyphen or a letter suffix
+    if len(head) > 2 and "-" not in m.group(0) and not num[-1].isalpha():
+        return m.group(0)
+    return head + num
+
+
+def _grade(m: re.Match[str]) -> str:
+    """``GR5``, ``Grade 5`` and typos of "grade" -> ``grade5``; other g-words stay."""
+    word = m.group(1)
+    if word in ("gr", "gd", "gde", "grd") or (len(word) >= 4 and fuzz.ratio(word, "grade") >= 78):
+        return f"grade{m.group(2)}"
+    return m.group(0)
 
 
 _UNIT_WORDS = frozenset({"mm", "cm", "m", "kg", "g", "l", "ml", "gb", "tb", "in", "ft", "lb", "oz", "pk", "bx", "q"})
@@ -268,6 +282,11 @@ def _has_digit(t: str) -> bool:
 
 
 # ---------------------------------------------------------------- the catalog
+
+RECALL_WEIGHT = 0.85
+"""Share of the similarity that measures how much of the line the product explains; the rest
+measures how much of the product the line mentions (customers leave words out)."""
+
 
 
 @dataclass
@@ -457,8 +476,8 @@ class Catalog:
         """Products whose description or aliases best match ``text``, best first, each with a
         raw similarity 0..1 (not yet the margin-aware confidence).
 
-        similarity = 0.75 x (IDF weight of the line's tokens found in the product, typos
-        counted by their closeness) / (weight of the line) + 0.25 x (weight of the product's
+        similarity = 0.85 x (IDF weight of the line's tokens found in the product, typos
+        counted by their closeness) / (weight of the line) + 0.15 x (weight of the product's
         tokens the line mentions) / (weight of the product).
         """
         qtoks = tokenize(text)
@@ -550,18 +569,22 @@ class Catalog:
             if best is not None:
                 matched += best
         precision = np.minimum(1.0, covered / np.maximum(self._doc_weight[cands], 1e-6))
-        return 0.75 * matched / max(qweight, 1e-6) + 0.25 * precision
+        return RECALL_WEIGHT * matched / max(qweight, 1e-6) + (1.0 - RECALL_WEIGHT) * precision
 
     def codes_in_text(self, text: str) -> list[tuple[str, str]]:
-        """(code as printed, sku) for every SKU or code-like alias printed inside ``text``."""
-        words = [w for w in re.split(r"[\s,;:()\[\]]+", text) if w]
+        """(code as printed, sku) for every SKU or code-like alias printed inside ``text``.
+
+        Only words holding a digit can be codes; a short letter prefix printed apart
+        (``HP 85A``, ``TN 2420``) is tried joined to the next word.
+        """
+        words = _CODE_WORD.findall(text)
         hits: list[tuple[str, str]] = []
         seen: set[str] = set()
-        cands = list(words) + [a + b for a, b in zip(words, words[1:])]
+        cands = [w for w in words if any(ch.isdigit() for ch in w)]
+        cands += [a + b for a, b in zip(words, words[1:])
+                  if a.isalpha() and len(a) <= 4 and any(ch.isdigit() for ch in b)]
         for w in cands:
-            if not any(ch.isdigit() for ch in w):
-                continue
-            k = normalize_key(w)
+            k = _KEY_DROP.sub("", w.lower()).lstrip("0") if w.isascii() else normalize_key(w)
             if len(k) < 4 or k in seen:
                 continue
             # a bare short number (a size, a quantity) is not evidence of a code

@@ -1,0 +1,289 @@
+"""Matching: units, normalisation, customer/ship-to/line matching, learning, caching, peer-office."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from intake.db import Base, make_engine
+from intake.domain import Field, LineDraft, OrderDraft
+from intake.masters import MASTER_TABLES, MasterDataError, ProductRow, import_masters
+from intake.matching import (
+    Catalog,
+    CatalogCache,
+    Customer,
+    Product,
+    learn_xref,
+    line_confidence,
+    match_line,
+    match_order,
+    tokenize,
+)
+from intake.units import UnitError, conversion_factor, normalize_uom, parse_alt_uoms
+from tests.conftest import need_peer_office
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "fixtures" / "masters"
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    eng = make_engine("sqlite://")
+    Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
+    with Session(eng) as s:
+        import_masters(s, DEMO, replace=True)
+        s.commit()
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def catalog(engine: Engine) -> Catalog:
+    with Session(engine) as s:
+        return Catalog.load(s)
+
+
+def line(desc: str | None = None, sku: str | None = None, qty: float | None = 1, uom: str | None = None,
+         price: float | None = None, **ids: str) -> LineDraft:
+    return LineDraft(description=Field.exact(desc), sku=Field.exact(sku), quantity=Field.exact(qty),
+                     uom=Field.exact(uom), unit_price=Field.exact(price), product_ids=ids)
+
+
+# ---------------------------------------------------------------- units
+
+
+@pytest.mark.parametrize(("printed", "code"), [
+    ("EA", "EA"), ("pcs", "EA"), ("Stück", "EA"), ("pièce", "EA"), ("each", "EA"), ("PC", "EA"),
+    ("box", "BX"), ("boîte", "BX"), ("Boxes", "BX"), ("case", "CA"), ("carton", "CT"), ("kg", "KG"),
+    ("M", "M"), ("litre", "L"), ("pack", "PK"), ("paquet", "PK"), ("dozen", "DZ"), ("DZ", "DZ"),
+    ("ramette", "RM"), ("box of 100", "BX"), ("Stck.", "EA"),
+])
+def test_normalize_uom(printed: str, code: str) -> None:
+    assert normalize_uom(printed) == code
+
+
+def test_unknown_uom_and_conversions() -> None:
+    assert normalize_uom("wheelbarrow") is None and normalize_uom("") is None and normalize_uom(None) is None
+    assert conversion_factor("BX", "EA", {"BX": 50, "CA": 500}) == 50
+    assert conversion_factor("carton", "EA", {"CA": 500}) == 500  # carton read as the case
+    assert conversion_factor("dozen", "EA") == 12
+    assert conversion_factor("EA", "BX", None, pack_size=100) == pytest.approx(0.01)
+    assert conversion_factor("PK", "EA", None, pack_size=6) == 6
+    assert conversion_factor(None, "EA") == 1
+    with pytest.raises(UnitError, match="unknown unit"):
+        conversion_factor("wheelbarrow", "EA")
+    with pytest.raises(UnitError, match="cannot convert KG"):
+        conversion_factor("KG", "EA", {"BX": 50})
+    assert parse_alt_uoms("BX=50; CA=500") == {"BX": 50.0, "CA": 500.0}
+    for bad in ("BX:50", "XYZ=3", "BX=0", "BX=abc"):
+        with pytest.raises(ValueError):
+            parse_alt_uoms(bad)
+
+
+# ---------------------------------------------------------------- normalisation
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ('Hex bolt 1/2-13 x 2" Grade 5 zinc plated', "HX BOLT 1/2-13X2 GR5 ZP"),
+    ("Copy paper A4 80g white, ream of 500 sheets", "papier A4 80 grammes blanc ramette 500 feuilles"),
+    ("Nitrile gloves powder-free blue size L, box of 100", "gants nitrile non poudres bleu taille L bte 100"),
+    ("Packaging tape clear 48mm x 66m, pack of 6", "packaging tape clear 48 mm x 66m 6/pack"),
+    ("Lever arch file A4 80mm black", "classeur a levier A4 8 cm noir"),
+    ("Toner HP 85A black", "toner hp85a blk"),
+])
+def test_tokenize_reads_both_wordings_alike(a: str, b: str) -> None:
+    ta, tb = set(tokenize(a)), set(tokenize(b))
+    assert len(ta & tb) >= 0.7 * len(ta), (tokenize(a), tokenize(b))
+
+
+def test_tokenize_keeps_distinguishing_details() -> None:
+    assert "80g" in tokenize("papier 80 g/m2") and "90g" not in tokenize("papier 80 g/m2")
+    assert "nowindow" in tokenize("envelopes DL no window") and "window" in tokenize("envelopes DL window")
+    assert "q100" in tokenize("(100)") and "q100" in tokenize("100 per box") and "q100" in tokenize("x100")
+    assert "l" in tokenize("gloves size L")  # a size letter is not noise
+
+
+# ---------------------------------------------------------------- lines
+
+
+def test_order_of_trust(catalog: Catalog) -> None:
+    m = match_line(catalog, customer_id="CUST-1001", code="NW-778812", description="something else entirely")
+    assert (m.sku, m.via, m.score) == ("HB-0513-200-G5Z", "cross_ref", 1.0)
+    m = match_line(catalog, customer_id="CUST-1002", code="NW-778812", description=None)  # another customer's code
+    assert m.sku is None
+    m = match_line(catalog, customer_id=None, code="HN-0311-SS", description="Hex nut 3/8-16 stainless")
+    assert (m.sku, m.via) == ("HN-0311-SS", "sku") and m.score >= 0.95
+    m = match_line(catalog, customer_id=None, code="hn0311ss", description=None)
+    assert (m.sku, m.via) == ("HN-0311-SS", "normalized_sku")
+    m = match_line(catalog, customer_id=None, code=None, description="Ref CP-A4-90-W papier")
+    assert (m.sku, m.via) == ("CP-A4-90-W", "code_in_text")
+    m = match_line(catalog, customer_id=None, product_ids={"BP": "x", "VN": "fw-050-zp"}, code=None, description=None)
+    assert m.sku == "FW-050-ZP"
+
+
+def test_printed_sku_contradicted_by_description_goes_to_review(catalog: Catalog) -> None:
+    m = match_line(catalog, customer_id=None, code="CP-A4-80-W", description="nitrile gloves powder-free blue size L box of 100")
+    assert m.sku == "CP-A4-80-W" and m.score < 0.9
+    assert any(c.sku == "GL-NIT-L-100" for c in m.candidates)
+
+
+@pytest.mark.parametrize(("text", "sku"), [
+    ('1/2-13 x 2" hex bolt gr5 zp', "HB-0513-200-G5Z"),
+    ("hex bolt 1/2-13 x 3 grade 5 zinc plated", "HB-0513-300-G5Z"),
+    ("HX NUT 3/8-16 SS", "HN-0311-SS"),
+    ("SHCS M8X30", "SHCS-M8-30-BO"),
+    ("gants nitrile taille M", "GL-NIT-M-100"),
+    ("papier A4 90g blanc", "CP-A4-90-W"),
+    ("stylo bille noir bte 12", "BP-BLK-12"),
+    ("Lever arch file A4 50 mm blk", "LAF-A4-50-BLK"),
+])
+def test_descriptions_match_confidently(catalog: Catalog, text: str, sku: str) -> None:
+    m = match_line(catalog, customer_id=None, code=None, description=text)
+    assert m.sku == sku, (m, tokenize(text))
+    assert m.score >= 0.9 and m.via == "description"
+    assert m.candidates[0].sku == sku and all(c.score < m.score for c in m.candidates[1:])
+
+
+@pytest.mark.parametrize("text", [
+    "hex bolt 1/2-13 zinc",  # 2" or 3"? grade 5 or 8?
+    "nitrile gloves blue box of 100",  # size M or L?
+    "copy paper A4 white ream",  # 80 g or 90 g?
+    "lever arch file A4 black",  # 50 or 80 mm?
+])
+def test_sibling_wording_is_never_confident(catalog: Catalog, text: str) -> None:
+    m = match_line(catalog, customer_id=None, code=None, description=text)
+    assert m.score < 0.9, m
+    assert len(m.candidates) >= 2
+
+
+def test_unrelated_text_is_not_matched(catalog: Catalog) -> None:
+    m = match_line(catalog, customer_id=None, code=None, description="garden hose 25 m green")
+    assert m.sku is None or m.score < 0.5
+
+
+def test_line_confidence_uses_margin() -> None:
+    assert line_confidence(0.95, 0.95) < 0.6
+    assert line_confidence(0.95, 0.70) == pytest.approx(0.95)
+    assert line_confidence(0.95, 0.90) < line_confidence(0.95, 0.80) < line_confidence(0.95, 0.70) + 1e-9
+
+
+# ---------------------------------------------------------------- orders
+
+
+def test_match_order_customer_ship_to_units(catalog: Catalog) -> None:
+    draft = OrderDraft(
+        po_number=Field.exact("4500012345"), ship_to=Field.exact("Deliver to: Northwind warehouse 2, 88 Commerce Dr, Springfield OH"),
+        partner_ids={"BY": "ZZ:NWFAB001"},
+        lines=[line(sku="NW-778812", qty=2, uom="box", price=19.0), line("flat washer 1/2 SAE ZP", qty=3, uom="CA"),
+               line("hex nut 1/2-13 gr5 zp", qty=1, uom="wheelbarrow")],
+    )
+    m = match_order(draft, catalog)
+    assert (m.customer_id, m.customer_via, m.customer_score) == ("CUST-1001", "edi_id", 1.0)
+    assert m.ship_to_code == "NWF-WH2" and m.masters_loaded
+    l1, l2, l3 = m.lines
+    assert (l1.sku, l1.quantity, l1.uom, l1.unit_price, l1.list_price) == ("HB-0513-200-G5Z", 100, "EA", 0.38, 0.42)
+    assert (l2.sku, l2.quantity) == ("FW-050-ZP", 3000)
+    assert l3.sku == "HN-0513-G5Z" and l3.quantity == 1 and l3.uom == "wheelbarrow"  # left for validation
+
+
+@pytest.mark.parametrize(("kw", "cid", "via"), [
+    ({"sender": "buyer@hmw-purchasing.com"}, "CUST-1002", "email_domain"),
+    ({"sender": "Jane <jane@mail.northwindfab.com>"}, "CUST-1001", "email_domain"),
+    ({"sender": "HARBORMW"}, "CUST-1002", "edi_id"),
+    ({"buyer": "Greenfield School District - Purchasing"}, "CUST-1004", "name"),
+    ({"buyer": "Cabinet Lefevre et Associes", "sender": "someone@gmail.com"}, "CUST-1003", "name"),
+    ({"ship_to": "Harbor Machine Works, 45 Pier Road, Portland ME"}, "CUST-1002", "name"),
+])
+def test_customer_identification(catalog: Catalog, kw: dict[str, str], cid: str, via: str) -> None:
+    fields = {k: Field.exact(v) for k, v in kw.items() if k != "sender"}
+    m = match_order(OrderDraft(**fields, lines=[]), catalog, sender=kw.get("sender"))
+    assert (m.customer_id, m.customer_via) == (cid, via)
+    assert m.customer_score >= (0.9 if via != "name" else 0.6)
+
+
+def test_unknown_customer(catalog: Catalog) -> None:
+    m = match_order(OrderDraft(buyer=Field.exact("Totally Different Bakery"), lines=[]), catalog, sender="x@bakery.example")
+    assert m.customer_id is None and m.customer_score == 0.0
+
+
+def test_empty_catalog_skips_matching() -> None:
+    empty = Catalog()
+    assert empty.empty
+    m = match_order(OrderDraft(lines=[line("anything", sku="ABC-1", uom="pcs")]), empty, sender="a@b.com")
+    assert not m.masters_loaded and m.customer_id is None
+    assert (m.lines[0].sku, m.lines[0].uom, m.lines[0].score) == ("ABC-1", "EA", 0.0)
+
+
+def test_catalog_from_plain_lists() -> None:
+    cat = Catalog([Product("P1", "Widget blue large"), Product("P2", "Widget red large")], [Customer("C", "Acme")])
+    assert match_line(cat, customer_id=None, code=None, description="large blue widget").sku == "P1"
+
+
+# ---------------------------------------------------------------- learning and caching
+
+
+def test_learned_xref_makes_wording_exact(engine: Engine) -> None:
+    wording = "boulons hex 1/2 zingués pour l'atelier"
+    with Session(engine) as s:
+        cache = CatalogCache()
+        before = match_line(cache.get(s), customer_id="CUST-1003", code=None, description=wording)
+        assert before.via != "learned"
+        learn_xref(s, "CUST-1003", wording, "HB-0513-300-G5Z")
+        learn_xref(s, "CUST-1003", wording, "HB-0513-300-G5Z")  # confirmed twice: one row
+        s.commit()
+        cat = cache.get(s)  # rebuilt: the learned table changed
+        after = match_line(cat, customer_id="CUST-1003", code=None, description=wording.upper() + " ")
+        assert (after.sku, after.via, after.score) == ("HB-0513-300-G5Z", "learned", 1.0)
+        other = match_line(cat, customer_id="CUST-1001", code=None, description=wording)
+        assert other.via != "learned"  # learned for that customer only
+        assert cache.get(s) is cat  # unchanged data: no rebuild
+        with pytest.raises(MasterDataError, match="unknown product"):
+            learn_xref(s, "CUST-1003", "x", "NOPE")
+        with pytest.raises(MasterDataError, match="empty"):
+            learn_xref(s, "CUST-1003", " - ", "HB-0513-300-G5Z")
+
+
+def test_cache_sees_product_updates(engine: Engine) -> None:
+    cache = CatalogCache()
+    with Session(engine) as s:
+        first = cache.get(s)
+        s.add(ProductRow(sku="NEW-9", description="Brand new gadget", uom="EA", aliases=[], alt_uoms={}, attributes={}))
+        s.commit()
+        second = cache.get(s)
+        assert second is not first and "NEW-9" in second.products
+
+
+# ---------------------------------------------------------------- the peer-office corpus
+
+
+def test_peer_office_matching(tmp_path: Path) -> None:
+    src = need_peer_office()
+    from tests.peer_office_masters import convert_peer_office, peer_office_orders
+
+    eng = make_engine("sqlite://")
+    Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
+    with Session(eng) as s:
+        import_masters(s, convert_peer_office(src, tmp_path / "po"), replace=True)
+        cat = Catalog.load(s)
+    orders = peer_office_orders(src)
+    non_amb = ok = wrong_auto = amb = amb_review = cust_ok = 0
+    for o in orders:
+        m = match_order(o.draft, cat)
+        cust_ok += m.customer_id == o.truth["customer_id"]
+        for ml, tl in zip(m.lines, o.truth["lines"]):
+            auto = ml.sku is not None and ml.score >= 0.9
+            wrong_auto += auto and ml.sku != tl["sku"]
+            if tl["sku"] is not None and not tl["ambiguous"]:
+                non_amb += 1
+                ok += ml.sku == tl["sku"]
+            elif tl["ambiguous"]:
+                amb += 1
+                amb_review += not auto
+    assert cust_ok == len(orders)
+    assert ok / non_amb >= 0.95, (ok, non_amb)
+    assert wrong_auto == 0
+    assert amb_review >= 0.9 * amb

@@ -1,0 +1,150 @@
+"""Validation problems and the auto-approve decision."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from intake.db import Base, make_engine
+from intake.domain import Field, LineDraft, MatchedOrder, OrderDraft, Problem
+from intake.masters import MASTER_TABLES, import_masters
+from intake.matching import Catalog, match_order
+from intake.settings import Decision
+from intake.validation import decide, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = date(2026, 10, 1)
+SETTINGS = Decision()
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    eng = make_engine("sqlite://")
+    Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
+    with Session(eng) as s:
+        import_masters(s, ROOT / "fixtures" / "masters", replace=True)
+        cat = Catalog.load(s)
+    eng.dispose()
+    return cat
+
+
+def ln(no: int, *, sku: str | None = None, desc: str | None = None, qty: float | None = 1, uom: str | None = None,
+       price: float | None = None, amount: float | None = None, conf: float = 1.0) -> LineDraft:
+    def f(v: object) -> Field:
+        return Field(value=v, raw=None if v is None else str(v), confidence=conf)
+
+    return LineDraft(line_no=f(no), sku=f(sku), description=f(desc), quantity=f(qty), uom=f(uom),
+                     unit_price=f(price), amount=f(amount))
+
+
+def order(*lines: LineDraft, po: str = "PO-1", total: float | None = None, requested: str | None = None,
+          order_date: str = "2026-09-30", sender: str = "buyer@northwindfab.com") -> OrderDraft:
+    return OrderDraft(po_number=Field.exact(po), total=Field.exact(total), requested_date=Field.exact(requested),
+                      order_date=Field.exact(order_date), lines=list(lines), sender=sender)
+
+
+def run(catalog: Catalog | None, draft: OrderDraft, existing=None) -> tuple[MatchedOrder, list[Problem], bool]:  # type: ignore[no-untyped-def]
+    m = match_order(draft, catalog or Catalog())
+    probs = validate(m, catalog, settings=SETTINGS, today=TODAY, existing_po=existing)
+    return m, probs, decide(m, probs, SETTINGS)
+
+
+def codes(probs: list[Problem]) -> set[str]:
+    return {p.code for p in probs}
+
+
+def test_clean_order_is_approved(catalog: Catalog) -> None:
+    # 2 boxes of 50 at the customer's price 0.38/EA = 19.00 per box; 100 nuts at 0.08
+    draft = order(ln(1, sku="NW-778812", qty=2, uom="BX", price=19.0, amount=38.0),
+                  ln(2, sku="NW-778900", qty=100, uom="EA", price=0.08, amount=8.0),
+                  total=46.0, requested="2026-10-15")
+    m, probs, ok = run(catalog, draft, existing=lambda c, p: False)
+    assert probs == [] and ok
+    assert m.lines[0].quantity == 100 and m.lines[0].unit_price == pytest.approx(0.38)
+
+
+def test_price_against_customer_price_then_list_price(catalog: Catalog) -> None:
+    # customer price 0.38 (list 0.42): 0.42 is off for this customer
+    _, probs, ok = run(catalog, order(ln(1, sku="HB-0513-200-G5Z", qty=100, price=0.42)))
+    assert codes(probs) == {"price_mismatch"} and "customer price 0.38" in probs[0].message and not ok
+    # no customer price for the 3" bolt: list price 0.55 applies, 0.56 is within 2 %
+    _, probs, _ = run(catalog, order(ln(1, sku="HB-0513-300-G5Z", qty=100, price=0.56)))
+    assert probs == []
+    # the customer price is valid from 2026-07-01 for CUST-1004 only: an order dated June uses the list price
+    d = order(ln(1, sku="GSD-PAPER-A4", qty=5, price=3.95), sender="x@greenfield-sd.org", order_date="2026-06-15")
+    _, probs, _ = run(catalog, d)
+    assert codes(probs) == {"price_mismatch"} and "list price 4.20" in probs[0].message
+    d = order(ln(1, sku="GSD-PAPER-A4", qty=5, price=3.95), sender="x@greenfield-sd.org", order_date="2026-08-15")
+    assert run(catalog, d)[1] == []
+
+
+def test_amounts_total_min_qty_dates(catalog: Catalog) -> None:
+    draft = order(ln(1, sku="HN-0513-G5Z", qty=10, price=0.08, amount=8.0),  # 10 x 0.08 = 0.80
+                  total=99.0, requested="2026-09-01")
+    _, probs, ok = run(catalog, draft)
+    assert codes(probs) == {"amount_mismatch", "total_mismatch", "below_min_qty", "date_in_past"}
+    assert not ok
+    below = next(p for p in probs if p.code == "below_min_qty")
+    assert below.line == 1 and "minimum order quantity 100" in below.message
+
+
+def test_uom_problems(catalog: Catalog) -> None:
+    _, probs, ok = run(catalog, order(ln(1, sku="HN-0513-G5Z", qty=1, uom="wheelbarrow")))
+    assert "uom_unknown" in codes(probs) and not ok
+    _, probs, _ = run(catalog, order(ln(1, sku="HN-0513-G5Z", qty=1, uom="KG")))
+    assert "uom_unknown" in codes(probs) and "cannot convert KG" in probs[0].message
+    _, probs, _ = run(catalog, order(ln(1, sku="HN-0513-G5Z", qty=1, uom="case")))  # CA=1000
+    assert probs == []
+
+
+def test_duplicate_po_uses_the_callback(catalog: Catalog) -> None:
+    seen: list[tuple[str | None, str]] = []
+
+    def existing(cid: str | None, po: str) -> bool:
+        seen.append((cid, po))
+        return po == "PO-7"
+
+    _, probs, ok = run(catalog, order(ln(1, sku="NW-778812", qty=100, price=0.38), po="PO-7"), existing)
+    assert codes(probs) == {"duplicate_po"} and not ok
+    assert seen == [("CUST-1001", "PO-7")]
+
+
+def test_discontinued_unknown_and_ambiguous(catalog: Catalog) -> None:
+    draft = order(ln(1, sku="AN-038-WDG", qty=1),
+                  ln(2, desc="garden hose 25 m green", qty=1),
+                  ln(3, desc="hex bolt 1/2-13 zinc", qty=100))
+    m, probs, ok = run(catalog, draft)
+    by_line = {p.line: p for p in probs}
+    assert by_line[1].code == "discontinued" and "replaced by AN-038-WDG2" in by_line[1].message
+    assert by_line[2].code == "unknown_sku"
+    assert by_line[3].code in ("ambiguous_sku", "low_match_score")
+    assert not ok and m.lines[2].score < SETTINGS.min_line_match_score
+
+
+def test_unknown_customer_blocks_approval(catalog: Catalog) -> None:
+    _, probs, ok = run(catalog, order(ln(1, sku="HN-0513-G5Z", qty=100), sender="someone@unknown.example"))
+    assert codes(probs) == {"unknown_customer"} and not ok
+
+
+def test_low_extraction_confidence_blocks_approval(catalog: Catalog) -> None:
+    _, probs, ok = run(catalog, order(ln(1, sku="NW-778900", qty=100, conf=0.5)))
+    assert probs == [] and not ok
+
+
+def test_without_master_data_only_the_document_is_checked() -> None:
+    draft = order(ln(1, sku="ANY-1", qty=2, price=5.0, amount=10.0), total=10.0, requested="2026-12-01")
+    m, probs, ok = run(None, draft)
+    assert not m.masters_loaded and probs == [] and ok
+    bad = order(ln(1, sku="ANY-1", qty=2, price=5.0, amount=11.0), total=10.0)
+    _, probs, ok = run(None, bad)
+    assert codes(probs) == {"amount_mismatch", "total_mismatch"} and not ok
+    _, probs, ok = run(None, order())
+    assert codes(probs) == {"no_lines"} and not ok
+
+
+def test_warning_does_not_block() -> None:
+    m, probs, ok = run(None, order(ln(1, sku="ANY-1", qty=2, uom="wheelbarrows")))
+    assert [(p.code, p.severity) for p in probs] == [("uom_unknown", "warning")] and ok

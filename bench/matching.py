@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,10 @@ def run_generated(n_products: int, n_lines: int, seed: int = 11) -> dict[str, An
 
 # ---------------------------------------------------------------- peer-office corpus
 
+_ANOMALY_CODES = {"price_mismatch": ("price_mismatch",), "discontinued": ("discontinued",),
+                  "not_in_catalog": ("unknown_sku",), "qty_outlier": ("qty_outlier",)}
+
+
 def run_peer_office(src: Path, threshold: float = 0.90) -> dict[str, Any]:
     """Top-1 on non-ambiguous lines, wrong SKUs above the threshold, ambiguous lines sent to
     review, customers from the sender address; once cold and once learning as a CSR confirms
@@ -215,6 +220,8 @@ def run_peer_office(src: Path, threshold: float = 0.90) -> dict[str, Any]:
     from intake.db import Base, make_engine
     from intake.masters import MASTER_TABLES, import_masters
     from intake.matching import learn_xref
+    from intake.settings import Decision
+    from intake.validation import validate
     from tests.peer_office_masters import convert_peer_office, peer_office_orders
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,6 +242,17 @@ def run_peer_office(src: Path, threshold: float = 0.90) -> dict[str, Any]:
                 for o in orders:
                     m = match_order(o.draft, catalog)
                     st["customers_ok"] += m.customer_id == o.truth.get("customer_id")
+                    problems = validate(m, catalog, settings=Decision(), today=date.fromisoformat(o.truth["order_date"]),
+                                        existing_po=None)
+                    found = {(p.line, p.code) for p in problems}
+                    for i, tl in enumerate(o.truth["lines"], 1):
+                        want = _ANOMALY_CODES.get(tl.get("anomaly") or "")
+                        if want:
+                            key = f"anomaly_{tl['anomaly']}"
+                            hit = any((i, c) in found for c in want)
+                            st[key] = st.get(key, "0/0")
+                            a, b = (int(x) for x in st[key].split("/"))
+                            st[key] = f"{a + hit}/{b + 1}"
                     for ml, tl in zip(m.lines, o.truth["lines"]):
                         st["lines"] += 1
                         auto = ml.sku is not None and ml.score >= threshold

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
+from intake.errors import IntakeError
+
 __all__ = [
     "UOM_CODES",
     "UOM_SYNONYMS",
@@ -23,8 +25,6 @@ __all__ = [
     "format_alt_uoms",
     "conversion_factor",
 ]
-
-from intake.errors import IntakeError
 
 
 class UnitError(IntakeError):

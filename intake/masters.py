@@ -48,6 +48,8 @@ __all__ = [
     "MASTER_FILES",
     "MASTER_TABLES",
     "import_masters",
+    "import_dir",
+    "is_empty",
     "summarize",
     "normalize_key",
 ]
@@ -507,6 +509,17 @@ def import_masters(session: Session, folder: Path | str, *, replace: bool = Fals
         report.inserted["prices"], report.updated["prices"] = len(prices), 0
     session.flush()
     return report
+
+
+def import_dir(session: Session, folder: Path | str, *, replace: bool = False) -> ImportReport:
+    """Same as ``import_masters`` (the name the demo and the CLI of the lead use)."""
+    return import_masters(session, folder, replace=replace)
+
+
+def is_empty(session: Session) -> bool:
+    """True when no product and no customer is loaded (matching is then skipped)."""
+    return (session.scalar(select(ProductRow.sku).limit(1)) is None
+            and session.scalar(select(CustomerRow.customer_id).limit(1)) is None)
 
 
 def _upsert(session: Session, model: type[Base], rows: list[dict[str, Any]], keys: tuple[str, ...],

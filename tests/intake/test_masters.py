@@ -21,7 +21,9 @@ from intake.masters import (
     CustomerRow,
     MasterDataError,
     ProductRow,
+    import_dir,
     import_masters,
+    is_empty,
     normalize_key,
     summarize,
 )
@@ -58,7 +60,9 @@ def _rewrite(path: Path, edit) -> None:  # type: ignore[no-untyped-def]
 
 def test_import_demo_counts_attributes_and_lists(engine: Engine) -> None:
     with Session(engine) as s:
-        report = import_masters(s, DEMO, replace=True)
+        assert is_empty(s)
+        report = import_dir(s, DEMO, replace=True)
+        assert not is_empty(s)
         s.commit()
         assert report.inserted["products"] == 31 and report.inserted["customers"] == 4
         summary = summarize(s)

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from intake.db import make_engine, make_sessionmaker, unit_of_work
 from intake.errors import IntakeError
-from intake.masters import MASTER_TABLES, MasterDataError, import_masters, summarize
+from intake.masters import MasterDataError, import_masters, summarize
 from intake.matching import Catalog, match_line
 
 __all__ = ["masters_app"]
@@ -30,14 +30,15 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default: 
 
 
 def _engine(db: str | None) -> Engine:
+    from intake.migrate import upgrade
     from intake.settings import get_settings
 
-    engine = make_engine(db or get_settings().db_url)
-    # the master-data tables are plain and additive: create them when missing so that the
-    # commands work on a fresh data directory
-    from intake.db import Base
-
-    Base.metadata.create_all(engine, tables=[t.__table__ for t in MASTER_TABLES])  # type: ignore[attr-defined]
+    settings = get_settings()
+    if db is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(db or settings.db_url)
+    # the schema (master-data tables included) comes from the migrations, as for the service
+    upgrade(engine)
     return engine
 
 

@@ -27,6 +27,7 @@ class Verdict:
     problems: list[Problem]
     confidence: float
     reason: str
+    revision_of: str | None = None  # the existing order this one revises (same customer and PO)
 
 
 def build_record(m: MatchedOrder) -> dict[str, Any]:
@@ -117,8 +118,14 @@ def _int(v: Any, default: int) -> int:
 
 def decide_order(m: MatchedOrder, catalog: Any, settings: Decision, *, today: date,
                  existing_po: Callable[[str | None, str], bool],
-                 duplicate_of: Callable[[str | None, str, str], str | None]) -> Verdict:
-    """Validate and decide. ``catalog`` is the master data (may be empty)."""
+                 duplicate_of: Callable[[str | None, str, str], str | None],
+                 revision_of: Callable[[str | None, str], str | None] | None = None) -> Verdict:
+    """Validate and decide. ``catalog`` is the master data (may be empty).
+
+    ``revision_of(customer_id, po)`` names the live order of that customer with that PO (when
+    there is one): same PO, other content is a revision of it, flagged ``po_revision`` and sent
+    to review, never a new order of its own.
+    """
     from intake.validation import decide, validate
 
     problems = required_field_problems(m) + _confidence_problems(m, settings)
@@ -131,6 +138,14 @@ def decide_order(m: MatchedOrder, catalog: Any, settings: Decision, *, today: da
                            _confidence(m), f"same PO {po} with the same lines as order {dup}")
     problems += validate(m, catalog, settings=settings, today=today, existing_po=existing_po)
     conf = _confidence(m)
+    prior = revision_of(m.customer_id, str(po)) if (po and revision_of is not None) else None
+    if prior is not None:
+        # more precise than validation's "duplicate or revision": name the order it changes
+        problems = [p for p in problems if p.code != "duplicate_po"]
+        problems.insert(0, Problem(code="po_revision", field="po_number",
+                                   message=f"revision of order {prior}: same customer and PO {po}, different content"))
+        return Verdict(OrderStatus.NEEDS_REVIEW, problems, conf,
+                       f"revised PO {po}: a change of order {prior}", revision_of=prior)
     approve = not any(p.severity == "error" for p in problems) and decide(m, problems, settings)
     if approve:
         return Verdict(OrderStatus.APPROVED, problems, conf, "approved automatically: every check passed")

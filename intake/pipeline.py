@@ -287,8 +287,14 @@ class Pipeline:
                 matched, catalog, self.settings.decision, today=date.today(),
                 existing_po=lambda cust, po: ledger.po_exists(s, cust, po, exclude_order=order_id),
                 duplicate_of=lambda cust, po, fp: _duplicate_of(s, cust, po, fp, order_id),
+                revision_of=lambda cust, po: _revision_of(s, cust, po, order_id),
             )
             o.record = build_record(matched)
+            if verdict.revision_of:
+                o.record["revision_of"] = verdict.revision_of
+                ledger.add_event(s, verdict.revision_of, None, None, self.actor,
+                                 f"a revised PO arrived as order {order_id}", kind="note",
+                                 data={"revised_by": order_id})
             o.problems = [p.model_dump(mode="json") for p in verdict.problems]
             o.confidence = verdict.confidence
             o.po_number = _s(o.record.get("po_number"))
@@ -438,6 +444,14 @@ def _duplicate_of(s: Session, customer_id: str | None, po: str, fingerprint: str
         if row.record and record_fingerprint(row.record) == fingerprint:
             return row.id
     return None
+
+
+def _revision_of(s: Session, customer_id: str | None, po: str, exclude: str) -> str | None:
+    """The latest live order of this customer with this PO (not this one): what a new PO revises."""
+    stmt = select(OrderRow.id).where(OrderRow.po_number == po, OrderRow.id != exclude,
+                                     OrderRow.status.notin_(["FAILED", "REJECTED", "DUPLICATE", "RECEIVED", "EXTRACTED"]))
+    stmt = stmt.where(OrderRow.customer_id == customer_id) if customer_id else stmt.where(OrderRow.customer_id.is_(None))
+    return s.scalar(stmt.order_by(OrderRow.created_at.desc(), OrderRow.id).limit(1))
 
 
 def _draft_confidence(d: OrderDraft) -> float:

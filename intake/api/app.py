@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -29,16 +30,24 @@ class Services:
         self.workers = InProcessWorkers(self.pipeline, settings.workers, settings.poll_interval_s) if start_workers else None
         self.relay = Relay(settings, self.pipeline.sm) if start_workers else None
         self._relay_thread: threading.Thread | None = None
+        self.channels: Any = None  # connectors.service.Channels when a mailbox, EDI folder or SMTP is set
 
     def start(self) -> None:
         if self.workers is not None:
             self.workers.start()
+            from connectors.service import Channels
+
+            if Channels.configured(self.settings):
+                self.channels = Channels(self.settings, self.pipeline, submit=self.workers.submit_message)
+                self.channels.start()
         if self.relay is not None:
             self._relay_thread = threading.Thread(target=self.relay.run_forever, args=(self.settings.poll_interval_s,),
                                                   name="intake-relay", daemon=True)
             self._relay_thread.start()
 
     def stop(self) -> None:
+        if self.channels is not None:
+            self.channels.stop()
         if self.relay is not None:
             self.relay.stop()
         if self.workers is not None:
@@ -75,5 +84,8 @@ def create_app(settings: Settings, *, services: Services | None = None, start_wo
 
     app.include_router(public_router)
     app.include_router(router)
+    from connectors.api import router as channels_router
+
+    app.include_router(channels_router)
     return app
 

@@ -300,6 +300,9 @@ def _mount_optional() -> None:
     from intake.cli_masters import masters_app
 
     app.add_typer(masters_app, name="masters")
+    from intake.cli_users import users_app
+
+    app.add_typer(users_app, name="users")
 
 
 def main() -> None:

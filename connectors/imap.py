@@ -336,6 +336,18 @@ def connect(mb: ImapMailbox, timeout: float = 30.0) -> Any:
     return client
 
 
+def _server_folder(client: Any, name: str) -> str:
+    """``a/b`` with the server's hierarchy delimiter (Dovecot's maildir uses ".")."""
+    if "/" not in name:
+        return name
+    try:
+        ns = client.namespace()
+        delim = ns.personal[0][1] if ns.personal else "/"
+    except Exception:
+        delim = "/"
+    return name.replace("/", delim or "/")
+
+
 def _close(client: Any) -> None:
     try:
         client.logout()
@@ -361,6 +373,7 @@ class MailboxWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._client: Any = None
+        self._move_to = mailbox.move_to or ""
         self.connects = 0  # how many times a connection was made (reconnects show here)
         self.last_error: str | None = None
 
@@ -368,8 +381,10 @@ class MailboxWatcher:
     def _select(self, client: Any) -> int:
         info = client.select_folder(self.mb.folder or "INBOX")
         uidvalidity = int(info[b"UIDVALIDITY"])
-        if self.mb.move_to and not client.folder_exists(self.mb.move_to):
-            client.create_folder(self.mb.move_to)
+        if self.mb.move_to:
+            self._move_to = _server_folder(client, self.mb.move_to)
+            if not client.folder_exists(self._move_to):
+                client.create_folder(self._move_to)
         return uidvalidity
 
     def _cursor(self, uidvalidity: int) -> int:
@@ -418,9 +433,9 @@ class MailboxWatcher:
         if self.mb.move_to:
             caps = client.capabilities()
             if b"MOVE" in caps:
-                client.move([uid], self.mb.move_to)
+                client.move([uid], self._move_to)
             else:
-                client.copy([uid], self.mb.move_to)
+                client.copy([uid], self._move_to)
                 client.add_flags([uid], [b"\\Deleted"])
                 if b"UIDPLUS" in caps:
                     client.uid_expunge([uid])
@@ -452,12 +467,19 @@ class MailboxWatcher:
         client.idle()
         try:
             deadline = time.monotonic() + min(self.idle_timeout_s, 29 * 60)
+            empty_wakes = 0
             while not self._stop.is_set() and time.monotonic() < deadline:
+                t = time.monotonic()
                 responses = client.idle_check(timeout=1.0)
                 if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                     break
                 if any(r and r[0] == b"BYE" for r in responses):
                     raise ConnectionError("server closed the IDLE session")
+                # imapclient swallows EOF: a socket that is readable but yields nothing, again
+                # and again, is a closed connection
+                empty_wakes = empty_wakes + 1 if (not responses and time.monotonic() - t < 0.5) else 0
+                if empty_wakes >= 3:
+                    raise ConnectionError("the IDLE connection was closed")
         finally:
             client.idle_done()
 

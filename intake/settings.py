@@ -83,7 +83,7 @@ class ImapSettings(BaseModel):
     keyword: str = "$Intake"
     idle: bool = True
     poll_interval_s: float = 30.0  # polling fallback without IDLE, and the IDLE refresh check
-    idle_timeout_s: float = 600.0  # re-issue IDLE this often (RFC 2177: under 29 minutes)
+    idle_timeout_s: float = 300.0  # re-issue IDLE this often (RFC 2177: under 29; NAT boxes drop idle flows)
     connect_timeout_s: float = 30.0
     reconnect_max_s: float = 60.0
     mailboxes: list[ImapMailbox] = []

@@ -9,6 +9,8 @@ installed (``make install`` installs dovecot-imapd).
 
 from __future__ import annotations
 
+import copy
+import itertools
 import os
 import pwd
 import shutil
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["Dovecot", "dovecot_available", "free_port", "dovecot"]
+__all__ = ["Dovecot", "dovecot_available", "free_port", "dovecot", "dovecot_server"]
 
 DOVECOT = "/usr/sbin/dovecot"
 
@@ -65,6 +67,8 @@ class Dovecot:
         self.log = self.root / "log" / "dovecot.log"
         self.host = "127.0.0.1"
         self._started = False
+        self._view = False  # a copy for another user of the same server: stop() leaves the server
+        self._users = itertools.count(1)
 
     def _write_config(self) -> None:
         r = self.root
@@ -145,6 +149,16 @@ imap_idle_notify_interval = 2 mins
                     time.sleep(0.05)
         return self
 
+    def new_user(self) -> "Dovecot":
+        """The same server seen as a fresh user with an empty mailbox (UIDs start at 1 again)."""
+        view = copy.copy(self)
+        view._view = True
+        view.user = f"user{next(self._users)}-{os.getpid()}@example.test"
+        view.password = "pw-" + view.user.split("@")[0]
+        with (self.root / "passwd").open("a") as f:  # the passwd-file is re-read when it changes
+            f.write(f"{view.user}:{{PLAIN}}{view.password}::::::\n")
+        return view
+
     def log_tail(self, n: int = 20) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
@@ -153,14 +167,19 @@ imap_idle_notify_interval = 2 mins
 
     def stop(self) -> None:
         """Stop the master process (and with it every child), then remove the directory."""
+        if self._view:
+            return
         if self._started:
             pidfile = self.root / "run" / "master.pid"
             try:
                 pid = int(pidfile.read_text().strip())
             except (OSError, ValueError):
                 pid = 0
-            subprocess.run([DOVECOT, "-c", str(self.conf), "stop"], stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGTERM)  # the master stops its children and exits
+                except ProcessLookupError:
+                    pid = 0
             deadline = time.time() + 10
             while pid and time.time() < deadline:
                 try:
@@ -191,9 +210,9 @@ imap_idle_notify_interval = 2 mins
         }
 
 
-@pytest.fixture()
-def dovecot() -> Iterator[Dovecot]:
-    """A running Dovecot, stopped after the test; skips when Dovecot cannot run here."""
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[Dovecot]:
+    """One running Dovecot for the session (stopping one takes ~2 s); skips when it cannot run."""
     why = dovecot_available()
     if why:
         pytest.skip(why)
@@ -202,3 +221,9 @@ def dovecot() -> Iterator[Dovecot]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture()
+def dovecot(dovecot_server: Dovecot) -> Dovecot:
+    """The shared Dovecot as a fresh user: each test starts with an empty INBOX."""
+    return dovecot_server.new_user()

@@ -68,8 +68,19 @@ def _environment(settings: Settings) -> Any:
 
     # the admin's folder first; the sandbox keeps an edited template from reaching Python internals
     loader = ChoiceLoader([FileSystemLoader(str(settings.data_dir / "templates")), FileSystemLoader(str(TEMPLATE_DIR))])
-    return SandboxedEnvironment(loader=loader, autoescape=False, undefined=StrictUndefined,
-                                keep_trailing_newline=True, trim_blocks=False)
+    env = SandboxedEnvironment(loader=loader, autoescape=False, undefined=StrictUndefined,
+                               keep_trailing_newline=True, trim_blocks=False)
+    env.filters["num"] = _num
+    return env
+
+
+def _num(v: Any) -> str:
+    """A quantity or amount as people write it: 10 not 10.0, 2.5, "-" when absent."""
+    if v is None or v == "":
+        return "-"
+    if isinstance(v, (int, float)):
+        return str(int(v)) if float(v).is_integer() else f"{v:.4f}".rstrip("0").rstrip(".")
+    return str(v)
 
 
 def render(settings: Settings, kind: str, context: dict[str, Any]) -> tuple[str, str]:

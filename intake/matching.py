@@ -169,33 +169,35 @@ _STOP = frozenset(
     "please pls merci thanks".split()
 )
 
-_SUBS: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r"(\d),(\d)"), r"\1.\2"),  # decimal comma
-    (re.compile(r"[×*]"), "x"),
-    (re.compile(r"(\d)\s*(?:\"|''|”)\s*-\s*(\d)"), r"\1-\2"),  # 1/2"-13 -> 1/2-13
-    (re.compile(r"(\d)\s*(?:\"|''|”|inch(?:es)?\b|in\b)"), r"\1 "),  # inch marks: sizes read the same without
-    (re.compile(r"\b(\d+)-(\d+)/(\d+)\b(?!-)"), lambda m: f"{int(m.group(1)) + int(m.group(2)) / int(m.group(3)):g}"),
-    (re.compile(r"(\d+/\d+(?:-\d+)?)\s*x\s*(?=\d)"), r"\1 "),  # 1/2-13 x 2: thread, then length
+# (pattern, replacement, substrings one of which must be present for the pattern to apply);
+# every pattern but the multiplication sign needs a digit. The checks skip most regex work.
+_SUBS: list[tuple[re.Pattern[str], Any, tuple[str, ...]]] = [
+    (re.compile(r"(\d),(\d)"), r"\1.\2", (',',)),  # decimal comma
+    (re.compile(r"[×*]"), "x", ('×', '*')),
+    (re.compile(r"(\d)\s*(?:\"|''|”)\s*-\s*(\d)"), r"\1-\2", ('"', "''", '”')),  # 1/2"-13 -> 1/2-13
+    (re.compile(r"(\d)\s*(?:\"|''|”|inch(?:es)?\b|in\b)"), r"\1 ", ('"', "''", '”', 'in')),  # inch marks: sizes read the same without
+    (re.compile(r"\b(\d+)-(\d+)/(\d+)\b(?!-)"), lambda m: f"{int(m.group(1)) + int(m.group(2)) / int(m.group(3)):g}", ('/',)),
+    (re.compile(r"(\d+/\d+(?:-\d+)?)\s*x\s*(?=\d)"), r"\1 ", ('/',)),  # 1/2-13 x 2: thread, then length
     # 110 x 220 -> 110x220 (spaced on both sides or neither: "316 x100" is a pack count)
-    (re.compile(r"(\d)(?:x| x )(?=\d)"), r"\1x"),
-    (re.compile(r"\b(g[a-z]{0,5})\.?\s*-?\s*(\d{1,2})\b"), lambda m: _grade(m)),  # GR5, Grade 5, grdae 5
-    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:g/m2|g/m²|gsm|grs?|grammes?|grams?|gramm|g)\b"), r"\1g "),
-    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:litres?|liters?|lires?|lts?|ltrs?|l)\b"), r"\1l "),
-    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:ml|millilitres?)\b"), r"\1ml "),
-    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:go|gb|gigas?)\b"), r"\1gb "),
-    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:to|tb)\b"), r"\1tb "),
-    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(mm|cm|m|kg|mah|v|w)\b"), r"\1\2 "),
-    (re.compile(r"(\d+)\s*-?\s*(?:sheets?|sht?s?|feuilles?|ff|fls?|f|pages?|p|blatt)\b"), r"\1sheet "),
+    (re.compile(r"(\d)(?:x| x )(?=\d)"), r"\1x", ('x',)),
+    (re.compile(r"\b(g[a-z]{0,5})\.?\s*-?\s*(\d{1,2})\b"), lambda m: _grade(m), ('g',)),  # GR5, Grade 5, grdae 5
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:g/m2|g/m²|gsm|grs?|grammes?|grams?|gramm|g)\b"), r"\1g ", ('g',)),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:litres?|liters?|lires?|lts?|ltrs?|l)\b"), r"\1l ", ('l',)),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:ml|millilitres?)\b"), r"\1ml ", ('ml',)),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:go|gb|gigas?)\b"), r"\1gb ", ('g',)),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(?:to|tb)\b"), r"\1tb ", ('t',)),
+    (re.compile(r"(\d+(?:\.\d+)?)\s*-?\s*(mm|cm|m|kg|mah|v|w)\b"), r"\1\2 ", ()),
+    (re.compile(r"(\d+)\s*-?\s*(?:sheets?|sht?s?|feuilles?|ff|fls?|f|pages?|p|blatt)\b"), r"\1sheet ", ()),
     # pack counts: box of 100, 100 per box, 100/box, x100, (100), pk 12, 12-pack, paquet de 12 -> q100
-    (re.compile(r"\b(?:pack|pk|pkt|box|bx|bte|boite|paquet|pqt|carton|ctn|case|bag|sac|roll|rouleau|lot|set|tube|sachet)s?\s*(?:of|de|x)\s*(\d+)\b"), r" q\1 "),
-    (re.compile(r"\b(\d+)\s*(?:/|per|par|p/|a|pieces? per|pcs? per)\s*(?:pack|pk|box|bx|boite|bte|paquet|roll|rouleau|carton|case|bag|sac|sheet|feuille|tube|sachet)\b"), r" q\1 "),
-    (re.compile(r"\b(\d+)\s*-?\s*(?:pack|pk|pcs?|pieces?|count|ct|er)\b"), r" q\1 "),
-    (re.compile(r"\b(?:pk|pack|bx|box|bte|boite|paquet|x|lot|set)\s*(\d+)\b"), r" q\1 "),
-    (re.compile(r"\((\d+)\)"), r" q\1 "),
-    (re.compile(r"\b([a-z]{1,3})[\s\-]+(\d+[a-z]?)\b(?![./\-]\d)"), lambda m: _join_code(m)),  # HP 85A -> hp85a
-    (re.compile(r"\b(\d+)\s+([a-z])\b(?![.\-])"), r"\1\2"),  # 410 A -> 410a
-    (re.compile(r"\b([a-z]+)-(\d)"), r"\1\2"),
-    (re.compile(r"(\d)-([a-z]{2,})\b"), r"\1\2"),  # 2-ply -> 2ply
+    (re.compile(r"\b(?:pack|pk|pkt|box|bx|bte|boite|paquet|pqt|carton|ctn|case|bag|sac|roll|rouleau|lot|set|tube|sachet)s?\s*(?:of|de|x)\s*(\d+)\b"), r" q\1 ", ()),
+    (re.compile(r"\b(\d+)\s*(?:/|per|par|p/|a|pieces? per|pcs? per)\s*(?:pack|pk|box|bx|boite|bte|paquet|roll|rouleau|carton|case|bag|sac|sheet|feuille|tube|sachet)\b"), r" q\1 ", ()),
+    (re.compile(r"\b(\d+)\s*-?\s*(?:pack|pk|pcs?|pieces?|count|ct|er)\b"), r" q\1 ", ()),
+    (re.compile(r"\b(?:pk|pack|bx|box|bte|boite|paquet|x|lot|set)\s*(\d+)\b"), r" q\1 ", ()),
+    (re.compile(r"\((\d+)\)"), r" q\1 ", ('(',)),
+    (re.compile(r"\b([a-z]{1,3})[\s\-]+(\d+[a-z]?)\b(?![./\-]\d)"), lambda m: _join_code(m), ()),  # HP 85A -> hp85a
+    (re.compile(r"\b(\d+)\s+([a-z])\b(?![.\-])"), r"\1\2", ()),  # 410 A -> 410a
+    (re.compile(r"\b([a-z]+)-(\d)"), r"\1\2", ('-',)),
+    (re.compile(r"(\d)-([a-z]{2,})\b"), r"\1\2", ('-',)),  # 2-ply -> 2ply
 ]
 _TOKEN = re.compile(
     r"\d+/\d+(?:-\d+)?[a-z]*|\d+(?:\.\d+)?(?:[a-wyz%][a-z%]*)?(?:x\d+(?:\.\d+)?(?:[a-wyz%][a-z%]*)?)*[a-z]*|[a-z][a-z0-9]*"
@@ -247,7 +249,12 @@ def _stem(t: str) -> str:
 def tokenize(text: str) -> tuple[str, ...]:
     """Normalised tokens of a product description or an order line (same rules both sides)."""
     s = fold(text)
-    for pat, rep in _SUBS:
+    has_digit = any(c.isdigit() for c in s)
+    for i, (pat, rep, needs) in enumerate(_SUBS):
+        if i != 1 and not has_digit:
+            continue
+        if needs and not any(n in s for n in needs):
+            continue
         s = pat.sub(rep, s)
     out: list[str] = []
     negate = False

@@ -93,6 +93,8 @@ _PACK_UNITS = frozenset({"BX", "CA", "CT", "PK", "RL", "RM", "BG", "ST"})
 
 def fold(text: str) -> str:
     """Lower-case ``text`` and strip accents (``Stück`` -> ``stuck``, ``boîte`` -> ``boite``)."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().replace("ß", "ss")
 

@@ -66,6 +66,7 @@ def prepare_demo(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
         key_file.write_text(key + "\n")
         os.chmod(key_file, 0o600)
     info["api_key"] = key
+    info.update(_demo_csr(settings, pipe, host=host, port=port))
 
     masters_dir = FIXTURES / "masters"
     if masters_dir.is_dir():
@@ -86,6 +87,23 @@ def prepare_demo(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
         marker.write_text(str(n))
         info["ingested"] = n
     return info
+
+
+def _demo_csr(settings: Settings, pipe: Any, *, host: str, port: int) -> dict[str, str]:
+    """A demo CSR login for the review UI (password kept in ``<data>/demo-csr-password.txt``)."""
+    from intake.db import unit_of_work
+    from intake.errors import NotFound
+    from intake.users import add_user, get_user
+
+    password = _secret_file(settings, "demo-csr-password.txt", lambda: "demo-" + secrets.token_urlsafe(9))
+    with unit_of_work(pipe.sm) as s:
+        for name in ("csr", "admin"):  # the admin also sees users, webhooks, thresholds and models
+            try:
+                get_user(s, name)
+            except NotFound:
+                add_user(s, name, name, password)
+    return {"review_url": f"http://{host}:{port}/review",
+            "csr_login": f"csr / {password}   (admin: admin / {password})"}
 
 
 def demo_router(settings: Settings) -> APIRouter:

@@ -87,5 +87,8 @@ def create_app(settings: Settings, *, services: Services | None = None, start_wo
     from connectors.api import router as channels_router
 
     app.include_router(channels_router)
+    from review_ui.app import mount_review_ui
+
+    mount_review_ui(app, svc)  # the CSRs' pages under /review, and sign-in for people
     return app
 

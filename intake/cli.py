@@ -300,6 +300,9 @@ def _mount_optional() -> None:
     from intake.cli_masters import masters_app
 
     app.add_typer(masters_app, name="masters")
+    from connectors.cli import mail_app  # noqa: E402  (intake mail poll | test-send | status)
+
+    app.add_typer(mail_app, name="mail")
     from intake.cli_users import users_app
 
     app.add_typer(users_app, name="users")

@@ -172,7 +172,7 @@ def next_order(request: Request, ident: User, db: DB, f: Filters, after: str = "
 
 
 @router.get("/")
-def queue_slash() -> RedirectResponse:
+def queue_slash(ident: User) -> RedirectResponse:
     return RedirectResponse("/review", status_code=303)
 
 

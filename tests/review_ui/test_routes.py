@@ -1,0 +1,238 @@
+"""Every route refuses strangers; the queue, the edits and the decisions work over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from starlette.routing import Mount
+
+from intake import ledger
+from intake.corrections import TrainingExampleRow
+from intake.models import OrderEventRow
+from tests.intake.dbutil import database_url
+from tests.review_ui.conftest import PASSWORD, SECRET, ingest, login, make_app
+from tests.review_ui.test_browser import X12_PAST
+
+PUBLIC = {("GET", "/health"), ("GET", "/review/login"), ("POST", "/review/login")}
+
+
+def all_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(full path, route) of every route, through included routers (FastAPI keeps them nested)."""
+    out: list[tuple[str, Any]] = []
+    for r in routes:
+        inner = getattr(r, "original_router", None)
+        if inner is not None:
+            ctx = getattr(r, "include_context", None)
+            out += all_routes(list(inner.routes), prefix + (getattr(ctx, "prefix", "") or ""))
+        elif hasattr(r, "path"):
+            out.append((prefix + r.path, r))
+    return out
+
+
+def _fill(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values.get(m.group(1), "1"), path)
+
+
+def test_every_route_refuses_anonymous_callers(app: Any, client: TestClient) -> None:
+    order_id = ingest(app)
+    with app.state.services.pipeline.sm() as s:
+        message_id = ledger.get_order(s, order_id).message_id
+    values = {"order_id": order_id, "message_id": message_id, "name": "ada", "doc_index": "0", "page": "0",
+              "outbox_id": "1", "ack_id": "1"}
+    walked = 0
+    for full, route in all_routes(list(app.routes)):
+        if isinstance(route, Mount):
+            assert full == "/review/static"  # CSS, JS and an icon: no data behind it
+            continue
+        if not isinstance(route, APIRoute) and not hasattr(route, "methods"):
+            continue
+        for method in sorted(route.methods or ()):
+            if method == "HEAD":
+                continue
+            path = _fill(full, values)
+            r = client.request(method, path)
+            walked += 1
+            if (method, full) in PUBLIC:
+                assert r.status_code in (200, 403), (method, path, r.status_code)  # login without its token: 403
+                assert "PO-REVIEW-1" not in r.text
+                continue
+            if full == "/":
+                assert r.status_code == 303 and r.headers["location"] == "/review"
+                continue
+            assert "PO-REVIEW-1" not in r.text and order_id not in r.text.replace(path, ""), (method, path)
+            if r.status_code == 303:
+                assert r.headers["location"].startswith("/review/login"), (method, path, r.headers["location"])
+            else:
+                assert r.status_code == 401, (method, path, r.status_code, r.text[:200])
+    assert walked >= 40  # the API, the review pages, the JSON endpoints and the admin pages
+    # the static files are only the UI's own assets
+    assert client.get("/review/static/review.css").status_code == 200
+    assert client.get("/review/static/../app.py").status_code == 404
+
+
+def test_queue_counts_filters_and_next(app: Any, client: TestClient) -> None:
+    first = ingest(app)
+    second = ingest(app, X12_PAST.replace("PO-REVIEW-1", "PO-REVIEW-2"), "b.edi")
+    bad = ingest(app, "ISA*00*broken", "bad.edi")
+    login(client)
+    q = client.get("/review")
+    assert q.status_code == 200
+    assert re.search(r'id="tab-review">\s*<span class="n">2<', q.text)
+    assert re.search(r'id="tab-failed">\s*<span class="n">1<', q.text)
+    assert q.text.index("PO-REVIEW-1") < q.text.index("PO-REVIEW-2")  # oldest first by default
+    newest = client.get("/review?sort=newest").text
+    assert newest.index("PO-REVIEW-2") < newest.index("PO-REVIEW-1")
+    assert "PO-REVIEW-1" not in client.get("/review?problem=unknown_sku").text
+    assert "PO-REVIEW-1" in client.get("/review?problem=date_in_past").text
+    assert "PO-REVIEW-1" not in client.get("/review?channel=imap").text
+    failed = client.get("/review?tab=failed").text
+    assert bad in failed and "PO-REVIEW-1" not in failed
+    # the next order opens with one request: the oldest, then the one after it
+    r = client.get("/review/next")
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/review/orders/{first}")
+    r = client.get(f"/review/next?after={first}")
+    assert r.headers["location"].startswith(f"/review/orders/{second}")
+    page = client.get(f"/review/orders/{first}")
+    assert page.status_code == 200 and "date_in_past" in page.text
+    assert client.get(f"/review/orders/{bad}").status_code == 200  # a FAILED order shows its reason
+
+
+def _edit(client: TestClient, csrf: str, order_id: str, version: int, *ops: dict[str, Any]) -> Any:
+    return client.post(f"/review/api/orders/{order_id}/edit", json={"version": version, "ops": list(ops)},
+                       headers={"X-CSRF-Token": csrf})
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_edit_correct_approve_delivers_corrected_order(db: str, tmp_path: Path) -> None:
+    from intake.db import unit_of_work
+    from intake.settings import Settings
+    from intake.users import add_user
+
+    with database_url(db, tmp_path) as url:
+        settings = Settings(data_dir=tmp_path / "data", database_url=url, webhook_url="http://127.0.0.1:9/hook",
+                            webhook_secret=SECRET)
+        app = make_app(settings)
+        with unit_of_work(app.state.services.pipeline.sm) as s:
+            add_user(s, "carla", "csr", PASSWORD)
+        with TestClient(app, follow_redirects=False) as client:
+            _edit_flow(app, client)
+        app.state.services.pipeline.sm.kw["bind"].dispose()
+
+
+def _edit_flow(app: Any, client: TestClient) -> None:
+    oid = ingest(app)
+    csrf = login(client)
+    # header fix: the date is in the past
+    r = _edit(client, csrf, oid, 1, {"op": "set", "field": "requested_date", "value": "2031-02-03"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["version"] == 2 and body["changed"] == 1
+    assert "date_in_past" not in {p["code"] for p in body["problems"]}
+    # a stale version is refused, nothing changes
+    r = _edit(client, csrf, oid, 1, {"op": "set", "field": "po_number", "value": "X"})
+    assert r.status_code == 409
+    # a bad value gets a one-line reason
+    r = _edit(client, csrf, oid, 2, {"op": "set", "line": 0, "field": "quantity", "value": "a dozen"})
+    assert r.status_code == 422 and "not a number" in r.json()["detail"]
+    # lines: change, split, add, delete
+    r = _edit(client, csrf, oid, 2, {"op": "set", "line": 0, "field": "quantity", "value": "12"},
+              {"op": "split_line", "line": 1, "quantity": "1"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["version"] == 3 and len(body["lines"]) == 3
+    assert [ln["cells"]["quantity"]["value"] for ln in body["lines"]] == ["12", "3", "1"]
+    assert "total_mismatch" in {p["code"] for p in body["problems"]}  # 12 x 2.5 + 4 x 18 != 97
+    r = _edit(client, csrf, oid, 3, {"op": "add_line"}, {"op": "delete_line", "line": 3},
+              {"op": "set", "field": "total", "value": "102"}, {"op": "set", "line": 0, "field": "sku",
+                                                                 "value": "NUT-14-20"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["version"] == 4 and len(body["lines"]) == 3
+    assert body["lines"][0]["product"]["sku"] == "NUT-14-20" and body["lines"][0]["product"]["via"] == "csr"
+    assert not [p for p in body["problems"] if p["severity"] == "error"], body["problems"]
+
+    # approve: the record the webhook carries is the corrected one
+    r = client.post(f"/review/orders/{oid}/approve", data={"csrf_token": csrf, "version": "4"})
+    assert r.status_code == 303 and "/review/next" in r.headers["location"], r.headers
+    with app.state.services.pipeline.sm() as s:
+        row = ledger.get_order(s, oid)
+        assert row.status == "APPROVED" and row.version == 4
+        (ob,) = ledger.outbox_rows(s, order_id=oid)
+        payload = json.loads(ob.payload)
+        assert ob.webhook_id == f"msg_{oid}_v4"
+        assert payload["requested_date"] == "2031-02-03" and payload["total"] == 102
+        assert [(ln["sku"], ln["quantity"]) for ln in payload["lines"]] == [("NUT-14-20", 12), ("WSH-0250", 3),
+                                                                            ("WSH-0250", 1)]
+        fields = [e.data["field"] for e in s.scalars(select(OrderEventRow).where(
+            OrderEventRow.order_id == oid, OrderEventRow.kind == "correction").order_by(OrderEventRow.id))]
+        assert fields == ["requested_date", "lines[1].quantity", "lines[2].quantity", "lines[4]", "lines[4]",
+                          "total", "lines[1].sku"]
+        (ex,) = s.scalars(select(TrainingExampleRow).where(TrainingExampleRow.order_id == oid))
+        assert ex.source == "review_ui" and ex.actor == "user:carla" and ex.used_in_model is None
+        assert ex.truth["total"] == 102 and [ln["quantity"] for ln in ex.truth["lines"]] == [12, 3, 1]
+        assert ex.truth["lines"][0]["sku"] == "HX-1420"  # truth is what the document says, not our SKU
+        assert set(ex.truth) == {"po_number", "order_date", "buyer", "supplier", "ship_to", "currency", "total",
+                                 "lines"}
+    # an approved order cannot be edited any more
+    assert _edit(client, csrf, oid, 4, {"op": "set", "field": "total", "value": "1"}).status_code == 422
+
+
+def test_approve_with_open_problems_needs_override_and_reject_needs_reason(app: Any, client: TestClient) -> None:
+    oid = ingest(app)
+    csrf = login(client)
+    r = client.post(f"/review/orders/{oid}/approve", data={"csrf_token": csrf, "version": "1"})
+    assert r.status_code == 303 and "err=" in r.headers["location"]  # date_in_past still open
+    r = client.post(f"/review/orders/{oid}/reject", data={"csrf_token": csrf, "reason": "  "})
+    assert "err=" in r.headers["location"]
+    r = client.post(f"/review/orders/{oid}/hold", data={"csrf_token": csrf, "reason": "asked the buyer"})
+    assert r.status_code == 303
+    assert re.search(r'id="tab-held">\s*<span class="n">1<', client.get("/review").text)
+    client.post(f"/review/orders/{oid}/release", data={"csrf_token": csrf})
+    r = client.post(f"/review/orders/{oid}/approve", data={"csrf_token": csrf, "version": "1", "override": "1"})
+    assert "err=" not in r.headers["location"]
+    with app.state.services.pipeline.sm() as s:
+        row = ledger.get_order(s, oid)
+        assert row.status == "APPROVED"
+        reasons = [h.reason for h in ledger.order_history(s, oid) if h.to_status == "APPROVED"]
+        assert "despite 1 problem" in reasons[0]
+        assert not s.scalars(select(TrainingExampleRow)).all()  # nothing was corrected: no example
+    other = ingest(app, X12_PAST.replace("PO-REVIEW-1", "PO-REVIEW-9"), "c.edi")
+    r = client.post(f"/review/orders/{other}/reject", data={"csrf_token": csrf, "reason": "customer cancelled"})
+    assert "err=" not in r.headers["location"]
+    with app.state.services.pipeline.sm() as s:
+        assert ledger.get_order(s, other).status == "REJECTED"
+
+
+def test_page_images_search_dashboard_and_admin(app: Any, client: TestClient) -> None:
+
+    oid = ingest(app)
+    login(client)
+    dash = client.get("/review/dashboard")
+    assert dash.status_code == 200 and "<svg" in dash.text and "Touchless" in dash.text
+    assert client.get("/review/admin/users").status_code == 403  # a CSR is no admin
+    assert client.post("/review/admin/users", data={"name": "x", "password": "y" * 9}).status_code == 403
+    client.post("/review/logout", data={"csrf_token": client.get("/review").text.split('csrf-token" content="')[1]
+                                        .split('"')[0]})
+    csrf = login(client, "ada")
+    users = client.get("/review/admin/users")
+    assert users.status_code == 200 and "carla" in users.text
+    r = client.post("/review/admin/users", data={"csrf_token": csrf, "name": "newbie", "role": "csr",
+                                                 "password": "long-enough-1"})
+    assert "msg=" in r.headers["location"]
+    r = client.post("/review/admin/users/newbie/disable", data={"csrf_token": csrf})
+    assert "msg=" in r.headers["location"]
+    assert client.get("/review/admin/webhooks").status_code == 200
+    assert client.get("/review/admin/models").status_code == 200
+    r = client.post("/review/admin/settings", data={"csrf_token": csrf, "min_line_match_score": "0.8"})
+    assert "msg=" in r.headers["location"]
+    assert app.state.services.settings.decision.min_line_match_score == 0.8
+    saved = json.loads((app.state.services.settings.data_dir / "decision.json").read_text())
+    assert saved["min_line_match_score"] == 0.8
+    assert client.get(f"/review/orders/{oid}").status_code == 200

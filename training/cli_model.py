@@ -54,6 +54,7 @@ def eval_command(
     model: Annotated[Optional[Path], typer.Option("--model", help="a model directory (default: the live one)")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="report folder (default: <data_dir>/reports/eval-<time>)")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="score only the first N documents")] = None,
+    skip_trained: Annotated[bool, typer.Option("--skip-trained", help="leave out documents the model was trained on")] = False,
 ) -> None:
     """Score extraction on every document in FOLDER that has a truth file; write a report with charts."""
     from extractors.inference import LayoutExtractor, default_model_dir
@@ -67,7 +68,8 @@ def eval_command(
         settings = get_settings()
         path = model or default_model_dir(settings)
         ex = LayoutExtractor(path)
-        scores = evaluate_dir(folder, ex.extract, limit=limit, progress=not as_json)
+        skip = set(ex.loaded.meta.get("trained_on_files") or []) if skip_trained else set()
+        scores = evaluate_dir(folder, ex.extract, limit=limit, progress=not as_json, skip=skip)
     except IntakeError as exc:
         _fail(exc.reason)
         return

@@ -226,7 +226,7 @@ def truth_documents(folder: Path) -> list[Path]:
 
 
 def evaluate_dir(folder: Path, extract: Callable[[Document], OrderDraft], limit: int | None = None,
-                 progress: bool = False) -> Scores:
+                 progress: bool = False, skip: set[str] | None = None) -> Scores:
     """Read, extract and score every document with truth in ``folder``.
 
     A document the readers cannot read, or the model cannot extract, scores as an empty order
@@ -235,7 +235,7 @@ def evaluate_dir(folder: Path, extract: Callable[[Document], OrderDraft], limit:
     from extractors.registry import read_bytes
     from intake.errors import IntakeError
 
-    paths = truth_documents(folder)[: limit or None]
+    paths = [p for p in truth_documents(folder) if not skip or p.name not in skip][: limit or None]
     scores = Scores()
     it: Iterable[Path] = paths
     if progress:

@@ -51,6 +51,14 @@ class TrainConfig:
     bf16: bool = True
     threads: int = 2
     use_labelled: bool = True  # add <data_dir>/labelled/*.labelled.json
+    # Real documents with truth to train on, as CSR corrections would be (folders relative to the
+    # repository root; a folder that is absent is skipped). Files whose issuer prefix (the name
+    # before the first "_") is in truth_holdout_issuers are never trained on, so they still
+    # measure documents from unseen issuers; every file trained on is listed in the model's
+    # metadata and `intake eval --skip-trained` leaves them out.
+    truth_dirs: list[str] = field(default_factory=list)
+    truth_holdout_issuers: list[str] = field(default_factory=list)
+    truth_repeat: int = 1  # a real document counts this many times (a few real ones among thousands)
     quantized_eval: bool = True
 
 
@@ -131,6 +139,32 @@ def build_examples(paths: Sequence[Path], cfg: TrainConfig, cache_file: Path | N
     return out
 
 
+def _truth_examples(cfg: TrainConfig) -> list[Any]:
+    """Labelled examples from real documents with truth (``cfg.truth_dirs``), minus held-out issuers."""
+    from intake.errors import IntakeError
+    from training.build_dataset import from_truth_file
+    from training.evaluate import truth_documents
+
+    root = Path(__file__).resolve().parent.parent
+    out = []
+    held = {h.lower() for h in cfg.truth_holdout_issuers}
+    for d in cfg.truth_dirs:
+        folder = (root / d).resolve()
+        if not folder.is_dir():
+            continue
+        for p in truth_documents(folder):
+            if p.name.split("_", 1)[0].lower() in held:
+                continue
+            try:
+                ex = from_truth_file(p)
+            except (IntakeError, ValueError, KeyError):
+                continue  # a truth file that does not fit its document teaches nothing
+            if ex is not None:
+                ex.name = p.name
+                out.append(ex)
+    return out
+
+
 def _windows(docs: Sequence[Any], tokenizer: Any, cfg: TrainConfig) -> list[Any]:
     from training.features import LABEL2ID, encode_page
 
@@ -186,6 +220,9 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
     docs = [d for d in docs if not d.meta.get("heldout")]
     if cfg.use_labelled:
         docs.extend(load_labelled_dir(data_dir / "labelled"))
+    real = _truth_examples(cfg)
+    for _ in range(max(1, cfg.truth_repeat)):
+        docs.extend(real)
     if not docs:
         raise ConfigError("no training examples: the synthetic corpus is empty and no labelled examples exist")
     dhash = dataset_hash(docs)
@@ -196,14 +233,21 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
     steps_per_epoch = math.ceil(len(windows) / cfg.batch_size)
     total = cfg.max_steps or max(1, int(steps_per_epoch * cfg.epochs))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    warm = max(1, int(total * cfg.warmup_ratio))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)) if s >= warm else (s + 1) / warm)
+    plan = {"total": total, "warm": max(1, int(total * cfg.warmup_ratio))}
+
+    def lr_factor(s: int) -> float:
+        # Linear warm-up, then linear decay to zero at the planned last step.
+        if s < plan["warm"]:
+            return (s + 1) / plan["warm"]
+        return max(0.0, (plan["total"] - s) / max(1, plan["total"] - plan["warm"]))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
     model.train()
     losses: list[float] = []
     step = 0
     bar = tqdm(total=total, desc=f"train {cfg.name}", unit="step", disable=not progress)
     stopped_early = False
+    t_loop = time.time()
     while step < total:
         for batch in _batches(windows, cfg.batch_size, rng):
             from training.features import collate
@@ -218,6 +262,15 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
             opt.zero_grad(set_to_none=True)
             losses.append(float(loss.detach()))
             step += 1
+            if cfg.max_minutes and step in (10, 50, 200):
+                # Fit the plan to the time budget, so the learning rate still decays to zero
+                # when the machine is slower than expected (shared cores).
+                per_step = (time.time() - t_loop) / step
+                fit = int((cfg.max_minutes * 60 - (time.time() - t_start)) / per_step) + step
+                if fit < plan["total"]:
+                    plan["total"] = max(step + 1, fit)
+                    total = plan["total"]
+                    bar.total = total
             bar.update(1)
             bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.4f}")
             if step >= total:
@@ -237,6 +290,7 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
         "steps": step, "epochs_done": step / max(1, steps_per_epoch), "first_loss": losses[0] if losses else None,
         "final_loss": (sum(losses[-20:]) / len(losses[-20:])) if losses else None, "train_seconds": round(train_seconds, 1),
         "missing_keys_at_init": missing, "stopped_early": stopped_early,
+        "trained_on_files": sorted({d.name for d in real}),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     save_model(model, folder, out, meta)

@@ -131,3 +131,44 @@ def test_calibration_output_in_unit_interval() -> None:
     logits = rng.normal(size=(400, 5)) * 4
     labels = np.argmax(logits + rng.normal(size=(400, 5)) * 4, axis=1)
     assert 1.0 < fit_temperature(logits, labels) < 20.0  # noisy labels: soften the logits
+
+
+def test_synthetic_labels_align_to_reader_words_and_truth_labels_match(tmp_path: Path) -> None:
+    from extractors.registry import read_bytes
+    from training.build_dataset import from_synth, label_from_truth
+    from training.synth import generate, train_families
+
+    [pdf] = generate(1, tmp_path, seed=11, formats=["pdf"], families=train_families()[:1], progress=False)
+    truth = json.loads(Path(f"{pdf}.truth.json").read_text())
+    ex = from_synth(pdf)
+    words = [w for p in ex.pages for w in p.words]
+    tags = [t for p in ex.pages for t in p.tags]
+    po = [w.text for w, t in zip(words, tags) if t.endswith("po_number")]
+    assert " ".join(po) == truth["po_number"]
+    assert sum(t == "B-quantity" for t in tags) == sum(1 for ln in truth["lines"] if ln["quantity"] is not None)
+    # The same document labelled from its truth alone (the corrections path) finds the same PO
+    # number and every line's quantity.
+    [doc] = read_bytes(pdf.read_bytes(), pdf.name)
+    lab = label_from_truth(doc, truth)
+    ltags = [t for p in lab.pages for t in p.tags]
+    lwords = [w for p in lab.pages for w in p.words]
+    assert " ".join(w.text for w, t in zip(lwords, ltags) if t.endswith("po_number")) == truth["po_number"]
+    assert sum(t == "B-quantity" for t in ltags) >= 0.8 * len(truth["lines"])
+
+
+def test_registry_promotes_and_rolls_back(tmp_path: Path) -> None:
+    from training.registry import Registry
+
+    src = tmp_path / "m"
+    src.mkdir()
+    (src / "model.safetensors").write_bytes(b"x")
+    (src / "intake_model.json").write_text("{}")
+    reg = Registry(tmp_path / "models")
+    assert reg.live_path() is None
+    a = reg.add(src, "v1")
+    b = reg.add(src, "v2")
+    reg.promote(a)
+    reg.promote(b)
+    assert reg.live() == "v2" and reg.live_path() == tmp_path / "models" / "versions" / "v2"
+    assert reg.rollback() == "v1" and reg.live() == "v1"
+    assert [v["version"] for v in reg.versions()] == ["v1", "v2"]

@@ -1,7 +1,7 @@
 """Mount the review UI on the service's FastAPI app: ``mount_review_ui(app, services)``.
 
 Adds the session middleware (which also lets a signed-in person's browser call /api/v1), the
-static files, the pages under /review and a redirect from / to the queue.
+static files and the pages under /review.
 """
 
 from __future__ import annotations
@@ -100,9 +100,4 @@ def mount_review_ui(app: FastAPI, services: Any) -> ReviewUI:
     app.mount("/review/static", StaticFiles(directory=str(HERE / "static")), name="review_static")
     app.include_router(routes.router)
     app.include_router(admin.router)
-
-    @app.get("/", include_in_schema=False)
-    def _root() -> RedirectResponse:
-        return RedirectResponse("/review", status_code=303)
-
     return ui

@@ -189,7 +189,10 @@ def _doc_index(row: OrderRow) -> int:
 @router.get("/orders/{order_id}")
 def order_page(request: Request, order_id: str, ident: User, db: DB, f: Filters) -> HTMLResponse:
     ui = ui_of(request)
-    row = ledger.get_order(db, order_id)
+    try:
+        row = ledger.get_order(db, order_id)
+    except NotFound as exc:
+        raise HTTPException(status_code=404, detail=exc.reason) from None
     msg = db.get(MessageRow, row.message_id)
     order = ledger.to_order(db, row)
     doc_index = _doc_index(row)

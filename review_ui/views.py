@@ -67,8 +67,8 @@ def problem_key(p: Problem | dict[str, Any], draft: OrderDraft) -> str | None:
                 continue
         if idx is None:
             return None
-        col = _LINE_FIELD_OF_PROBLEM.get(fld or "", "sku")
-        return f"l.{idx}.{col}"
+        col = _LINE_FIELD_OF_PROBLEM.get(fld or "")
+        return f"l.{idx}.{col}" if col else f"l.{idx}.row"  # about the line as a whole
     if fld == "customer":
         return "h.customer_id"
     if fld in HEADER_FIELDS:
@@ -116,5 +116,8 @@ def order_state(m: MatchedOrder, record: dict[str, Any], problems: list[Any], se
         pd = p if isinstance(p, dict) else p.model_dump(mode="json")
         probs.append({**pd, "key": problem_key(pd, d)})
     blocking = blocking_problems(problems)
+    # the per-line date column only when a line has a date or a date problem
+    line_dates = any(ln.requested_date.present for ln in d.lines) or any(
+        (p.get("key") or "").endswith(".requested_date") and (p.get("key") or "").startswith("l.") for p in probs)
     return {"header": header, "lines": lines, "problems": probs, "blocking": len(blocking),
-            "masters_loaded": m.masters_loaded}
+            "masters_loaded": m.masters_loaded, "line_dates": line_dates}

@@ -68,7 +68,9 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("#problems li[data-key]").forEach(bindProblem);
   function bindProblem(li) {
     li.addEventListener("click", function () {
-      var el = document.querySelector('.field[data-key="' + li.getAttribute("data-key") + '"]');
+      var key = li.getAttribute("data-key");
+      var el = document.querySelector('.field[data-key="' + key + '"]') ||
+        document.querySelector('tr.line[data-key="' + key + '"] .field');
       selectField(el, true);
     });
   }
@@ -94,10 +96,10 @@ document.addEventListener("DOMContentLoaded", function () {
   }
 
   function markProblems(problems) {
-    document.querySelectorAll(".field.problem").forEach(function (el) { el.classList.remove("problem"); });
+    document.querySelectorAll(".field.problem, tr.line.problem").forEach(function (el) { el.classList.remove("problem"); });
     problems.forEach(function (p) {
       if (!p.key) return;
-      var el = document.querySelector('.field[data-key="' + p.key + '"]');
+      var el = document.querySelector('.field[data-key="' + p.key + '"], tr.line[data-key="' + p.key + '"]');
       if (el) { el.classList.add("problem"); el.title = p.message; }
     });
   }

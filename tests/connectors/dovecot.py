@@ -54,8 +54,10 @@ def dovecot_available() -> str | None:
 class Dovecot:
     """One Dovecot instance with one user. ``port`` speaks IMAP (+STARTTLS), ``ssl_port`` IMAPS."""
 
-    def __init__(self, user: str = "orders@example.test", password: str = "s3cret-test-pass") -> None:
+    def __init__(self, user: str = "orders@example.test", password: str = "s3cret-test-pass",
+                 spare_users: int = 40) -> None:
         self.user, self.password = user, password
+        self.spare_users = spare_users
         self.port = free_port()
         self.ssl_port = free_port()
         # Not under pytest's tmp_path: that is mode 0700 and the dovecot user must traverse it.
@@ -82,7 +84,9 @@ class Dovecot:
              "-keyout", str(self.key), "-out", str(self.cert)],
             check=True, capture_output=True, timeout=60,
         )
-        (r / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n")
+        # every user is written before the start: Dovecot's passwd-file cache may miss a quick edit
+        users = [(self.user, self.password)] + [self._nth_user(i) for i in range(1, self.spare_users + 1)]
+        (r / "passwd").write_text("".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users))
         self.conf.write_text(f"""
 protocols = imap
 listen = 127.0.0.1
@@ -149,14 +153,18 @@ imap_idle_notify_interval = 2 mins
                     time.sleep(0.05)
         return self
 
+    @staticmethod
+    def _nth_user(i: int) -> tuple[str, str]:
+        return f"user{i}@example.test", f"pw-user{i}"
+
     def new_user(self) -> "Dovecot":
         """The same server seen as a fresh user with an empty mailbox (UIDs start at 1 again)."""
+        i = next(self._users)
+        if i > self.spare_users:
+            raise RuntimeError(f"only {self.spare_users} test users were created")
         view = copy.copy(self)
         view._view = True
-        view.user = f"user{next(self._users)}-{os.getpid()}@example.test"
-        view.password = "pw-" + view.user.split("@")[0]
-        with (self.root / "passwd").open("a") as f:  # the passwd-file is re-read when it changes
-            f.write(f"{view.user}:{{PLAIN}}{view.password}::::::\n")
+        view.user, view.password = self._nth_user(i)
         return view
 
     def log_tail(self, n: int = 20) -> str:

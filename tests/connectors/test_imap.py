@@ -207,7 +207,7 @@ def test_serve_turns_an_emailed_po_into_one_delivered_order_and_an_acknowledgmen
             for _ in range(9):
                 other.append("INBOX", raw)
             other.append("INBOX", order_mail("PO-SERVE-1", message_id=mid, date="Tue, 01 Dec 2026 09:00:00 +0000")[0])
-            time.sleep(3)
+            time.sleep(2.5)  # IDLE pushes within ~0.5 s; a second order would be delivered by now
         finally:
             server.terminate()
             server.wait(15)
@@ -216,7 +216,7 @@ def test_serve_turns_an_emailed_po_into_one_delivered_order_and_an_acknowledgmen
         server = _start(env, port)
         try:
             assert _wait(lambda: len(hooks.received) >= 2, 20), "the mail that came during the restart was lost"
-            time.sleep(2)
+            time.sleep(1.5)
             assert sorted(p["po_number"] for _w, p in hooks.received) == ["PO-SERVE-1", "PO-SERVE-2"]
             orders = httpx.get(f"http://127.0.0.1:{port}/api/v1/orders", headers={"Authorization": f"Bearer {key}"}).json()
             items = orders["orders"]
@@ -228,3 +228,52 @@ def test_serve_turns_an_emailed_po_into_one_delivered_order_and_an_acknowledgmen
             other.logout()
             hooks.close()
     assert hooks.bad == 0
+
+
+def test_settings_flat_names_nested_json_and_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k in list(__import__("os").environ):
+        if k.startswith(("INTAKE_IMAP", "INTAKE_SMTP", "INTAKE_EDI_INBOUND", "INTAKE_CONFIG_FILE")):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("INTAKE_IMAP_HOST", "imap.example.test")
+    monkeypatch.setenv("INTAKE_IMAP_USER", "orders")
+    monkeypatch.setenv("INTAKE_IMAP_PASSWORD", "pw")
+    monkeypatch.setenv("INTAKE_IMAP_SSL", "true")
+    monkeypatch.setenv("INTAKE_SMTP_HOST", "smtp.example.test")
+    monkeypatch.setenv("INTAKE_SMTP_FROM", "Orders <orders@example.test>")
+    monkeypatch.setenv("INTAKE_EDI_INBOUND_DIR", str(tmp_path / "edi"))
+    cfg = tmp_path / "intake.json"
+    cfg.write_text('{"imap": {"mailboxes": [{"folder": "EDI", "move_to": "EDI/Done"}, {"host": "other.test", "user": "x", "ssl": false, "starttls": true}]}}')
+    monkeypatch.setenv("INTAKE_CONFIG_FILE", str(cfg))
+    s = Settings()
+    boxes = s.imap.resolved()
+    assert [(b.host, b.port, b.user, b.folder, b.ssl, b.starttls, b.move_to) for b in boxes] == [
+        ("imap.example.test", 993, "orders", "INBOX", True, False, None),
+        ("imap.example.test", 993, "orders", "EDI", True, False, "EDI/Done"),
+        ("other.test", 143, "x", "INBOX", False, True, None),
+    ]
+    assert boxes[1].password is not None and boxes[1].password.get_secret_value() == "pw"
+    assert len({b.name for b in boxes}) == 3
+    assert s.smtp.host == "smtp.example.test" and s.smtp.from_ == "Orders <orders@example.test>"
+    assert s.edi_inbound.dir == tmp_path / "edi"
+    monkeypatch.setenv("INTAKE_IMAP__MAILBOXES", '[{"folder": "Orders"}]')  # nested JSON wins over the file
+    assert [b.folder for b in Settings().imap.resolved()] == ["INBOX", "Orders"]
+
+
+def test_cli_mail_poll_stores_and_reads_new_mail(dovecot: Dovecot, tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+    env.update(dovecot.env(ssl=True), INTAKE_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+    other = _client(dovecot)
+    other.append("INBOX", order_mail("PO-CLI-1")[0])
+    other.logout()
+    run = lambda: subprocess.run([sys.executable, "-m", "intake.cli", "mail", "poll"], env=env,  # noqa: E731
+                                 capture_output=True, text=True, timeout=60)
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert "\tingested\t" in first.stdout and ": 1 mail(s)" in first.stdout
+    second = run()
+    assert second.returncode == 0 and ": 0 mail(s)" in second.stdout
+    env["INTAKE_IMAP_PASSWORD"] = "wrong"
+    bad = run()
+    assert bad.returncode != 0 and bad.stderr.startswith("error: mailbox") and "Traceback" not in bad.stderr

@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from email.message import EmailMessage, Message
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.models import ChannelStateRow, MailAttachmentRow, OutgoingMailRow, SeenMailRow

@@ -34,7 +34,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.imap import _ids
@@ -268,9 +268,17 @@ class Notifier:
         smtp: smtplib.SMTP | None = None
         try:
             for rid in ids:
-                with self.sm() as s:
+                with unit_of_work(self.sm) as s:
+                    # claim it: a lease of a minute, so a second `intake serve` does not send it too
+                    # and a crash mid-send retries it after the lease
+                    claimed = s.execute(
+                        update(OutgoingMailRow)
+                        .where(OutgoingMailRow.id == rid, OutgoingMailRow.status == "pending",
+                               OutgoingMailRow.next_attempt_at <= now)
+                        .values(next_attempt_at=utcnow() + timedelta(seconds=60))
+                        .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
                     row = s.get(OutgoingMailRow, rid)
-                    if row is None or row.status != "pending":
+                    if claimed != 1 or row is None:
                         continue
                     msg = self.compose(row)
                 error: str | None = None

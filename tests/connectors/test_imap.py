@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from connectors.imap import MailboxWatcher, StoreResult
 from connectors.models import ChannelStateRow, SeenMailRow
-from intake.models import MessageRow, OrderRow
+from intake.models import MessageRow
 from intake.pipeline import Pipeline
 from intake.settings import ImapMailbox, Settings
 from tests.connectors.dovecot import Dovecot, dovecot, dovecot_server, free_port  # noqa: F401  (fixtures)

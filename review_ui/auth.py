@@ -29,7 +29,7 @@ from intake.users import Identity, session_identity
 __all__ = [
     "SESSION_COOKIE", "LOGIN_CSRF_COOKIE", "CSRF_HEADER", "CSP", "SECURITY_HEADERS", "SessionMiddleware",
     "LoginRequired", "identity_of", "require_user", "require_admin", "check_csrf", "set_session_cookie",
-    "clear_session_cookie", "LoginThrottle", "safe_next",
+    "clear_session_cookie", "LoginThrottle", "safe_next", "new_login_token", "set_login_csrf",
 ]
 
 SESSION_COOKIE = "intake_session"
@@ -220,7 +220,8 @@ class LoginThrottle:
     def blocked(self, *keys: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            return any(len(self._prune(k, now)) >= self.limit for k in keys)
+            # an address may be shared by a whole office: it gets more tries than one name
+            return any(len(self._prune(k, now)) >= self.limit * (4 if k.startswith("ip:") else 1) for k in keys)
 
     def fail(self, *keys: str) -> None:
         now = time.monotonic()

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import date, datetime, timezone
 from typing import Annotated, Any
@@ -34,7 +33,7 @@ from review_ui.auth import (
     LOGIN_CSRF_COOKIE, check_csrf, clear_session_cookie, identity_of, new_login_token, require_user, safe_next,
     set_login_csrf, set_session_cookie,
 )
-from review_ui.editing import EditError, load_matched
+from review_ui.editing import load_matched
 from review_ui.views import HEADER_LABELS, LINE_COLUMNS, order_state
 
 __all__ = ["router", "ui_of"]
@@ -73,8 +72,9 @@ DB = Annotated[Session, Depends(_session)]
 def render(request: Request, template: str, ctx: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     ui = ui_of(request)
     ident = identity_of(request)
-    base = {"request": request, "me": ident, "csrf": ident.csrf if ident else "", "flash": request.query_params.get("msg", ""),
-            "flash_error": request.query_params.get("err", "")}
+    # the notices after a redirect travel in the URL: short, and always shown as text
+    base = {"request": request, "me": ident, "csrf": ident.csrf if ident else "",
+            "flash": request.query_params.get("msg", "")[:300], "flash_error": request.query_params.get("err", "")[:300]}
     html = ui.templates.get_template(template).render({**base, **ctx})
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
@@ -415,6 +415,3 @@ def dashboard(request: Request, ident: User, db: DB, days: Annotated[int, Query(
     data = build_dashboard(db, days=days, today=date.today())
     return render(request, "dashboard.html", {"d": data, "days": days})
 
-
-def _json_error(exc: HTTPException) -> JSONResponse:
-    return JSONResponse({"error": "http_error", "detail": exc.detail}, status_code=exc.status_code)

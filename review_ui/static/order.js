@@ -278,7 +278,8 @@ document.addEventListener("DOMContentLoaded", function () {
       e.textContent = pq.value ? "No product found" : "Type to search the catalog";
       pres.appendChild(e);
     }
-    pickActive = pickItems.length ? 0 : -1;
+    /* with a query typed, the first search result is the likely choice */
+    pickActive = !pickItems.length ? -1 : (results.length ? pickItems.length - Math.min(results.length, pickItems.length) : 0);
     paintActive();
   }
   function paintActive() {
@@ -290,6 +291,7 @@ document.addEventListener("DOMContentLoaded", function () {
     pickLine = line;
     var td = document.querySelector('tr.line[data-line="' + line + '"] td.product');
     if (!td) return;
+    td.scrollIntoView({ block: "center" });
     var r = td.getBoundingClientRect();
     picker.classList.remove("hidden");
     picker.style.top = Math.min(window.innerHeight - 380, r.bottom + 4) + "px";
@@ -372,7 +374,7 @@ document.addEventListener("DOMContentLoaded", function () {
     }
     else if (k === "p") {
       ev.preventDefault();
-      var tr = selected ? selected.closest("tr.line") : document.querySelector("tr.line");
+      var tr = (selected && selected.closest("tr.line")) || document.querySelector("tr.line");
       if (tr) openPicker(parseInt(tr.getAttribute("data-line"), 10));
     }
     else if (k === "n" || k === "Enter") { ev.preventDefault(); location.href = page.next_url; }

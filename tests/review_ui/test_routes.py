@@ -98,7 +98,16 @@ def test_queue_counts_filters_and_next(app: Any, client: TestClient) -> None:
     assert r.headers["location"].startswith(f"/review/orders/{second}")
     page = client.get(f"/review/orders/{first}")
     assert page.status_code == 200 and "date_in_past" in page.text
-    assert client.get(f"/review/orders/{bad}").status_code == 200  # a FAILED order shows its reason
+    failed_page = client.get(f"/review/orders/{bad}")
+    assert failed_page.status_code == 200 and "Why it failed" in failed_page.text  # a FAILED order shows its reason
+    csrf = re.search(r'csrf-token" content="([^"]+)"', failed_page.text).group(1)  # type: ignore[union-attr]
+    r = client.post(f"/review/orders/{bad}/rerun", data={"csrf_token": csrf})  # read again from the stored bytes
+    assert r.status_code == 303 and r.headers["location"].startswith("/review/orders/")
+    again = r.headers["location"].split("/review/orders/")[1].split("?")[0]
+    assert again != bad
+    with app.state.services.pipeline.sm() as s:
+        assert ledger.get_order(s, bad).status == "REJECTED"  # superseded by the re-run
+        assert ledger.get_order(s, again).status == "FAILED"  # the same bytes fail the same way
 
 
 def _edit(client: TestClient, csrf: str, order_id: str, version: int, *ops: dict[str, Any]) -> Any:
@@ -293,3 +302,41 @@ def test_document_pages_render_beside_fields_with_source_boxes(fmt: str, app: An
     crop = im.convert("L").crop((int(x0 * sx), int(y0 * sy), int(x1 * sx) + 1, int(y1 * sy) + 1))
     assert min(crop.getdata()) < 128
     assert client.get(f"/review/orders/{oid}/pages/{doc_index}/99.png").status_code == 404
+
+
+def test_csr_product_pick_becomes_a_learned_cross_reference(app: Any, client: TestClient) -> None:
+    from intake.masters import LearnedXrefRow, import_dir
+
+    root = Path(__file__).resolve().parents[2]
+    pipe = app.state.services.pipeline
+    with pipe.sm() as s:
+        import_dir(s, root / "fixtures" / "masters")
+        s.commit()
+    pipe.invalidate_catalog()
+    oid = ingest(app, (root / "fixtures" / "orders" / "edi_x12_850_basic" / "input.edi").read_text(), "basic.edi")
+    csrf = login(client)
+    page = client.get(f"/review/orders/{oid}").text
+    data = json.loads(re.search(r'id="page-data">(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+    cands = data["candidates"]["0"]
+    assert len(cands) >= 2  # matching's top candidates come first in the picker
+    found = client.get("/review/api/catalog/search", params={"q": "ballpoint pen black"}).json()["results"]
+    assert found and found[0]["sku"] == "BP-BLK-12"
+    assert client.get("/review/api/catalog/search", params={"q": "BP-BLK-12"}).json()["results"][0]["via"] == "sku"
+    cust = client.get("/review/api/customers/search", params={"q": "northwind"}).json()["results"]
+    assert cust[0]["customer_id"] == "CUST-1001"
+    r = _edit(client, csrf, oid, 1, {"op": "set", "field": "customer_id", "value": "CUST-1001"},
+              {"op": "set", "line": 0, "field": "sku", "value": "BP-BLK-12"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["header"]["h.customer_id"]["value"] == "CUST-1001"
+    assert body["lines"][0]["product"]["sku"] == "BP-BLK-12" and body["lines"][0]["product"]["via"] == "csr"
+    assert "unknown_customer" not in {p["code"] for p in body["problems"]}
+    r = _edit(client, csrf, oid, 2, {"op": "set", "line": 0, "field": "sku", "value": "NO-SUCH-SKU"})
+    assert r.status_code == 422 and "not in the catalog" in r.json()["detail"]
+    r = client.post(f"/review/orders/{oid}/approve", data={"csrf_token": csrf, "version": "2", "override": "1"})
+    assert "err=" not in r.headers["location"], r.headers["location"]
+    with pipe.sm() as s:
+        rows = s.query(LearnedXrefRow).all()
+        assert [(x.customer_id, x.sku) for x in rows] == [("CUST-1001", "BP-BLK-12")]
+        (ob,) = ledger.outbox_rows(s, order_id=oid)
+        assert json.loads(ob.payload)["lines"][0]["sku"] == "BP-BLK-12"

@@ -6,6 +6,7 @@ static files and the pages under /review.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ def make_templates() -> jinja2.Environment:
     env.filters["num"] = _fmt_num
     env.filters["age"] = _age
     env.filters["pct"] = lambda v: "" if v is None else f"{v * 100:.0f}%"
+    # a date input shows nothing for a value it cannot parse: such a value stays a text input
+    env.tests["isodate"] = lambda v: v == "" or bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v)))
     env.globals["static_version"] = str(int(max(p.stat().st_mtime for p in (HERE / "static").iterdir())))
     return env
 

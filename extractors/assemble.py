@@ -146,8 +146,66 @@ def _value(field: str, raw: str, loc: Locale) -> object:
     return raw.strip() or None
 
 
+_NUMERIC = frozenset({"quantity", "unit_price", "amount", "total", "line_no"})
+_COMPACT = frozenset({"po_number", "order_date", "requested_date", "currency", "total", "line_no", "sku",
+                      "quantity", "uom", "unit_price", "amount"})
+
+
+def _clusters(tags: Sequence[WordTag], numeric: bool) -> list[list[WordTag]]:
+    """Words that sit together: same row and a gap under a fraction of the word height
+    (a number's thin-space groups: "1 234,56"), or, for codes, the next row in the same column
+    (an item code wrapped in its cell). Two numbers in two columns are two clusters."""
+    words = [t.word for t in tags]
+    rows = visual_rows(words)
+    out: list[list[int]] = []
+    for r in rows:
+        cur = [r[0]]
+        for i in r[1:]:
+            prev = words[cur[-1]]
+            h = max(1.0, prev.box[3] - prev.box[1])
+            gap = words[i].box[0] - prev.box[2]
+            if gap <= (0.6 if numeric else 1.5) * h:
+                cur.append(i)
+            else:
+                out.append(cur)
+                cur = [i]
+        out.append(cur)
+    if not numeric:
+        merged: list[list[int]] = []
+        for c in out:
+            if merged:
+                last = merged[-1]
+                a0, a1 = min(words[i].box[0] for i in last), max(words[i].box[2] for i in last)
+                b0, b1 = min(words[i].box[0] for i in c), max(words[i].box[2] for i in c)
+                lw, cw = words[last[-1]], words[c[0]]
+                h = max(1.0, lw.box[3] - lw.box[1])
+                below = cw.page == lw.page and 0 <= cw.box[1] - lw.box[1] <= 2.2 * h
+                if below and min(a1, b1) - max(a0, b0) > 0:
+                    last.extend(c)
+                    continue
+            merged.append(c)
+        out = merged
+    return [[tags[i] for i in c] for c in out]
+
+
 def _field(field: str, tags: Sequence[WordTag], loc: Locale, kind: str, cal: Calibrator | None,
            multiline: bool = False, joiner: str = " ") -> Field:
+    if field in _COMPACT and len(tags) > 1:
+        # A value printed once is one cluster of words: of several, take the likeliest that parses.
+        best: Field | None = None
+        best_s = -1.0
+        for c in _clusters(tags, field in _NUMERIC):
+            f = _field_of(field, c, loc, kind, cal, multiline, joiner)
+            s = float(np.mean([t.score for t in c])) + (1.0 if f.present else 0.0)
+            if s > best_s:
+                best, best_s = f, s
+        if best is not None:
+            return best
+    return _field_of(field, tags, loc, kind, cal, multiline, joiner)
+
+
+def _field_of(field: str, tags: Sequence[WordTag], loc: Locale, kind: str, cal: Calibrator | None,
+              multiline: bool = False, joiner: str = " ") -> Field:
     words = [t.word for t in tags]
     raw = _text(words, multiline, joiner)
     value = _value(field, raw, loc)

@@ -117,10 +117,11 @@ def build_examples(paths: Sequence[Path], cfg: TrainConfig, cache_file: Path | N
     fh = open(cache_file, "a") if cache_file is not None else None
     try:
         for p in tqdm(paths, desc="dataset", unit="doc"):
+            is_scan = p.name.endswith(".scan.pdf")
             if p.name in cached:
                 out.append(LabelledDoc.from_json(cached[p.name]))
+                scans += int(is_scan and cfg.use_reader)  # cached scans count toward the cap
                 continue
-            is_scan = p.name.endswith(".scan.pdf")
             if is_scan and cfg.use_reader:
                 if scans >= cfg.max_scans:
                     continue
@@ -354,8 +355,8 @@ def calibrate_model(model_dir: Path, paths: Sequence[Path], cfg: TrainConfig) ->
 
 def main(config: Path | None = None, out: Path | None = None, data_dir: Path | None = None,
          register: bool = True) -> dict[str, Any]:
-    """Train by a config; the model goes to ``out`` or a new registry version (then promoted
-    only when no live model exists: promotion of a retrained model is the evaluation gate's job)."""
+    """Train by a config; the model goes to ``out`` or into the registry as a new version
+    (not promoted: promotion is the evaluation gate's job)."""
     from intake.settings import get_settings
     from training.registry import Registry, new_version_name
 
@@ -368,9 +369,9 @@ def main(config: Path | None = None, out: Path | None = None, data_dir: Path | N
         tmp_out = data_dir / "cache" / "runs" / version
         meta = train(cfg, tmp_out, data_dir)
         if register:
+            # Registered, not promoted: a model goes live only through the evaluation gate
+            # (Registry.promote), so a CI smoke run never replaces the model in service.
             reg.add(tmp_out, version)
-            if reg.live() is None:
-                reg.promote(version, reason="first trained model")
         meta["registered_version"] = version
         return meta
     return train(cfg, Path(out), data_dir)

@@ -102,3 +102,25 @@ def test_visual_rows_group_by_vertical_overlap() -> None:
 def test_mismatched_probabilities_are_refused() -> None:
     with pytest.raises(ValueError):
         assemble([Word(text="a", box=(0, 0, 1, 1))], np.zeros((2, len(ID2LABEL))), ID2LABEL)
+
+
+def test_two_columns_tagged_as_one_number_keep_the_likelier() -> None:
+    s = Sheet()
+    _row(s, 200, "AB-100", "Steel bolt", "10", "1.50", "15.00")
+    # The model also tags the amount column as a unit price, less surely.
+    k = len(s.words) - 1
+    s.tags[k] = "B-unit_price"
+    p = s.probs()
+    p[k, LABEL2ID["B-unit_price"]] = 0.5
+    d = assemble(s.words, p, ID2LABEL, Locale("en", decimal="."))
+    assert d.lines[0].unit_price.value == pytest.approx(1.5)
+
+
+def test_number_split_by_thin_space_is_one_value() -> None:
+    s = Sheet()
+    s.words.append(Word(text="1", box=(400, 500, 405, 509)))
+    s.tags.append("B-total")
+    s.words.append(Word(text="234,50", box=(407, 500, 430, 509)))
+    s.tags.append("I-total")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("fr", decimal=","))
+    assert d.total.value == pytest.approx(1234.5)

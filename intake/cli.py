@@ -306,11 +306,19 @@ def _mount_optional() -> None:
     from intake.cli_users import users_app
 
     app.add_typer(users_app, name="users")
+    from intake.cli_worker import register as register_worker
+
+    register_worker(app)  # intake worker (Celery)
 
 
 def main() -> None:
     level = os.environ.get("INTAKE_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from intake.logs import configure_logging
+
+    try:  # structured JSON lines (INTAKE_LOG_FORMAT=text for people), secrets redacted
+        configure_logging(level, get_settings().log_format, settings=get_settings())
+    except Exception:  # bad settings are reported by the command itself, in one line
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:

@@ -30,6 +30,7 @@ from intake.db import make_engine, make_sessionmaker, unit_of_work
 from intake.decide import build_record, decide_order
 from intake.domain import Channel, Document, DocumentKind, MatchedOrder, OrderDraft, RawMessage
 from intake.errors import IntakeError, InvalidTransition, ReadError, UnsupportedContentType
+from intake.metrics import observe_stage
 from intake.models import MessageRow, OrderRow, OutboundDocRow, utcnow
 from intake.settings import Settings
 from intake.states import MessageStatus, OrderStatus
@@ -183,6 +184,7 @@ class Pipeline:
             return IngestResult(m.id, False, m.status, ledger.message_order_ids(s, m.id), m.reason)
 
     # read ---------------------------------------------------------------------------------
+    @observe_stage("read", "message_id")  # latency, outcome and the message id on every log line
     def read_message(self, message_id: str) -> list[str]:
         """RECEIVED message -> orders. Idempotent: a processed message returns its orders."""
         with self.sm() as s:
@@ -251,6 +253,7 @@ class Pipeline:
             if self._catalog is not None:
                 self._catalog.invalidate()
 
+    @observe_stage("match")
     def match_order(self, order_id: str) -> None:
         from intake.matching import match_order
 
@@ -272,6 +275,7 @@ class Pipeline:
             ledger.transition(s, o, OrderStatus.MATCHED, actor=self.actor, reason=why)
 
     # decide -------------------------------------------------------------------------------
+    @observe_stage("decide")
     def decide(self, order_id: str) -> None:
         with self.sm() as s:
             o = ledger.get_order(s, order_id)

@@ -1,7 +1,12 @@
-"""In-process workers for the embedded setup: threads that move messages and orders along.
+"""Who moves messages and orders along in `intake serve`.
 
-A queue gets new work immediately; a periodic scan of the ledger picks up whatever a crash
-or restart left midway, so nothing depends on the queue surviving.
+Embedded (the zero-configuration default): ``InProcessWorkers``, threads in this process. A queue
+gets new work immediately; a periodic scan of the ledger picks up whatever a crash or restart
+left midway, so nothing depends on the queue surviving.
+
+With ``INTAKE_BROKER_URL`` set: ``CeleryWorkers`` enqueues Celery tasks (``intake/tasks.py``) that
+`intake worker` processes run, on any number of machines, and sweeps the ledger for pending work
+the same way. ``make_workers`` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ import queue
 import threading
 
 from intake.pipeline import Pipeline
+from intake.settings import Settings
 
-__all__ = ["InProcessWorkers"]
+__all__ = ["InProcessWorkers", "CeleryWorkers", "make_workers"]
 
 log = logging.getLogger("intake.workers")
 
@@ -91,3 +97,41 @@ class InProcessWorkers:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=5)
+
+
+class CeleryWorkers:
+    """`intake serve` with a broker: work goes to Celery workers; a sweeper thread re-enqueues
+    whatever the ledger shows pending (lost with a killed worker, or sent while the broker was down)."""
+
+    def __init__(self, pipeline: Pipeline, settings: Settings) -> None:
+        from intake.tasks import Dispatcher, Sweeper, configure
+
+        configure(settings)
+        self.pipeline = pipeline
+        self.dispatch = Dispatcher(settings)
+        self.sweeper = Sweeper(pipeline, self.dispatch, settings.sweep_interval_s)
+
+    def submit_message(self, message_id: str) -> None:
+        try:
+            self.dispatch.submit_message(message_id)
+        except Exception as exc:  # broker down: the message is in the ledger, the sweep sends it later
+            log.warning("could not enqueue message %s: %s", message_id, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+
+    def submit_order(self, order_id: str) -> None:
+        try:
+            self.dispatch.submit_order(order_id)
+        except Exception as exc:
+            log.warning("could not enqueue order %s: %s", order_id, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+
+    def start(self) -> None:
+        self.sweeper.start()
+
+    def stop(self) -> None:
+        self.sweeper.stop()
+
+
+def make_workers(pipeline: Pipeline, settings: Settings) -> InProcessWorkers | CeleryWorkers:
+    """Celery tasks when a broker is configured, else in-process threads."""
+    if settings.broker_url:
+        return CeleryWorkers(pipeline, settings)
+    return InProcessWorkers(pipeline, settings.workers, settings.poll_interval_s)

@@ -16,7 +16,7 @@ from intake.errors import IntakeError, LimitExceeded, NotFound, UnsupportedConte
 from intake.outbox import Relay
 from intake.pipeline import Pipeline
 from intake.settings import Settings
-from intake.workers import InProcessWorkers
+from intake.workers import make_workers
 
 __all__ = ["create_app", "Services"]
 
@@ -27,7 +27,8 @@ class Services:
     def __init__(self, settings: Settings, *, start_workers: bool = True, pipeline: Pipeline | None = None) -> None:
         self.settings = settings
         self.pipeline = pipeline or Pipeline(settings)
-        self.workers = InProcessWorkers(self.pipeline, settings.workers, settings.poll_interval_s) if start_workers else None
+        # in-process threads, or Celery tasks when INTAKE_BROKER_URL is set
+        self.workers: Any = make_workers(self.pipeline, settings) if start_workers else None
         self.relay = Relay(settings, self.pipeline.sm) if start_workers else None
         self._relay_thread: threading.Thread | None = None
         self.channels: Any = None  # connectors.service.Channels when a mailbox, EDI folder or SMTP is set

@@ -208,3 +208,13 @@ def get_ack(ack_id: int, request: Request, session: SessionDep) -> str:
     if r is None:
         raise NotFound(f"acknowledgment {ack_id} not found")
     return (services(request).settings.outbound_dir / r.filename).read_text(encoding="utf-8", errors="replace")
+
+
+@router.get("/metrics", response_class=PlainTextResponse, tags=["service"])
+def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus metrics (text format). Needs ``Authorization: Bearer <key>`` like every route:
+    configure the scrape job with ``authorization: {credentials: <api key>}``."""
+    from intake.metrics import CONTENT_TYPE, render
+
+    svc = services(request)
+    return PlainTextResponse(render(svc.pipeline.sm, svc.settings), media_type=CONTENT_TYPE)

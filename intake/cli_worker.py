@@ -36,7 +36,7 @@ def worker(
     preload_model: Annotated[bool, typer.Option("--preload-model/--no-preload-model",
                                                 help="load the layout model when each pool process starts")] = True,
     name: Annotated[Optional[str], typer.Option(help="worker name (default intake-<pid>@<host>)")] = None,
-    loglevel: Annotated[str, typer.Option(help="Celery's log level")] = "WARNING",
+    loglevel: Annotated[Optional[str], typer.Option(help="log level (default INTAKE_LOG_LEVEL)")] = None,
 ) -> None:
     """Run a Celery worker for the pipeline's stages on INTAKE_BROKER_URL (Redis) and the ledger."""
     from celery import signals
@@ -62,6 +62,13 @@ def worker(
 
     background: list[Any] = []
 
+    @signals.setup_logging.connect(weak=False)
+    def _keep_our_logging(**_kw: Any) -> None:
+        """A receiver here stops Celery from configuring logging: intake.logs' JSON lines stay,
+        in the main process and in every pool process."""
+        if loglevel:
+            logging.getLogger().setLevel(loglevel.upper())
+
     @signals.worker_ready.connect(weak=False)
     def _start_background(**_kw: Any) -> None:
         """After the pool has forked: the sweeper and the relay run in the main process."""
@@ -84,7 +91,7 @@ def worker(
             background.append(r)
         log.info("worker ready", extra={"pid": os.getpid(), "sweep": sweep, "relay": relay})
 
-    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}",
+    argv = ["worker", f"--pool={pool}",
             f"--hostname={name or f'intake-{os.getpid()}@{socket.gethostname()}'}",
             "--without-gossip", "--without-mingle", "--without-heartbeat",  # no chatter between workers
             f"--queues={queues or tasks.QUEUE}"]

@@ -68,7 +68,11 @@ def configure(settings: Settings) -> Celery:
     """Point the Celery app at ``settings.broker_url`` and remember the settings for the tasks."""
     if not settings.broker_url:
         raise ConfigError("INTAKE_BROKER_URL is not set: Celery workers need a broker, e.g. redis://127.0.0.1:6379/0")
-    celery_app.conf.broker_url = settings.broker_url
+    if celery_app.conf.broker_url != settings.broker_url:
+        celery_app.conf.broker_url = settings.broker_url
+        # connections already made point at the old broker: start afresh (the same reset Celery
+        # does after a fork)
+        celery_app._after_fork()
     with _state_lock:
         _state["settings"] = settings
         _state["dispatcher"] = None
@@ -285,6 +289,7 @@ def read_message(self: Any, message_id: str) -> list[str]:
                 return []
             raise
         disp.release(f"m:{message_id}")
+        log.info("message read", extra={"orders": len(ids)})
         for oid in ids:
             _next(pipe, disp, oid)
         return ids
@@ -332,6 +337,7 @@ def _run_stage(task: Any, order_id: str, expected: str, stage: Callable[[str], N
             raise
         disp.release(f"o:{order_id}")
         status = _status(pipe, order_id)
+        log.info("stage done", extra={"after": expected, "status": status})
         if status in _NEXT_TASK:
             disp.submit_order(order_id, status)
         return status

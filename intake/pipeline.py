@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import ledger, outbox
@@ -206,6 +206,12 @@ class Pipeline:
             log.exception("reading message %s failed", message_id)
             reason = f"internal error while reading: {type(exc).__name__}: {exc}".splitlines()[0][:500]
         with unit_of_work(self.sm) as s:
+            # lock the message first: two readers of one message (an upload answered with wait, and
+            # a worker sent by the sweep) must not both write orders. A no-op UPDATE takes the row
+            # lock on PostgreSQL and the write lock on SQLite (whose driver starts a transaction
+            # only at the first write), so the second reader waits, then sees PROCESSED.
+            s.execute(update(MessageRow).where(MessageRow.id == message_id).values(status=MessageRow.status)
+                      .execution_options(synchronize_session=False))
             m = ledger.get_message(s, message_id)
             if m.status != MessageStatus.RECEIVED.value:
                 return ledger.message_order_ids(s, m.id)

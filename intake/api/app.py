@@ -72,6 +72,9 @@ def create_app(settings: Settings, *, services: Services | None = None, start_wo
             svc.stop()
 
     app = FastAPI(title="Order intake", version="0.1.0", lifespan=lifespan,
+                  # 413 before a too-large body is read (declared length) or as soon as it passes the
+                  # limit (chunked); without it a multipart upload is spooled to disk whole first
+                  max_body_size=settings.limits.max_upload_bytes + 64 * 1024,
                   docs_url=None, redoc_url=None, openapi_url=None,
                   description="Purchase orders in, validated orders out over a signed webhook.")
     app.state.services = svc

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, UploadFile
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from intake import ledger, outbox
@@ -38,6 +38,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+# integer row ids: bounded to the column's range, so a huge id is a 422, not a database overflow (500)
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def require_key(request: Request) -> str:
@@ -133,12 +135,12 @@ def get_message(message_id: str, session: SessionDep) -> Any:
 
 
 @router.get("/api/v1/orders", tags=["orders"])
-def list_orders(session: SessionDep, status: str | None = None, customer_id: str | None = None,
+def list_orders(session: SessionDep, status: OrderStatus | None = None, customer_id: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     """Orders, newest first; filter by status or customer."""
-    if status is not None and status not in OrderStatus.__members__:
-        raise HTTPException(status_code=422, detail=f"unknown status {status!r}")
-    rows, total = ledger.list_orders(session, status=status, customer_id=customer_id, limit=limit, offset=offset)
+    # an unknown status is refused by validation (a documented 422 like every other bad parameter)
+    rows, total = ledger.list_orders(session, status=status.value if status else None, customer_id=customer_id,
+                                     limit=limit, offset=offset)
     return {"total": total, "orders": [ledger.order_json(ledger.to_order(session, r, with_history=False)) for r in rows]}
 
 
@@ -155,6 +157,10 @@ class Decision(BaseModel):
     reason: str = ""
 
 
+class Rejection(BaseModel):
+    reason: str = Field(min_length=1, pattern=r"\S", description="why the order is rejected (required)")
+
+
 @router.post("/api/v1/orders/{order_id}/approve", tags=["orders"])
 def approve_order(order_id: str, body: Decision, request: Request, caller: Caller, session: SessionDep) -> dict[str, Any]:
     """Approve an order waiting for review: it is delivered through the outbox like any other."""
@@ -164,9 +170,8 @@ def approve_order(order_id: str, body: Decision, request: Request, caller: Calle
 
 
 @router.post("/api/v1/orders/{order_id}/reject", tags=["orders"])
-def reject_order(order_id: str, body: Decision, caller: Caller, session: SessionDep) -> dict[str, Any]:
-    if not body.reason.strip():
-        raise HTTPException(status_code=422, detail="a rejection needs a reason")
+def reject_order(order_id: str, body: Rejection, caller: Caller, session: SessionDep) -> dict[str, Any]:
+    """Reject an order; the reason is required (a blank one is refused with 422)."""
     row = ledger.get_order(session, order_id, for_update=True)
     ledger.transition(session, row, OrderStatus.REJECTED, actor=caller, reason=body.reason)
     return ledger.order_json(ledger.to_order(session, row))
@@ -186,7 +191,7 @@ def list_outbox(session: SessionDep, status: str | None = None, order_id: str | 
 
 
 @router.post("/api/v1/outbox/{outbox_id}/redrive", tags=["delivery"])
-def redrive(outbox_id: int, session: SessionDep) -> dict[str, Any]:
+def redrive(outbox_id: RowId, session: SessionDep) -> dict[str, Any]:
     """Put a dead-lettered webhook back in line."""
     return outbox.outbox_json(outbox.redrive(session, outbox_id))
 
@@ -203,7 +208,7 @@ def list_acks(session: SessionDep, message_id: str | None = None) -> dict[str, A
 
 
 @router.get("/api/v1/acknowledgments/{ack_id}", response_class=PlainTextResponse, tags=["delivery"])
-def get_ack(ack_id: int, request: Request, session: SessionDep) -> str:
+def get_ack(ack_id: RowId, request: Request, session: SessionDep) -> str:
     r = session.get(OutboundDocRow, ack_id)
     if r is None:
         raise NotFound(f"acknowledgment {ack_id} not found")

@@ -99,6 +99,7 @@ class Receiver:
         self.port = port or free_port()
         self.mode, self.hang_s = mode, hang_s
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.first: dict[str, float] = {}  # PO -> arrival time of its first delivery
         self.attempts = 0
         self.bad = 0
         self._lock = threading.Lock()
@@ -127,6 +128,7 @@ class Receiver:
                     return
                 with outer._lock:
                     outer.received.append((self.headers["webhook-id"], payload))
+                    outer.first.setdefault(str(payload.get("po_number")), time.time())
                 self.send_response(204)
                 self.end_headers()
 

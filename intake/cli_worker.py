@@ -33,8 +33,9 @@ def worker(
     relay: Annotated[bool, typer.Option("--relay/--no-relay", help="also send the webhooks from this worker")] = False,
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="re-enqueue pending work found in the ledger")] = True,
     pool: Annotated[str, typer.Option(help="prefork (processes), solo (one task at a time, in this process) or threads")] = "prefork",
-    preload_model: Annotated[bool, typer.Option("--preload-model/--no-preload-model",
-                                                help="load the layout model when each pool process starts")] = True,
+    preload_model: Annotated[Optional[bool], typer.Option(
+        "--preload-model/--no-preload-model",
+        help="load the layout model when each pool process starts (default: yes, or INTAKE_WORKER_PRELOAD_MODEL)")] = None,
     name: Annotated[Optional[str], typer.Option(help="worker name (default intake-<pid>@<host>)")] = None,
     loglevel: Annotated[Optional[str], typer.Option(help="log level (default INTAKE_LOG_LEVEL)")] = None,
 ) -> None:
@@ -52,8 +53,8 @@ def worker(
     engine = make_engine(settings.db_url)
     upgrade(engine)  # once, before the pool processes start
     engine.dispose()
-    if not preload_model:
-        tasks._preload_model = False
+    if preload_model is not None:
+        tasks._preload_model = preload_model
     if pool not in ("prefork", "solo", "threads"):
         raise typer.BadParameter("pool must be prefork, solo or threads")
     if pool in ("solo", "threads"):

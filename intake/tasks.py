@@ -149,7 +149,7 @@ def _init_worker_process(**_kw: Any) -> None:
             pipe.model_extract = default_extractor()
             log.info("layout model loaded in worker process", extra={"pid": os.getpid()})
         except IntakeError as exc:  # EDI still works; documents needing the model fail with this reason
-            log.warning("layout model not loaded: %s", exc.reason)
+            log.warning("layout model not loaded in worker process: %s", exc.reason, extra={"pid": os.getpid()})
 
 
 # --- enqueueing ----------------------------------------------------------------------------------

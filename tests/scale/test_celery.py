@@ -37,7 +37,7 @@ def test_serve_with_broker_and_a_prefork_worker_deliver_on_postgres(tmp_path: Pa
         port = h.free_port()
         srv = h.start_serve(env, port, log=tmp_path / "serve.log")
         wlog = tmp_path / "worker.log"
-        worker = h.start_worker(dict(env, INTAKE_LOG_LEVEL="INFO"), "--concurrency", "2", log=wlog)
+        worker = h.start_worker(dict(env, INTAKE_LOG_LEVEL="INFO"), "--concurrency", "2", "--preload-model", log=wlog)
         try:
             n = 8
             for i in range(n):
@@ -69,6 +69,9 @@ def test_serve_with_broker_and_a_prefork_worker_deliver_on_postgres(tmp_path: Pa
         staged = [ln for ln in lines if ln.get("message") == "stage done"]
         assert len(staged) >= 2 * n and all(ln.get("order_id") and ln["logger"] == "intake.tasks" for ln in staged)
         assert all({"ts", "level", "logger", "message"} <= set(ln) for ln in lines)
+        # the model is loaded (or found missing) once in each of the two pool processes, not per task
+        model_lines = [ln for ln in lines if ln["message"].startswith("layout model")]
+        assert len(model_lines) == 2 and len({ln["pid"] for ln in model_lines}) == 2, model_lines
 
 
 def _run_batch(tmp_path: Path, workers: int, n: int, cost: float) -> float:

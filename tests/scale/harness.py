@@ -185,10 +185,11 @@ def api_key(env: dict[str, str]) -> str:
     return res.stdout.strip().splitlines()[-1]
 
 
-def start_serve(env: dict[str, str], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_serve(env: dict[str, str], port: int, log: Path | None = None,
+                module: str = "intake.cli") -> subprocess.Popen[bytes]:
     """`intake serve` in its own process group; returns once /health answers."""
     out = open(log, "ab") if log else subprocess.DEVNULL
-    p = subprocess.Popen([sys.executable, "-m", "intake.cli", "serve", "--port", str(port)], env=env, cwd=ROOT,
+    p = subprocess.Popen([sys.executable, "-m", module, "serve", "--port", str(port)], env=env, cwd=ROOT,
                          stdout=out, stderr=out, start_new_session=True)
     deadline = time.time() + 90
     while time.time() < deadline:

@@ -219,7 +219,8 @@ class LedgerCollector(Collector):
                 durations.setdefault(stage, []).append(max(0.0, (at_n - prev_at).total_seconds()))
             if to_status == "DELIVERED" and rec_n is not None and at_n is not None:
                 durations.setdefault("ingest_to_webhook", []).append(max(0.0, (at_n - rec_n).total_seconds()))
-            prev_at = at_n
+            if stage:  # the order's creation (RECEIVED) is part of the read stage, not its start
+                prev_at = at_n
         g = GaugeMetricFamily("intake_ledger_stage_seconds", "Stage durations over the last hour, from the "
                               "ledger (all processes)", labels=["stage", "quantile"])
         for stage, vals in sorted(durations.items()):

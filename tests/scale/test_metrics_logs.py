@@ -109,3 +109,19 @@ def test_redact_patterns() -> None:
         out = redact(text)
         assert secret not in out and REDACTED in out, (text, out)
     assert redact("order PO-1 for 3 EA at 2.50") == "order PO-1 for 3 EA at 2.50"  # plain text untouched
+
+
+def test_ledger_stage_latency_of_read_starts_when_the_bytes_arrived(tmp_path: Path) -> None:
+    import time
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'l.db'}")
+    app = create_app(settings, start_workers=False)
+    pipe = app.state.services.pipeline
+    mid = pipe.ingest(x12_order("PO-LAT", 9), filename="a.edi").message_id
+    time.sleep(0.6)  # the message waits in the queue before a worker reads it
+    pipe.process_message(mid)
+    from intake.metrics import render
+
+    m = _samples(render(pipe.sm, settings).decode())
+    assert m[("intake_ledger_stage_seconds", (("quantile", "0.5"), ("stage", "read")))] >= 0.5
+    assert m[("intake_ledger_stage_seconds", (("quantile", "0.5"), ("stage", "match")))] < 0.5

@@ -27,7 +27,7 @@ class Limits(BaseModel):
     max_uncompressed_bytes: int = 200 * 1024 * 1024  # XLSX/zip expansion
     max_mime_depth: int = 10
     max_attachments: int = 50
-    max_edi_segments: int = 200_000
+    max_edi_segments: int = 50_000  # about 10,000 order lines; parsing cost grows with it
     ocr_dpi: int = 300
     ocr_languages: str = "eng+deu+fra"
 

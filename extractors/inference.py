@@ -146,6 +146,8 @@ def default_extractor() -> Callable[[Document], OrderDraft]:
     """The process-wide extractor (loaded once, thread-safe)."""
     global _default
     with _lock:
+        if _default is not None and _live_changed(_default):
+            _default = None  # a newer model was promoted (or rolled back): load it, no restart
         if _default is None:
             path = default_model_dir()
             if not (path / "model.safetensors").is_file():
@@ -160,3 +162,29 @@ def reset_default() -> None:
     global _default
     with _lock:
         _default = None
+
+
+# --- picking up a promoted model without a restart (the learning loop, training/retrain.py) ---
+
+RELOAD_CHECK_S = float(os.environ.get("INTAKE_MODEL_RELOAD_CHECK_S", "2"))
+_last_check = 0.0
+
+
+def _live_changed(current: "LayoutExtractor") -> bool:
+    """Whether the model to serve is no longer the loaded one (checked at most every
+    ``RELOAD_CHECK_S`` seconds: one small file read). Called with ``_lock`` held."""
+    import time
+
+    global _last_check
+    now = time.monotonic()
+    if now - _last_check < RELOAD_CHECK_S:
+        return False
+    _last_check = now
+    try:
+        want = default_model_dir()
+    except (IntakeError, OSError, ValueError):
+        return False  # a half-written or unreadable pointer: keep serving the loaded model
+    try:
+        return want.resolve() != Path(current.loaded.path).resolve() and (want / "model.safetensors").is_file()
+    except OSError:
+        return False

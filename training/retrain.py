@@ -1,0 +1,440 @@
+"""Retraining from corrections: ``intake train --from-corrections``.
+
+The live model is fine-tuned on the labelled examples (corrections aligned onto their
+documents, :mod:`training.learn`) plus a replay sample of synthetic documents from the training
+families, so what the model knew is rehearsed while it learns the new layouts. Corrections are
+weighted up: a fixed share of every batch (``correction_share``) comes from them, however few
+they are.
+
+The candidate is then evaluated against the live model on
+
+* the **frozen set**: synthetic documents of the held-out layout families, generated once from a
+  fixed seed and kept under ``<data_dir>/models/frozen/`` (plus any documents with a
+  ``.truth.json`` that an operator puts in ``<data_dir>/models/frozen/docs/``), and
+* the **recent corrections of each customer** (the last few labelled examples per customer),
+
+and promoted only when it is not worse on the frozen set: neither its header F1 nor its line
+F1 may drop by more than ``tolerance`` (default 0). Both sets of figures are returned (and
+printed by the CLI). Every candidate is registered with its config, dataset hash and metrics,
+promoted or not, so ``intake model promote VERSION`` can still choose it by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from intake.errors import ConfigError, IntakeError
+
+__all__ = [
+    "RetrainConfig", "load_retrain_config", "frozen_dirs", "replay_examples", "fine_tune", "evaluate_model",
+    "evaluate_examples", "gate", "retrain", "summary_of",
+]
+
+FROZEN_VERSION = "v1"
+
+
+@dataclass
+class RetrainConfig:
+    """How a retraining run trains and judges (defaults fit ~3 minutes on 2 CPU cores)."""
+
+    steps: int = 60
+    max_minutes: float = 3.0  # the training loop stops (with its LR decayed) within this budget
+    lr: float = 6e-5
+    warmup_steps: int = 4
+    batch_size: int = 8
+    correction_share: float = 0.5  # of each batch, from the corrections (the weighting-up)
+    replay_n: int = 60  # synthetic documents of the training families rehearsed alongside
+    replay_seed: int = 77
+    replay_formats: list[str] = field(default_factory=lambda: ["pdf", "pdf", "xlsx", "csv", "email"])
+    frozen_n: int = 40
+    frozen_seed: int = 4242
+    frozen_formats: list[str] = field(default_factory=lambda: ["pdf", "pdf", "xlsx", "csv", "email"])
+    recent_per_customer: int = 5
+    tolerance: float = 0.0  # how much F1 on the frozen set a candidate may lose and still be promoted
+    threads: int = 2
+    seed: int = 13
+    bf16: bool = True
+
+
+def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainConfig:
+    """A config from JSON (unknown keys are an error) with keyword overrides."""
+    obj: dict[str, Any] = {}
+    if path is not None:
+        try:
+            obj = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read retraining config {path}: {exc}") from exc
+    obj.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(RetrainConfig)}
+    bad = sorted(set(obj) - known)
+    if bad:
+        raise ConfigError(f"unknown retraining settings: {', '.join(bad)}")
+    return RetrainConfig(**obj)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+def frozen_dirs(data_dir: Path, cfg: RetrainConfig) -> list[Path]:
+    """The frozen evaluation folders: the deterministic synthetic held-out set (generated on
+    first use) and ``frozen/docs`` when it holds documents with truth."""
+    from training.synth import generate, heldout_families
+
+    root = Path(data_dir) / "models" / "frozen"
+    synth = root / f"synth-{FROZEN_VERSION}-s{cfg.frozen_seed}-n{cfg.frozen_n}-{'_'.join(cfg.frozen_formats)}"
+    if not (synth / ".complete").is_file():
+        # Generated once, never rewritten: a fixed yardstick that every candidate is held to.
+        generate(cfg.frozen_n, synth, seed=cfg.frozen_seed, formats=list(cfg.frozen_formats),
+                 families=heldout_families(), progress=False)
+        (synth / ".complete").write_text("frozen evaluation set: never edit\n")
+    out = [synth]
+    docs = root / "docs"
+    if docs.is_dir() and any(p.name.endswith(".truth.json") for p in docs.iterdir()):
+        out.append(docs)
+    return out
+
+
+def replay_examples(data_dir: Path, cfg: RetrainConfig) -> list[Any]:
+    """Labelled synthetic documents of the training families (cached: read once)."""
+    from training.finetune import TrainConfig, build_examples
+    from training.synth import doc_suffix, generate, train_families
+
+    cache = Path(data_dir) / "cache" / "replay"
+    folder = cache / f"replay-s{cfg.replay_seed}-n{cfg.replay_n}-{'_'.join(cfg.replay_formats)}"
+    if not (folder / ".complete").is_file():
+        generate(cfg.replay_n, folder, seed=cfg.replay_seed, formats=list(cfg.replay_formats),
+                 families=train_families(), progress=False)
+        (folder / ".complete").write_text("ok")
+    paths = [folder / f"syn_{i:06d}{doc_suffix(cfg.replay_formats[i % len(cfg.replay_formats)])}"
+             for i in range(cfg.replay_n)]
+    tcfg = TrainConfig(synth_formats=list(cfg.replay_formats), use_reader=True, max_scans=0)
+    import contextlib
+    import io
+
+    with contextlib.redirect_stderr(io.StringIO()):  # build_examples draws a progress bar
+        return build_examples(paths, tcfg, folder.with_suffix(".examples.jsonl"))
+
+
+# --- training ---------------------------------------------------------------------------------
+
+def _windows(docs: Sequence[Any], tokenizer: Any, max_len: int, overlap: int) -> list[Any]:
+    from training.features import LABEL2ID, encode_page
+
+    out = []
+    for d in docs:
+        for pi, p in enumerate(d.pages):
+            if p.words:
+                out.extend(encode_page(tokenizer, [w.text for w in p.words], [w.box for w in p.words], p.width,
+                                       p.height, labels=[LABEL2ID.get(t, 0) for t in p.tags], max_len=max_len,
+                                       overlap=overlap, page=pi))
+    return out
+
+
+def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out: Path, cfg: RetrainConfig,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Fine-tune the model at ``base`` on ``corrections`` (weighted up) and ``replay``; save it
+    (with the base's calibration) under ``out`` and return its metadata."""
+    import torch
+
+    from training.build_dataset import dataset_hash
+    from training.model import load_model, save_model
+
+    if not corrections:
+        raise ConfigError("no corrections to learn from: record some with `intake learn` or the review UI")
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    t0 = time.time()
+    loaded = load_model(Path(base), quantized=False)
+    base_meta = dict(loaded.meta)
+    max_len, overlap = int(base_meta.get("max_len", 512)), int(base_meta.get("overlap", 128))
+    model, tok = loaded.model, loaded.tokenizer
+    cw = _windows(corrections, tok, max_len, overlap)
+    rw = _windows(replay, tok, max_len, overlap)
+    if not cw:
+        raise ConfigError("the corrections hold no words to learn from")
+    from training.features import collate
+
+    n_c = max(1, round(cfg.batch_size * cfg.correction_share)) if rw else cfg.batch_size
+    n_r = cfg.batch_size - n_c
+    rng = random.Random(cfg.seed)
+    pools = {"c": (cw, []), "r": (rw, [])}
+
+    def draw(key: str, k: int) -> list[Any]:
+        # Cycle through a shuffled pool so every window is seen before any repeats.
+        src, queue = pools[key]
+        got = []
+        while len(got) < k and src:
+            if not queue:
+                queue.extend(rng.sample(range(len(src)), len(src)))
+            got.append(src[queue.pop()])
+        return got
+
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    plan = {"total": max(1, cfg.steps)}
+
+    def lr_factor(s: int) -> float:
+        if s < cfg.warmup_steps:
+            return (s + 1) / max(1, cfg.warmup_steps)
+        return max(0.0, (plan["total"] - s) / max(1, plan["total"] - cfg.warmup_steps))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    model.train()
+    losses: list[float] = []
+    step = 0
+    t_loop = time.time()
+    while step < plan["total"]:
+        batch = draw("c", n_c) + draw("r", n_r)
+        inputs = collate(batch, tok.pad_token_id)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            loss = model(**inputs).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+        step += 1
+        if step in (3, 10) and cfg.max_minutes:
+            # Shrink the plan to the time budget so the learning rate still decays to zero.
+            per = (time.time() - t_loop) / step
+            fit = int((cfg.max_minutes * 60 - (time.time() - t0)) / per)
+            if fit < plan["total"]:
+                plan["total"] = max(step + 1, fit)
+        if progress and (step % 10 == 0 or step == plan["total"]):
+            progress(f"step {step}/{plan['total']} loss {sum(losses[-10:]) / len(losses[-10:]):.4f}")
+    model.eval()
+    meta = {k: base_meta[k] for k in ("encoder", "max_len", "overlap") if k in base_meta}
+    meta.update({
+        "version": out.name, "parent": base_meta.get("version", Path(base).name), "kind": "retrain",
+        "retrain_config": asdict(cfg), "config": base_meta.get("config"),
+        "dataset_hash": dataset_hash(list(corrections) + list(replay)),
+        "corrections": len(corrections), "replay_documents": len(replay), "correction_windows": len(cw),
+        "replay_windows": len(rw), "steps": step, "first_loss": losses[0] if losses else None,
+        "final_loss": (sum(losses[-10:]) / len(losses[-10:])) if losses else None,
+        "train_seconds": round(time.time() - t0, 1),
+        "trained_on_files": sorted(set(base_meta.get("trained_on_files") or []) | {d.name for d in corrections}),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+    save_model(model, Path(base), out, meta)
+    cal = Path(base) / "calibration.json"
+    if cal.is_file():
+        # A short fine-tune barely moves the logits' scale: keep the base's calibration.
+        shutil.copyfile(cal, out / "calibration.json")
+    return meta
+
+
+# --- evaluation -------------------------------------------------------------------------------
+
+def summary_of(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The figures that matter from ``Scores.metrics()``."""
+    return {"documents": metrics["documents"], "header_f1": round(metrics["header"]["f1"], 4),
+            "line_f1": round(metrics["lines"]["f1"], 4),
+            "lines_right": metrics["lines"]["right"], "lines_truth": metrics["lines"]["truth"],
+            "fields": {k: round(v["f1"], 4) for k, v in metrics.get("fields", {}).items()}}
+
+
+def _model_key(model_dir: Path) -> str:
+    h = hashlib.sha256()
+    with open(Path(model_dir) / "model.safetensors", "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    cal = Path(model_dir) / "calibration.json"
+    if cal.is_file():
+        h.update(cal.read_bytes())
+    return h.hexdigest()[:24]
+
+
+def evaluate_model(model_dir: Path, folders: Sequence[Path], cache: Path | None = None) -> dict[str, Any]:
+    """Summaries per frozen folder for the model at ``model_dir`` (cached by the weights' hash)."""
+    from extractors.inference import LayoutExtractor
+    from training.evaluate import evaluate_dir
+
+    key = _model_key(model_dir)
+    store: dict[str, Any] = {}
+    if cache is not None and cache.is_file():
+        try:
+            store = json.loads(cache.read_text())
+        except ValueError:
+            store = {}
+    out: dict[str, Any] = {}
+    ex = None
+    for f in folders:
+        ck = f"{key}:{f.name}"
+        if ck in store and f.name.startswith("synth-"):  # operator docs may change: always re-score
+            out[f.name] = store[ck]
+            continue
+        ex = ex or LayoutExtractor(Path(model_dir))
+        out[f.name] = summary_of(evaluate_dir(f, ex.extract).metrics())
+        store[ck] = out[f.name]
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(store, indent=1, sort_keys=True))
+    return out
+
+
+def evaluate_examples(model_dir: Path, examples: Sequence[Any], truths: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Extraction scores of a model on labelled examples' words against their truths."""
+    from extractors.inference import LayoutExtractor
+    from training.build_dataset import as_document
+    from training.evaluate import Scores, score_document
+
+    ex = LayoutExtractor(Path(model_dir))
+    scores = Scores()
+    for d, t in zip(examples, truths):
+        try:
+            draft = ex.extract(as_document(d))
+        except IntakeError:
+            from intake.domain import OrderDraft
+
+            draft = OrderDraft()
+        score_document(draft, t, scores, d.name)
+    return summary_of(scores.metrics())
+
+
+def gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0) -> tuple[bool, list[str]]:
+    """Whether the candidate is not worse than the live model on every frozen folder, and why not."""
+    why = []
+    for name, lv in live.items():
+        cv = cand.get(name)
+        if cv is None:
+            why.append(f"{name}: candidate not evaluated")
+            continue
+        for k in ("header_f1", "line_f1"):
+            if cv[k] < lv[k] - tolerance - 1e-9:
+                why.append(f"{name}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
+    return not why, why
+
+
+# --- the whole run ----------------------------------------------------------------------------
+
+def _new_version() -> str:
+    from training.registry import new_version_name
+
+    return new_version_name("r") + "-" + uuid.uuid4().hex[:4]
+
+
+def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = True,
+            log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Fine-tune the live model on every labelled example, judge it and promote it if not worse.
+
+    Returns a report: version, promoted (bool), reasons, the frozen-set figures of live and
+    candidate, the per-customer figures on recent corrections, and timings. Raises
+    ``ConfigError`` when there are no corrections.
+    """
+    from extractors.inference import DEFAULT_MODEL_DIR, default_model_dir
+    from intake.db import make_engine, make_sessionmaker, unit_of_work
+    from intake.migrate import upgrade
+    from training.learn import example_of, labelled_examples, mark_used, sync_training_examples
+    from training.registry import Registry
+
+    cfg = cfg or RetrainConfig()
+    say = log or (lambda _m: None)
+    t0 = time.time()
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    sm = make_sessionmaker(engine)
+    with unit_of_work(sm) as s:
+        synced = sync_training_examples(s, settings)
+        rows = labelled_examples(s)
+        examples = [example_of(r) for r in rows]
+        truths = [dict(r.truth) for r in rows]
+        ids = [r.id for r in rows]
+        customers = [r.customer_id or "(no customer)" for r in rows]
+    if not examples:
+        raise ConfigError("no corrections to learn from: record some with `intake learn FILE TRUTH.json` or the review UI")
+    say(f"{len(examples)} labelled example(s) ({synced} new from the review UI)")
+    base = default_model_dir(settings)
+    if not (base / "model.safetensors").is_file():
+        raise ConfigError(f"no live model at {base} to fine-tune: train one with `intake train`")
+    replay = replay_examples(data_dir, cfg)
+    say(f"replay: {len(replay)} synthetic document(s); fine-tuning {base.name}")
+    version = _new_version()
+    out = data_dir / "cache" / "runs" / version
+    meta = fine_tune(base, examples, replay, out, cfg, progress=say)
+    t_train = time.time() - t0
+    say(f"trained in {t_train:.0f} s; evaluating candidate and live model")
+    folders = frozen_dirs(data_dir, cfg)
+    cache = data_dir / "models" / "frozen" / "scores.json"
+    live_frozen = evaluate_model(base, folders, cache)
+    cand_frozen = evaluate_model(out, folders, cache)
+    per_customer: dict[str, Any] = {}
+    by_c: dict[str, list[int]] = {}
+    for i, c in enumerate(customers):
+        by_c.setdefault(c, []).append(i)
+    for c, idx in by_c.items():
+        recent = idx[-cfg.recent_per_customer:]
+        exs, trs = [examples[i] for i in recent], [truths[i] for i in recent]
+        per_customer[c] = {"live": evaluate_examples(base, exs, trs), "candidate": evaluate_examples(out, exs, trs)}
+    ok, why = gate(live_frozen, cand_frozen, cfg.tolerance)
+    meta["metrics_frozen"] = cand_frozen
+    meta["metrics_frozen_live"] = {"version": _version_of(base), "figures": live_frozen}
+    meta["metrics_recent_corrections"] = per_customer
+    meta["gate"] = {"promoted": bool(ok and promote), "passed": ok, "reasons": why, "tolerance": cfg.tolerance}
+    (out / "intake_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+    reg = Registry(Path(settings.registry_dir))
+    if ok and promote and reg.live() is None and base.resolve() == DEFAULT_MODEL_DIR.resolve():
+        # The packaged model goes into the registry first, so a rollback has somewhere to go.
+        bv = reg.add(base, "base-" + _version_of(base).replace("/", "_")) if not _has(reg, base) else _has(reg, base)
+        reg.promote(str(bv), reason="baseline before the first retrained model")
+    reg.add(out, version)
+    if ok and promote:
+        reg.promote(version, reason=f"retrained on {len(examples)} correction(s); not worse on the frozen set")
+    with unit_of_work(sm) as s:
+        from training.learn import LabelledExampleRow
+
+        mark_used(s, [r for r in (s.get(LabelledExampleRow, i) for i in ids) if r is not None], version)
+    engine.dispose()
+    shutil.rmtree(out, ignore_errors=True)  # the registry holds its copy
+    return {"version": version, "promoted": bool(ok and promote), "passed": ok, "reasons": why,
+            "base": _version_of(base), "corrections": len(examples), "frozen": {"live": live_frozen,
+            "candidate": cand_frozen}, "recent_corrections": per_customer, "train_seconds": round(t_train, 1),
+            "total_seconds": round(time.time() - t0, 1), "steps": meta["steps"], "final_loss": meta["final_loss"]}
+
+
+def _version_of(model_dir: Path) -> str:
+    p = Path(model_dir) / "intake_model.json"
+    try:
+        return str(json.loads(p.read_text()).get("version") or Path(model_dir).name)
+    except (OSError, ValueError):
+        return Path(model_dir).name
+
+
+def _has(reg: Any, model_dir: Path) -> str | None:
+    name = "base-" + _version_of(model_dir).replace("/", "_")
+    return name if (reg.versions_dir / name / "model.safetensors").is_file() else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m training.retrain``: what the background learner runs in its own process."""
+    import argparse
+    import sys
+
+    from intake.settings import get_settings
+
+    ap = argparse.ArgumentParser(prog="python -m training.retrain")
+    ap.add_argument("--config", type=Path, default=None)
+    ap.add_argument("--no-promote", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        rep = retrain(get_settings(), load_retrain_config(a.config), promote=not a.no_promote,
+                      log=lambda m: sys.stderr.write(m + "\n"))
+    except IntakeError as exc:
+        sys.stderr.write("error: " + exc.reason + "\n")
+        return 2
+    sys.stdout.write(json.dumps(rep, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

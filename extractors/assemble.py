@@ -249,6 +249,12 @@ def assemble(
     tags = tag_words(words, probs, id2label)
     draft = OrderDraft(extractor=extractor, model_version=model_version)
 
+    # Party blocks (buyer, supplier, ship-to, bill-to): side-by-side address blocks interleave in
+    # reading order, and a word of one block is easily tagged with its neighbour's field. The
+    # words are grouped into blocks by geometry and each block takes the field its words vote
+    # for, so a block is never split between two fields.
+    _vote_blocks(tags, probs, id2label)
+
     # Header: the best-scoring span per field.
     for f in HEADER_FIELDS:
         ft = [t for t in tags if t.field == f]
@@ -273,6 +279,111 @@ def assemble(
 
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
     return draft
+
+
+def _blocks(words: Sequence[Word]) -> list[list[int]]:
+    """Geometric blocks: words joined when on one row with a small gap, or on consecutive rows
+    of one column (overlapping x, a vertical gap under a line height)."""
+    n = len(words)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        a = words[i]
+        ha = max(1.0, a.box[3] - a.box[1])
+        for j in range(i + 1, n):
+            b = words[j]
+            if a.page != b.page:
+                continue
+            hb = max(1.0, b.box[3] - b.box[1])
+            h = min(ha, hb)
+            v_overlap = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
+            same_row = v_overlap > 0.5 * h
+            h_gap = max(a.box[0], b.box[0]) - min(a.box[2], b.box[2])
+            if same_row and h_gap < 1.5 * h:
+                parent[find(i)] = find(j)
+                continue
+            v_gap = max(a.box[1], b.box[1]) - min(a.box[3], b.box[3])
+            if not same_row and v_gap < 0.9 * h and h_gap < 0 and abs(a.box[0] - b.box[0]) < 12 * h:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str]) -> None:
+    party = [t for t in tags if t.field in MULTILINE_FIELDS]
+    if len(party) < 2:
+        return
+    fields = sorted(MULTILINE_FIELDS)
+    cols = {f: [i for i, lab in id2label.items() if lab != "O" and lab[2:] == f] for f in fields}
+    blocks = []
+    for blk in _blocks([t.word for t in party]):
+        blocks.extend(_split_at_begins([party[i] for i in blk], probs, id2label))
+    votes = [{f: sum(float(probs[t.index][cols[f]].sum()) for t in b) for f in fields} for b in blocks]
+    # Each party is one block: assign blocks to fields greedily by total vote, one block per
+    # field, so that two neighbouring blocks never both become the ship-to.
+    pairs = sorted(((votes[b][f], b, f) for b in range(len(blocks)) for f in fields), reverse=True)
+    chosen: dict[int, str] = {}
+    taken: dict[str, int] = {}
+    for v, b, f in pairs:
+        if b in chosen or f in taken or v < 0.3 * len(blocks[b]):
+            continue
+        chosen[b], taken[f] = f, b
+    spans: dict[str, list[WordTag]] = {}
+    for b, members in enumerate(blocks):
+        win = chosen.get(b)
+        if win is None:
+            # A second block voting for a taken field (a letterhead above its address) joins it
+            # when it sits right next to it; otherwise it is not a party of this order.
+            best = max(fields, key=lambda f: votes[b][f])
+            if best in taken and _near(members, blocks[taken[best]]):
+                win = best
+        for t in members:
+            if win is None:
+                t.field = None
+                continue
+            if t.field != win:
+                t.score = float(probs[t.index][cols[win]].sum())
+                t.field = win
+            spans.setdefault(win, []).append(t)
+    for members in spans.values():
+        members.sort(key=lambda t: t.index)
+        for k, t in enumerate(members):
+            t.begin = k == 0  # one party is one span: its first word begins it
+
+
+def _split_at_begins(members: list[WordTag], probs: np.ndarray, id2label: dict[int, str]) -> list[list[WordTag]]:
+    """Split a block where a row starts with a word the model surely begins a party with
+    (stacked blocks without a blank row between them, as in spreadsheets)."""
+    b_cols = [i for i, lab in id2label.items() if lab.startswith("B-") and lab[2:] in MULTILINE_FIELDS]
+    rows = visual_rows([t.word for t in members])
+    out: list[list[WordTag]] = []
+    for r in rows:
+        first = members[r[0]]
+        strong = float(probs[first.index][b_cols].sum()) > 0.5
+        if not out or strong:
+            out.append([])
+        out[-1].extend(members[i] for i in r)
+    return out
+
+
+def _near(a: list[WordTag], b: list[WordTag]) -> bool:
+    """Blocks on one page within 2.4 line heights vertically and overlapping horizontally."""
+    if a[0].word.page != b[0].word.page:
+        return False
+    ay0, ay1 = min(t.word.box[1] for t in a), max(t.word.box[3] for t in a)
+    by0, by1 = min(t.word.box[1] for t in b), max(t.word.box[3] for t in b)
+    ax0, ax1 = min(t.word.box[0] for t in a), max(t.word.box[2] for t in a)
+    bx0, bx1 = min(t.word.box[0] for t in b), max(t.word.box[2] for t in b)
+    h = max(1.0, a[0].word.box[3] - a[0].word.box[1])
+    return max(ay0, by0) - min(ay1, by1) < 2.4 * h and min(ax1, bx1) - max(ax0, bx0) > 0
 
 
 def _lines(tags: list[WordTag], loc: Locale, cal: Calibrator | None) -> list[LineDraft]:

@@ -124,3 +124,22 @@ def test_number_split_by_thin_space_is_one_value() -> None:
     s.tags.append("I-total")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale("fr", decimal=","))
     assert d.total.value == pytest.approx(1234.5)
+
+
+def test_side_by_side_party_blocks_are_not_mixed() -> None:
+    # Three address blocks in three columns; the model tags some words of the middle block
+    # with its neighbour's field. Each block must come out whole, one field per block.
+    s = Sheet()
+    blocks = {"buyer": (40, ["Brightline Corp", "72 Harbor Way", "Springfield"]),
+              "supplier": (220, ["Polaris Foods", "192 Commerce Drive", "Austin"]),
+              "ship_to": (400, ["Falcon Supply", "80 Parkway", "Columbus"])}
+    for f, (x, rows) in blocks.items():
+        for r, text in enumerate(rows):
+            s.put(text, x, 140 + 12 * r, ("B-" if r == 0 else "I-") + f)
+    wrong = [k for k, w in enumerate(s.words) if w.text in ("Commerce", "Drive", "Austin")]
+    for k in wrong:
+        s.tags[k] = "I-ship_to"  # mistaken for the ship-to
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
+    assert d.buyer.value == "Brightline Corp, 72 Harbor Way, Springfield"
+    assert d.supplier.value == "Polaris Foods, 192 Commerce Drive, Austin"
+    assert d.ship_to.value == "Falcon Supply, 80 Parkway, Columbus"

@@ -93,6 +93,12 @@ def required_field_problems(m: MatchedOrder) -> list[Problem]:
     return out
 
 
+def coverage_problems(m: MatchedOrder) -> list[Problem]:
+    """Rows that look like order lines but that no extracted line covers (see extractors.coverage)."""
+    return [Problem(code="possible_missed_line", message=f"this row looks like an order line but was not read as one: {row!r}")
+            for row in m.draft.meta.get("uncovered_rows", [])]
+
+
 def _confidence_problems(m: MatchedOrder, s: Decision) -> list[Problem]:
     d = m.draft
     out: list[Problem] = []
@@ -128,7 +134,7 @@ def decide_order(m: MatchedOrder, catalog: Any, settings: Decision, *, today: da
     """
     from intake.validation import decide, validate
 
-    problems = required_field_problems(m) + _confidence_problems(m, settings)
+    problems = required_field_problems(m) + _confidence_problems(m, settings) + coverage_problems(m)
     record = build_record(m)
     po = record.get("po_number")
     if po:

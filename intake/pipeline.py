@@ -155,6 +155,11 @@ def _model_drafts(doc: Document, idx: int, model_extract: Callable[[Document], O
 
         model_extract = default_extractor()
     draft = model_extract(doc)
+    from extractors.coverage import uncovered_rows
+
+    missed = uncovered_rows(doc, draft)
+    if missed:
+        draft.meta["uncovered_rows"] = missed
     draft.document_index = idx
     draft.document_kind = doc.kind
     draft.document_name = doc.name

@@ -309,6 +309,9 @@ def _mount_optional() -> None:
     from intake.cli_worker import register as register_worker
 
     register_worker(app)  # intake worker (Celery)
+    from training.cli_learn import register as register_learning
+
+    register_learning(app)  # intake learn | train [--from-corrections] | eval | model | labelstudio
 
 
 def main() -> None:

@@ -213,6 +213,9 @@ class Settings(BaseSettings):
     log_format: str = "json"  # INTAKE_LOG_FORMAT: json (one object per line) | text
 
     model_dir: Path | None = None  # default: the live model of the registry, else the packaged one
+    # the learning loop (training/background.py): retrain after this many new corrections (0: never)
+    retrain_after: int = 3  # INTAKE_RETRAIN_AFTER
+    retrain_check_s: float = 30.0  # INTAKE_RETRAIN_CHECK_S: how often `intake serve` counts them
     encoder: str = "all-MiniLM-L6-v2"
 
     limits: Limits = Limits()

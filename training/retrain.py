@@ -423,15 +423,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     from intake.settings import get_settings
 
     ap = argparse.ArgumentParser(prog="python -m training.retrain")
-    ap.add_argument("--config", type=Path, default=None)
+    import os
+
+    env_cfg = os.environ.get("INTAKE_RETRAIN_CONFIG")  # how `intake serve`'s learner is tuned
+    ap.add_argument("--config", type=Path, default=Path(env_cfg) if env_cfg else None)
     ap.add_argument("--no-promote", action="store_true")
     a = ap.parse_args(argv)
+    from training.background import RetrainLock
+
+    settings = get_settings()
+    lock = RetrainLock(settings.registry_dir)
+    if not lock.acquire():
+        sys.stderr.write("error: another retraining is running for this data directory\n")
+        return 3
     try:
-        rep = retrain(get_settings(), load_retrain_config(a.config), promote=not a.no_promote,
+        rep = retrain(settings, load_retrain_config(a.config), promote=not a.no_promote,
                       log=lambda m: sys.stderr.write(m + "\n"))
     except IntakeError as exc:
         sys.stderr.write("error: " + exc.reason + "\n")
         return 2
+    finally:
+        lock.release()
     sys.stdout.write(json.dumps(rep, default=str) + "\n")
     return 0
 

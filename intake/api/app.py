@@ -32,6 +32,7 @@ class Services:
         self.relay = Relay(settings, self.pipeline.sm) if start_workers else None
         self._relay_thread: threading.Thread | None = None
         self.channels: Any = None  # connectors.service.Channels when a mailbox, EDI folder or SMTP is set
+        self.learner: Any = None  # training.background.Learner: retrains after INTAKE_RETRAIN_AFTER corrections
 
     def start(self) -> None:
         if self.workers is not None:
@@ -41,12 +42,17 @@ class Services:
             if Channels.configured(self.settings):
                 self.channels = Channels(self.settings, self.pipeline, submit=self.workers.submit_message)
                 self.channels.start()
+            from training.background import start_learner
+
+            self.learner = start_learner(self.settings, self.pipeline.sm)
         if self.relay is not None:
             self._relay_thread = threading.Thread(target=self.relay.run_forever, args=(self.settings.poll_interval_s,),
                                                   name="intake-relay", daemon=True)
             self._relay_thread.start()
 
     def stop(self) -> None:
+        if self.learner is not None:
+            self.learner.stop()
         if self.channels is not None:
             self.channels.stop()
         if self.relay is not None:

@@ -1,0 +1,214 @@
+"""Learning curve: how fast a layout the model has never seen is learned from corrections.
+
+    .venv/bin/python bench/learning.py [--json] [--model DIR] [--families N|NAME,...]
+                                       [--eval-docs N] [--steps N] [--chart FILE] [--no-frozen]
+
+For each layout family held out of training (``training.synth.heldout_families()``), PDFs are
+generated; the first 5 are the "corrected" documents, the rest are the evaluation documents.
+Field (header) and line F1 on the evaluation documents are measured with the model as it is,
+then after fine-tuning it (``training.retrain.fine_tune``: the same training as
+``intake train --from-corrections``, from the same base model each time) on 1, 3 and 5 corrected
+documents. Corrections are made the way a CSR's are: the document's truth is aligned onto the
+words the reader returns (``training.learn.align_document``), not taken from the generator's
+labels. Each candidate is also scored on the frozen set, as the promotion gate would. Retraining
+time is the fine-tune alone (load, windows, training, save) with 2 threads.
+
+Writes a PNG chart (line F1 and field F1 against the number of corrected documents, and the
+retraining time). Prints figures; asserts nothing. Targets (issue 6): line F1 >= 0.95 after at
+most 3 corrected documents, retraining <= 300 s on 2 cores, no candidate worse on the frozen set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+STEPS_K = (1, 3, 5)
+
+
+def _eval(model: Path, folder: Path) -> dict[str, Any]:
+    from extractors.inference import LayoutExtractor
+    from training.evaluate import evaluate_dir
+    from training.retrain import summary_of
+
+    return summary_of(evaluate_dir(folder, LayoutExtractor(model).extract).metrics())
+
+
+def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], eval_docs: int, seed: int,
+               frozen: list[Path] | None, frozen_base: dict[str, Any] | None, say: Any) -> dict[str, Any]:
+    """The curve of one family: before, and after each number of corrected documents."""
+    from training.learn import align_document
+    from training.retrain import evaluate_model, fine_tune, gate
+    from training.synth import generate
+
+    d = work / fam
+    paths = generate(max(STEPS_K) + eval_docs, d / "all", seed=seed, formats=["pdf"], families=[fam], progress=False)
+    ev = d / "eval"
+    ev.mkdir(parents=True, exist_ok=True)
+    for p in paths[max(STEPS_K):]:
+        for suf in ("", ".truth.json"):
+            shutil.copyfile(f"{p}{suf}", ev / f"{p.name}{suf}")
+    corrections = []
+    for p in paths[:max(STEPS_K)]:
+        truth = json.loads(Path(f"{p}.truth.json").read_text())
+        ex, _idx, found, total = align_document(p.read_bytes(), p.name, truth)
+        corrections.append((ex, found, total))
+    points = [{"corrected": 0, **_eval(base, ev), "train_seconds": 0.0}]
+    say(f"{fam}: before: field F1 {points[0]['header_f1']:.3f} line F1 {points[0]['line_f1']:.3f}")
+    for k in STEPS_K:
+        out = d / f"model-{k}"
+        t0 = time.time()
+        meta = fine_tune(base, [c[0] for c in corrections[:k]], replay, out, cfg)
+        secs = time.time() - t0
+        pt: dict[str, Any] = {"corrected": k, **_eval(out, ev), "train_seconds": round(secs, 1),
+                              "steps": meta["steps"]}
+        if frozen is not None and frozen_base is not None:
+            fz = evaluate_model(out, frozen)
+            ok, why = gate(frozen_base, fz, cfg.tolerance)
+            pt["frozen"] = fz
+            pt["frozen_not_worse"] = ok
+            pt["frozen_reasons"] = why
+        points.append(pt)
+        say(f"{fam}: after {k}: field F1 {pt['header_f1']:.3f} line F1 {pt['line_f1']:.3f} "
+            f"({secs:.0f} s, {meta['steps']} steps)" + ("" if "frozen" not in pt else
+                                                        f" frozen not worse: {pt['frozen_not_worse']}"))
+        shutil.rmtree(out, ignore_errors=True)
+    return {"family": fam, "eval_documents": eval_docs,
+            "alignment": [{"found": f, "total": t} for _, f, t in corrections], "points": points}
+
+
+def chart(result: dict[str, Any], path: Path) -> Path:
+    """Line and field F1 against corrected documents per family (and their mean), plus time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [2, 1]})
+    ks = [0, *STEPS_K]
+    for fr in result["families"]:
+        ys = [p["line_f1"] for p in fr["points"]]
+        ax.plot(ks, ys, "o-", alpha=0.45, label=f"{fr['family']} lines")
+    mean = result["mean"]
+    ax.plot(ks, [m["line_f1"] for m in mean], "o-", color="black", linewidth=2.5, label="mean line F1")
+    ax.plot(ks, [m["header_f1"] for m in mean], "s--", color="#dd8452", linewidth=2, label="mean field F1")
+    ax.axhline(0.95, color="grey", linestyle=":", label="target 0.95")
+    ax.set_xticks(ks)
+    ax.set_xlabel("corrected documents of the new layout")
+    ax.set_ylabel("F1 on the layout's other documents")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Learning a layout the model has never seen")
+    ax.legend(fontsize=7, loc="lower right")
+    ax2.bar([str(k) for k in STEPS_K], [m["train_seconds"] for m in mean[1:]], color="#4c72b0")
+    ax2.axhline(300, color="grey", linestyle=":", label="target 300 s")
+    ax2.set_xlabel("corrected documents")
+    ax2.set_ylabel("retraining seconds (2 threads)")
+    ax2.set_title("Retraining time")
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="print JSON")
+    ap.add_argument("--model", type=Path, default=None, help="base model directory (default: the live/default one)")
+    ap.add_argument("--families", default="2", help="how many held-out families, or comma-separated names")
+    ap.add_argument("--eval-docs", type=int, default=6, help="evaluation documents per family")
+    ap.add_argument("--steps", type=int, default=None, help="training steps per retraining (default: the retraining config's)")
+    ap.add_argument("--seed", type=int, default=31)
+    ap.add_argument("--chart", type=Path, default=None, help="PNG to write (default: <data_dir>/reports/learning-<time>.png)")
+    ap.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
+    ap.add_argument("--no-frozen", action="store_true", help="skip scoring each candidate on the frozen set")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(2)
+    from extractors.inference import default_model_dir
+    from intake.settings import get_settings
+    from training.retrain import evaluate_model, frozen_dirs, load_retrain_config, replay_examples
+    from training.synth import heldout_families
+
+    settings = get_settings()
+    data_dir = Path(settings.data_dir)
+    base = args.model or default_model_dir(settings)
+    cfg = load_retrain_config(None, steps=args.steps)
+    held = heldout_families()
+    fams = held[: int(args.families)] if args.families.isdigit() else [f.strip() for f in args.families.split(",") if f.strip()]
+    unknown = [f for f in fams if f not in held]
+    if unknown:
+        sys.stderr.write(f"error: not held-out families: {', '.join(unknown)} (choose from {', '.join(held)})\n")
+        raise SystemExit(2)
+
+    def say(m: str) -> None:
+        if not args.json:
+            sys.stdout.write(m + "\n")
+            sys.stdout.flush()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-learning-"))
+    t0 = time.time()
+    replay = replay_examples(data_dir, cfg)
+    frozen = None if args.no_frozen else frozen_dirs(data_dir, cfg)
+    frozen_base = None if frozen is None else evaluate_model(base, frozen, data_dir / "models" / "frozen" / "scores.json")
+    say(f"base model {base} ({json.loads((base / 'intake_model.json').read_text()).get('version', base.name)}); "
+        f"{len(replay)} replay documents; steps {cfg.steps} (budget {cfg.max_minutes} min)")
+    families = [run_family(f, base, work, cfg, replay, args.eval_docs, args.seed, frozen, frozen_base, say)
+                for f in fams]
+    mean = []
+    for i, k in enumerate((0, *STEPS_K)):
+        pts = [fr["points"][i] for fr in families]
+        mean.append({"corrected": k, "header_f1": round(sum(p["header_f1"] for p in pts) / len(pts), 4),
+                     "line_f1": round(sum(p["line_f1"] for p in pts) / len(pts), 4),
+                     "train_seconds": round(max(p["train_seconds"] for p in pts), 1)})
+    reach = next((m["corrected"] for m in mean if m["line_f1"] >= 0.95), None)
+    result: dict[str, Any] = {
+        "base_model": str(base), "families": families, "mean": mean, "frozen_base": frozen_base,
+        "targets": {
+            "corrected_docs_to_line_f1_0.95": reach,
+            "line_f1_0.95_within_3": reach is not None and reach <= 3,
+            "max_retrain_seconds": max(m["train_seconds"] for m in mean),
+            "retrain_within_300_s": max(m["train_seconds"] for m in mean) <= 300,
+            "candidates_not_worse_on_frozen": None if frozen is None else
+            sum(1 for fr in families for p in fr["points"][1:] if p.get("frozen_not_worse")),
+            "candidates": sum(len(fr["points"]) - 1 for fr in families),
+        },
+        "seconds": round(time.time() - t0, 1), "threads": 2, "cpu_count": os.cpu_count(),
+    }
+    out = args.chart or (data_dir / "reports" / time.strftime("learning-%Y%m%d-%H%M%S.png"))
+    result["chart"] = str(chart(result, out))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    else:
+        say("corrected  field F1  line F1  retrain s (mean over " + str(len(families)) + " families)")
+        for m in mean:
+            say(f"{m['corrected']:>9}  {m['header_f1']:.3f}     {m['line_f1']:.3f}    {m['train_seconds']:.0f}")
+        t = result["targets"]
+        say(f"line F1 >= 0.95 after {t['corrected_docs_to_line_f1_0.95']} corrected document(s); "
+            f"slowest retraining {t['max_retrain_seconds']:.0f} s; "
+            + ("" if t["candidates_not_worse_on_frozen"] is None else
+               f"{t['candidates_not_worse_on_frozen']} of {t['candidates']} candidates not worse on the frozen set; ")
+            + f"chart {result['chart']}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

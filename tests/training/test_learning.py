@@ -1,0 +1,286 @@
+"""The learning loop: corrections become labelled examples, retraining is gated on the frozen
+set, promotions are picked up without a restart, and `intake serve`'s learner retrains in the
+background after INTAKE_RETRAIN_AFTER corrections."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from intake.settings import Settings, get_settings
+
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("INTAKE_MODEL_DIR", raising=False)
+    monkeypatch.delenv("INTAKE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    s = Settings(data_dir=tmp_path / "data")
+    s.data_dir.mkdir(parents=True)
+    yield s
+    get_settings.cache_clear()
+
+
+@pytest.fixture()
+def sm(settings: Any) -> Any:
+    from intake.db import make_engine, make_sessionmaker
+    from intake.migrate import upgrade
+
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def family_docs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Four PDFs of one layout family held out of training (a layout the model has not seen)."""
+    from training.synth import generate, heldout_families
+
+    out = tmp_path_factory.mktemp("family")
+    return generate(4, out, seed=3, formats=["pdf"], families=[heldout_families()[1]], progress=False)
+
+
+def _truth(p: Path) -> dict[str, Any]:
+    return json.loads(Path(f"{p}.truth.json").read_text())
+
+
+def test_migration_0005_matches_the_table(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    import intake.corrections  # noqa: F401
+    import training.learn  # noqa: F401
+    from intake.db import Base, make_engine
+    from intake.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    assert "labelled_examples" in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    mine = [d for d in diffs if "labelled_examples" in repr(d)]
+    assert not mine, mine
+
+
+def test_learn_aligns_every_truth_value_and_stores_the_document(settings: Any, sm: Any, family_docs: list[Path]) -> None:
+    from intake.blobstore import BlobStore
+    from intake.db import unit_of_work
+    from training.build_dataset import LabelledDoc
+    from training.learn import count_unused, labelled_examples, learn_document
+
+    pdf = family_docs[0]
+    truth = _truth(pdf)
+    with unit_of_work(sm) as s:
+        row = learn_document(s, settings, pdf.read_bytes(), pdf.name, truth, customer_id="C-7")
+        assert row.values_total >= 5 + 3 * len(truth["lines"])
+        assert row.values_found == row.values_total  # a clean PDF: every value is on the page
+    with unit_of_work(sm) as s:
+        [stored] = labelled_examples(s)
+        assert stored.customer_id == "C-7" and stored.source == "cli" and stored.used_in_model is None
+        assert BlobStore(settings.blob_dir).get(stored.document_sha256) == pdf.read_bytes()
+        ex = LabelledDoc.from_json(stored.example)
+        tags = [t for p in ex.pages for t in p.tags]
+        words = [w.text for p in ex.pages for w in p.words]
+        po = [w for w, t in zip(words, tags) if t.endswith("po_number")]
+        assert " ".join(po).replace(" ", "") == truth["po_number"].replace(" ", "")
+        assert sum(1 for t in tags if t == "B-sku") == len(truth["lines"])
+        assert count_unused(s) == 1
+
+
+def test_learn_refuses_what_is_not_a_corrected_order(settings: Any, sm: Any, family_docs: list[Path],
+                                                     tmp_path: Path) -> None:
+    from intake.db import unit_of_work
+    from intake.errors import ReadError
+    from training.learn import learn_document, load_truth
+
+    pdf = family_docs[0]
+    with unit_of_work(sm) as s:
+        with pytest.raises(ReadError, match="nothing to learn"):
+            learn_document(s, settings, pdf.read_bytes(), pdf.name, {"lines": []})
+        with pytest.raises(ReadError, match="empty file"):
+            learn_document(s, settings, b"", "x.pdf", _truth(pdf))
+        with pytest.raises(ReadError, match="none of the truth's values"):
+            learn_document(s, settings, pdf.read_bytes(), pdf.name,
+                           {"po_number": "ZZ-NOT-THERE-999", "lines": [{"sku": "QQQ-000", "quantity": 987654}]})
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ReadError, match="not valid JSON"):
+        load_truth(bad)
+    # the command says it in one line, without a traceback
+    env = {"INTAKE_DATA_DIR": str(settings.data_dir), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run([sys.executable, "-m", "intake.cli", "learn", str(pdf), str(bad)], capture_output=True,
+                       text=True, cwd=ROOT, env=env, timeout=120)
+    assert r.returncode != 0 and "not valid JSON" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_review_ui_training_examples_are_aligned_too(settings: Any, sm: Any, family_docs: list[Path]) -> None:
+    from intake import ledger
+    from intake.blobstore import BlobStore, sha256_hex
+    from intake.corrections import save_training_example
+    from intake.db import unit_of_work
+    from intake.domain import Channel, RawMessage
+    from intake.states import OrderStatus
+    from training.learn import count_unused, labelled_examples, sync_training_examples
+
+    pdf = family_docs[1]
+    data = pdf.read_bytes()
+    BlobStore(settings.blob_dir).put(data)
+    with unit_of_work(sm) as s:
+        raw = RawMessage(sha256=sha256_hex(data), size=len(data), filename=pdf.name, content_type="application/pdf",
+                         channel=Channel.upload, received_at=datetime.now(timezone.utc))
+        msg, _ = ledger.record_message(s, raw)
+        order = ledger.create_order(s, msg, 0, OrderStatus.NEEDS_REVIEW, actor="test", reason="test",
+                                    customer_id="C-9")
+        save_training_example(s, order, _truth(pdf), "review_ui", "csr1")
+    with unit_of_work(sm) as s:
+        assert count_unused(s) == 1  # waiting to be aligned counts as a new correction
+        assert sync_training_examples(s, settings) == 1
+        assert sync_training_examples(s, settings) == 0  # once only
+        [row] = labelled_examples(s)
+        assert row.customer_id == "C-9" and row.training_example_id is not None and row.source == "review_ui"
+        assert row.values_found == row.values_total
+        assert count_unused(s) == 1
+
+
+def test_gate_refuses_a_candidate_worse_on_any_frozen_figure() -> None:
+    from training.retrain import gate
+
+    live = {"synth": {"header_f1": 0.90, "line_f1": 0.80}, "docs": {"header_f1": 0.7, "line_f1": 0.7}}
+    same = json.loads(json.dumps(live))
+    assert gate(live, same) == (True, [])
+    worse = json.loads(json.dumps(live))
+    worse["docs"]["line_f1"] = 0.69
+    ok, why = gate(live, worse)
+    assert not ok and "docs: line_f1" in why[0]
+    assert gate(live, worse, tolerance=0.02)[0]
+    better_but_missing = {"synth": {"header_f1": 1.0, "line_f1": 1.0}}
+    assert not gate(live, better_but_missing)[0]
+
+
+def _default_model() -> Path:
+    from extractors.inference import DEFAULT_MODEL_DIR
+
+    assert (DEFAULT_MODEL_DIR / "model.safetensors").is_file(), "the committed default model is missing"
+    return DEFAULT_MODEL_DIR
+
+
+def test_a_promotion_is_picked_up_without_a_restart(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractors.inference as inf
+    from training.registry import Registry
+
+    base = _default_model()
+    reg = Registry(settings.registry_dir)
+    a = reg.add(base, "a-model")
+    b = reg.add(base, "b-model")
+    reg.promote(a)
+    monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
+    inf.reset_default()
+    try:
+        first = inf.default_extractor()
+        assert first.__self__.version == a  # type: ignore[attr-defined]
+        assert inf.default_extractor() is not None and inf._default is first.__self__  # type: ignore[attr-defined]
+        reg.promote(b, reason="test")
+        second = inf.default_extractor()
+        assert second.__self__.version == b  # type: ignore[attr-defined]
+        reg.rollback()
+        assert inf.default_extractor().__self__.version == a  # type: ignore[attr-defined]
+    finally:
+        inf.reset_default()
+
+
+def _tiny_config(path: Path, **kw: Any) -> Path:
+    cfg = {"steps": 2, "max_minutes": 0, "replay_n": 2, "replay_formats": ["pdf"], "frozen_n": 2,
+           "frozen_formats": ["pdf"], "batch_size": 2, "lr": 1e-5, **kw}
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+@pytest.mark.slow
+def test_retrain_refuses_a_candidate_that_is_worse_and_prints_both_sets(settings: Any, sm: Any,
+                                                                         family_docs: list[Path],
+                                                                         tmp_path: Path) -> None:
+    from intake.db import unit_of_work
+    from training.learn import count_unused, learn_document
+    from training.registry import Registry
+    from training.retrain import load_retrain_config, retrain
+
+    reg = Registry(settings.registry_dir)
+    reg.promote(reg.add(_default_model(), "base"))
+    with unit_of_work(sm) as s:
+        for p in family_docs[:2]:
+            learn_document(s, settings, p.read_bytes(), p.name, _truth(p), customer_id="C-1")
+    # A tolerance below zero demands a candidate better by more than F1 can rise: never promoted.
+    cfg = load_retrain_config(_tiny_config(tmp_path / "c.json", tolerance=-1.5))
+    rep = retrain(settings, cfg)
+    assert rep["promoted"] is False and rep["reasons"]
+    assert reg.live() == "base"
+    assert set(rep["frozen"]["live"]) == set(rep["frozen"]["candidate"]) and rep["frozen"]["live"]
+    assert set(rep["recent_corrections"]) == {"C-1"}
+    assert rep["recent_corrections"]["C-1"]["live"]["documents"] == 2
+    meta = next(v for v in reg.versions() if v["version"] == rep["version"])  # registered all the same
+    assert meta["gate"]["promoted"] is False and meta["corrections"] == 2 and len(meta["dataset_hash"]) == 64
+    with unit_of_work(sm) as s:
+        assert count_unused(s) == 0  # trained on, so the background learner does not loop
+    from training.cli_learn import format_report
+
+    text = format_report(rep)
+    assert "NOT promoted" in text and "frozen set" in text and "C-1" in text
+
+
+@pytest.mark.slow
+def test_serve_learner_retrains_in_the_background_and_the_model_is_reloaded(settings: Any, sm: Any,
+                                                                             family_docs: list[Path],
+                                                                             tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractors.inference as inf
+    from intake.db import unit_of_work
+    from training.background import Learner
+    from training.learn import learn_document
+    from training.registry import Registry
+
+    reg = Registry(settings.registry_dir)
+    reg.promote(reg.add(_default_model(), "base"))
+    # tolerance 1.0: whatever the candidate scores, it is promoted (the gate itself is tested above)
+    monkeypatch.setenv("INTAKE_RETRAIN_CONFIG", str(_tiny_config(tmp_path / "c.json", tolerance=1.0)))
+    monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
+    learner = Learner(settings, sm, after=2, check_s=0.2)
+    with unit_of_work(sm) as s:
+        learn_document(s, settings, family_docs[0].read_bytes(), family_docs[0].name, _truth(family_docs[0]))
+    learner.step()
+    assert learner.proc is None  # one correction: not yet
+    with unit_of_work(sm) as s:
+        learn_document(s, settings, family_docs[1].read_bytes(), family_docs[1].name, _truth(family_docs[1]))
+    inf.reset_default()
+    try:
+        assert inf.default_extractor().__self__.version == "base"  # type: ignore[attr-defined]
+        learner.start()
+        deadline = time.time() + 240
+        while not learner.runs and time.time() < deadline:
+            time.sleep(0.5)
+        learner.stop()
+        assert learner.runs, "the background retraining did not finish"
+        run = learner.runs[0]
+        assert run["returncode"] == 0, Path(run["log"]).read_text()[-2000:]
+        rep = run["report"]
+        assert rep["promoted"] is True and reg.live() == rep["version"]
+        # the serving process picks the promoted model up on its next extraction
+        assert inf.default_extractor().__self__.version == rep["version"]  # type: ignore[attr-defined]
+        learner.step()
+        assert learner.proc is None  # nothing new to learn: no second run
+    finally:
+        learner.stop()
+        inf.reset_default()
+        shutil.rmtree(settings.data_dir / "cache", ignore_errors=True)

@@ -141,8 +141,14 @@ def _value(field: str, raw: str, loc: Locale) -> object:
     if field == "line_no":
         n = parse_number(raw.strip().rstrip(".").strip(), loc)
         return int(n) if n is not None and float(n).is_integer() else raw.strip()
-    if field == "po_number":
-        return raw.strip().strip(":#").strip() or None
+    if field in ("po_number", "sku"):
+        # Captions and brackets that cling to a code ("#4711", "(AB-12)", "EVY-370),") are not part of it.
+        v = raw.strip().strip(":#,;").strip()
+        if v.endswith(")") and "(" not in v:
+            v = v[:-1]
+        if v.startswith("(") and ")" not in v:
+            v = v[1:]
+        return v.strip() or None
     return raw.strip() or None
 
 

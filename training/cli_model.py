@@ -97,3 +97,9 @@ def register(app: typer.Typer) -> None:
     """Add ``train`` and ``eval`` to ``app``."""
     app.command("train")(train_command)
     app.command("eval")(eval_command)
+
+
+if __name__ == "__main__":  # `python -m training.cli_model train|eval ...` until the lead's CLI has them
+    _app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    register(_app)
+    _app()

@@ -74,7 +74,7 @@ def find_or_create_project(ls: Any, title: str) -> int:
     found = [p for p in _call("project list", lambda: list(ls.projects.list(title=title))) if p.title == title]
     if found:
         pid = int(found[0].id)
-        if (found[0].label_config or "").strip() != cfg.strip():
+        if (getattr(found[0], "label_config", None) or "").strip() != cfg.strip():
             _call("project update", ls.projects.update, id=pid, label_config=cfg)
         return pid
     p = _call("project create", ls.projects.create, title=title, label_config=cfg,

@@ -63,6 +63,9 @@ class RetrainConfig:
     threads: int = 2
     seed: int = 13
     bf16: bool = True
+    # Train only the top N encoder layers and the classifier (0: everything). Fewer trainable
+    # weights forget less of what the model knew, and a step costs less (shorter backward pass).
+    train_layers: int = 0
 
 
 def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainConfig:
@@ -178,7 +181,8 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
             got.append(src[queue.pop()])
         return got
 
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    params = _trainable(model, cfg.train_layers)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     plan = {"total": max(1, cfg.steps)}
 
     def lr_factor(s: int) -> float:
@@ -197,7 +201,7 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
             loss = model(**inputs).loss
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
@@ -232,6 +236,19 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
     return meta
 
 
+def _trainable(model: Any, top_layers: int) -> list[Any]:
+    """The parameters to train: all, or the top ``top_layers`` encoder layers and the head."""
+    params = list(model.parameters())
+    if top_layers <= 0:
+        return params
+    layers = model.layoutlm.encoder.layer
+    keep = {id(p) for layer in list(layers)[-top_layers:] for p in layer.parameters()}
+    keep |= {id(p) for p in model.classifier.parameters()}
+    for p in params:
+        p.requires_grad_(id(p) in keep)
+    return [p for p in params if p.requires_grad]
+
+
 # --- evaluation -------------------------------------------------------------------------------
 
 def summary_of(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -250,6 +267,18 @@ def _model_key(model_dir: Path) -> str:
     cal = Path(model_dir) / "calibration.json"
     if cal.is_file():
         h.update(cal.read_bytes())
+    meta = Path(model_dir) / "intake_model.json"
+    if meta.is_file():
+        m = json.loads(meta.read_text())
+        h.update(f"{m.get('max_len')}:{m.get('overlap')}".encode())
+    # The figures also depend on the code that turns word labels into an order: a cached score
+    # from older assembly code is not a fair yardstick.
+    root = Path(__file__).resolve().parent.parent
+    for rel in ("extractors/assemble.py", "extractors/normalize.py", "extractors/inference.py",
+                "training/evaluate.py", "training/features.py"):
+        p = root / rel
+        if p.is_file():
+            h.update(p.read_bytes())
     return h.hexdigest()[:24]
 
 

@@ -205,7 +205,8 @@ def _patch_cached_values(data: bytes, values: dict[str, str]) -> bytes:
             if info.filename.startswith("xl/worksheets/"):
                 text = body.decode("utf-8")
                 for ref, v in values.items():
-                    text = re.sub(rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>\s*)<v\s*/>', rf"\g<1><v>{v}</v>", text)
+                    # openpyxl writes <v/>, <v></v> or no <v> at all, depending on whether lxml is installed
+                    text = re.sub(rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?', rf"\g<1><v>{v}</v>", text)
                 body = text.encode("utf-8")
             dst.writestr(info, body)
     return out.getvalue()

@@ -65,13 +65,14 @@ def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], ev
     for p in paths[:max(STEPS_K)]:
         truth = json.loads(Path(f"{p}.truth.json").read_text())
         ex, _idx, found, total = align_document(p.read_bytes(), p.name, truth)
-        corrections.append((ex, found, total))
+        corrections.append((ex, found, total, truth))
     points = [{"corrected": 0, **_eval(base, ev), "train_seconds": 0.0}]
     say(f"{fam}: before: field F1 {points[0]['header_f1']:.3f} line F1 {points[0]['line_f1']:.3f}")
     for k in STEPS_K:
         out = d / f"model-{k}"
         t0 = time.time()
-        meta = fine_tune(base, [c[0] for c in corrections[:k]], replay, out, cfg)
+        meta = fine_tune(base, [c[0] for c in corrections[:k]], replay, out, cfg,
+                         truths=[c[3] for c in corrections[:k]])
         secs = time.time() - t0
         pt: dict[str, Any] = {"corrected": k, **_eval(out, ev), "train_seconds": round(secs, 1),
                               "steps": meta["steps"]}
@@ -87,7 +88,7 @@ def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], ev
                                                         f" frozen not worse: {pt['frozen_not_worse']}"))
         shutil.rmtree(out, ignore_errors=True)
     return {"family": fam, "eval_documents": eval_docs,
-            "alignment": [{"found": f, "total": t} for _, f, t in corrections], "points": points}
+            "alignment": [{"found": f, "total": t} for _, f, t, _ in corrections], "points": points}
 
 
 def chart(result: dict[str, Any], path: Path) -> Path:

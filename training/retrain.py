@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 from intake.errors import ConfigError, IntakeError
 
 __all__ = [
-    "RetrainConfig", "load_retrain_config", "frozen_dirs", "replay_examples", "fine_tune", "evaluate_model",
+    "RetrainConfig", "load_retrain_config", "frozen_dirs", "truth_fields", "correction_labels", "replay_examples", "fine_tune", "evaluate_model",
     "evaluate_examples", "gate", "retrain", "summary_of",
 ]
 
@@ -51,7 +51,7 @@ class RetrainConfig:
     lr: float = 6e-5
     warmup_steps: int = 4
     batch_size: int = 8
-    correction_share: float = 0.5  # of each batch, from the corrections (the weighting-up)
+    correction_share: float = 0.25  # of each batch, from the corrections (the weighting-up)
     replay_n: int = 60  # synthetic documents of the training families rehearsed alongside
     replay_seed: int = 77
     replay_formats: list[str] = field(default_factory=lambda: ["pdf", "pdf", "xlsx", "csv", "email"])
@@ -66,6 +66,13 @@ class RetrainConfig:
     # Train only the top N encoder layers and the classifier (0: everything). Fewer trainable
     # weights forget less of what the model knew, and a step costs less (shorter backward pass).
     train_layers: int = 0
+    # Learning without forgetting: on replay windows the candidate is also pulled towards the
+    # base model's own label distribution (KL divergence, this weight), which anchors what it
+    # does on layouts the corrections do not show.
+    distill: float = 1.0
+    # Weight-space ensembling (WiSE-FT): the saved weights are base + merge * (fine-tuned - base).
+    # Below 1 the candidate keeps more of the base model on everything the corrections do not show.
+    merge: float = 1.0
 
 
 def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainConfig:
@@ -128,23 +135,75 @@ def replay_examples(data_dir: Path, cfg: RetrainConfig) -> list[Any]:
 
 # --- training ---------------------------------------------------------------------------------
 
-def _windows(docs: Sequence[Any], tokenizer: Any, max_len: int, overlap: int) -> list[Any]:
+def _windows(docs: Sequence[Any], tokenizer: Any, max_len: int, overlap: int,
+             labels: Sequence[list[list[int]] | None] | None = None) -> list[Any]:
     from training.features import LABEL2ID, encode_page
 
     out = []
-    for d in docs:
+    for di, d in enumerate(docs):
         for pi, p in enumerate(d.pages):
             if p.words:
+                lab = labels[di][pi] if labels is not None and labels[di] is not None else \
+                    [LABEL2ID.get(t, 0) for t in p.tags]
                 out.extend(encode_page(tokenizer, [w.text for w in p.words], [w.box for w in p.words], p.width,
-                                       p.height, labels=[LABEL2ID.get(t, 0) for t in p.tags], max_len=max_len,
-                                       overlap=overlap, page=pi))
+                                       p.height, labels=lab, max_len=max_len, overlap=overlap, page=pi))
+    return out
+
+
+def truth_fields(truth: dict[str, Any]) -> set[str]:
+    """The fields a corrected order speaks about: header keys with a value, line keys that some
+    line has. The realdocs truth schema has no requested date, bill-to or payment terms at all."""
+    from training.features import HEADER_FIELDS, LINE_FIELDS
+
+    out = {f for f in HEADER_FIELDS if truth.get(f) not in (None, "")}
+    for ln in truth.get("lines") or []:
+        out |= {f for f in LINE_FIELDS if ln.get(f) not in (None, "")}
+    return out
+
+
+def correction_labels(base: Path, docs: Sequence[Any], truths: Sequence[dict[str, Any]]) -> list[list[list[int]]]:
+    """Label ids for the corrections' words, where a correction is silent left to the model.
+
+    A word the alignment left "O" is only known to be "O" if the corrected order covers the
+    field the base model reads there, and that field's value was found somewhere in the
+    document. Otherwise (a payment term the truth schema does not carry, a value the alignment
+    could not find) the word is ignored by the loss instead of being taught as "O": teaching
+    "not a payment term" to a model that reads payment terms well is how it would forget them.
+    """
+    from extractors.inference import LayoutExtractor
+    from training.build_dataset import as_document
+    from training.features import IGNORE, LABEL2ID, field_of
+
+    ex = LayoutExtractor(Path(base))
+    out: list[list[list[int]]] = []
+    for d, t in zip(docs, truths):
+        covered = truth_fields(t)
+        found = {field_of(tag) for p in d.pages for tag in p.tags} - {None}
+        probs = ex.word_probs(as_document(d))
+        pred = [ex.id2label[int(i)] for i in probs.argmax(axis=1)] if len(probs) else []
+        k = 0
+        pages = []
+        for p in d.pages:
+            lab = []
+            for tag in p.tags:
+                f = field_of(pred[k]) if k < len(pred) else None
+                k += 1
+                if tag == "O" and f is not None and (f not in covered or f not in found):
+                    lab.append(IGNORE)
+                else:
+                    lab.append(LABEL2ID.get(tag, 0))
+            pages.append(lab)
+        out.append(pages)
     return out
 
 
 def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out: Path, cfg: RetrainConfig,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[str], None] | None = None,
+              truths: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Fine-tune the model at ``base`` on ``corrections`` (weighted up) and ``replay``; save it
-    (with the base's calibration) under ``out`` and return its metadata."""
+    (with the base's calibration) under ``out`` and return its metadata. With the corrections'
+    ``truths``, words a correction says nothing about are left out of the loss
+    (:func:`correction_labels`)."""
     import torch
 
     from training.build_dataset import dataset_hash
@@ -156,11 +215,12 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     t0 = time.time()
+    clabels = correction_labels(Path(base), corrections, truths) if truths is not None else None
     loaded = load_model(Path(base), quantized=False)
     base_meta = dict(loaded.meta)
     max_len, overlap = int(base_meta.get("max_len", 512)), int(base_meta.get("overlap", 128))
     model, tok = loaded.model, loaded.tokenizer
-    cw = _windows(corrections, tok, max_len, overlap)
+    cw = _windows(corrections, tok, max_len, overlap, clabels)
     rw = _windows(replay, tok, max_len, overlap)
     if not cw:
         raise ConfigError("the corrections hold no words to learn from")
@@ -182,7 +242,18 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
         return got
 
     params = _trainable(model, cfg.train_layers)
+    base_state = {k: v.detach().clone() for k, v in model.state_dict().items()} if cfg.merge < 1.0 else None
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
+    teacher: dict[int, Any] = {}
+    if cfg.distill > 0 and rw:
+        # The base model's logits on every replay window, once, before any weight moves.
+        model.eval()
+        with torch.no_grad():
+            for s in range(0, len(rw), 8):
+                chunk = rw[s:s + 8]
+                lg = model(**collate(chunk, tok.pad_token_id, with_labels=False)).logits.float()
+                for j, w in enumerate(chunk):
+                    teacher[id(w)] = lg[j, :len(w)].clone()
     plan = {"total": max(1, cfg.steps)}
 
     def lr_factor(s: int) -> float:
@@ -199,7 +270,10 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
         batch = draw("c", n_c) + draw("r", n_r)
         inputs = collate(batch, tok.pad_token_id)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = model(**inputs).loss
+            out_ = model(**inputs)
+        loss = out_.loss
+        if teacher and any(id(w) in teacher for w in batch):
+            loss = loss + cfg.distill * _distill_loss(out_.logits.float(), batch, teacher, inputs["labels"])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -216,6 +290,11 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
         if progress and (step % 10 == 0 or step == plan["total"]):
             progress(f"step {step}/{plan['total']} loss {sum(losses[-10:]) / len(losses[-10:]):.4f}")
     model.eval()
+    if base_state is not None:
+        with torch.no_grad():
+            for k, v in model.state_dict().items():
+                if v.is_floating_point():
+                    v.copy_(base_state[k] + cfg.merge * (v - base_state[k]))
     meta = {k: base_meta[k] for k in ("encoder", "max_len", "overlap") if k in base_meta}
     meta.update({
         "version": out.name, "parent": base_meta.get("version", Path(base).name), "kind": "retrain",
@@ -234,6 +313,28 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
         # A short fine-tune barely moves the logits' scale: keep the base's calibration.
         shutil.copyfile(cal, out / "calibration.json")
     return meta
+
+
+def _distill_loss(logits: Any, batch: Sequence[Any], teacher: dict[int, Any], labels: Any) -> Any:
+    """Mean KL(teacher || student) over the scored tokens (first pieces) of the replay rows."""
+    import torch
+    import torch.nn.functional as F
+
+    total = logits.new_zeros(())
+    n = 0
+    for i, w in enumerate(batch):
+        t = teacher.get(id(w))
+        if t is None:
+            continue
+        k = t.shape[0]
+        mask = labels[i, :k] != -100
+        if not bool(mask.any()):
+            continue
+        log_s = F.log_softmax(logits[i, :k][mask], dim=-1)
+        p_t = F.softmax(t[mask], dim=-1)
+        total = total + (p_t * (torch.log(p_t + 1e-9) - log_s)).sum(-1).sum()
+        n += int(mask.sum())
+    return total / max(1, n)
 
 
 def _trainable(model: Any, top_layers: int) -> list[Any]:
@@ -390,7 +491,7 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     say(f"replay: {len(replay)} synthetic document(s); fine-tuning {base.name}")
     version = _new_version()
     out = data_dir / "cache" / "runs" / version
-    meta = fine_tune(base, examples, replay, out, cfg, progress=say)
+    meta = fine_tune(base, examples, replay, out, cfg, progress=say, truths=truths)
     t_train = time.time() - t0
     say(f"trained in {t_train:.0f} s; evaluating candidate and live model")
     folders = frozen_dirs(data_dir, cfg)

@@ -60,6 +60,7 @@ class TrainConfig:
     truth_holdout_issuers: list[str] = field(default_factory=list)
     truth_repeat: int = 1  # a real document counts this many times (a few real ones among thousands)
     quantized_eval: bool = True
+    init_from: str | None = None  # continue from a saved model directory instead of the bare encoder
 
 
 def load_config(path: Path | None) -> TrainConfig:
@@ -229,6 +230,18 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
     dhash = dataset_hash(docs)
 
     model, tok, missing = build_model(cfg.encoder, ID2LABEL)
+    if cfg.init_from:
+        from safetensors.torch import load_file
+
+        base = Path(cfg.init_from)
+        if not base.is_absolute():
+            base = Path(__file__).resolve().parent.parent / base
+        try:
+            state = {k: v.float() for k, v in load_file(str(base / "model.safetensors")).items()}
+        except OSError as exc:
+            raise ConfigError(f"cannot continue from {base}: {exc}") from exc
+        res = model.load_state_dict(state, strict=False)
+        missing = [k for k in res.missing_keys if not k.endswith("position_ids")]
     windows = _windows(docs, tok, cfg)
     rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(windows) / cfg.batch_size)

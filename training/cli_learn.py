@@ -127,8 +127,13 @@ def format_report(rep: dict[str, Any]) -> str:
     for c, v in rep["recent_corrections"].items():
         lines.append(f"  {c[:28]:<28} {v['live']['header_f1']:.3f} / {v['live']['line_f1']:.3f}        "
                      f"{v['candidate']['header_f1']:.3f} / {v['candidate']['line_f1']:.3f}   ({v['live']['documents']} docs)")
+    for t in rep.get("fallback_merges_tried") or []:
+        fz = next(iter(t["frozen"].values()), {})
+        lines.append(f"  blend {t['merge']:.2f} of candidate and live: {fz.get('header_f1', 0):.3f} / "
+                     f"{fz.get('line_f1', 0):.3f} on the frozen set: {'not worse' if t['passed'] else 'worse'}")
     if rep["promoted"]:
-        lines.append(f"PROMOTED {rep['version']}: not worse on the frozen set")
+        blend = f" (blend {rep['merge']:.2f})" if rep.get("merge", 1.0) < 1.0 else ""
+        lines.append(f"PROMOTED {rep['version']}{blend}: not worse on the frozen set")
     elif rep["passed"]:
         lines.append(f"not promoted (--no-promote): {rep['version']} is registered; `intake model promote {rep['version']}`")
     else:

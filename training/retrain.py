@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 import shutil
 import time
@@ -73,6 +74,9 @@ class RetrainConfig:
     # Weight-space ensembling (WiSE-FT): the saved weights are base + merge * (fine-tuned - base).
     # Below 1 the candidate keeps more of the base model on everything the corrections do not show.
     merge: float = 1.0
+    # When the candidate fails the gate, try these blends of it with the live model (same
+    # formula as ``merge``) before giving up: the first that is not worse on the frozen set wins.
+    fallback_merges: list[float] = field(default_factory=lambda: [0.5, 0.25])
 
 
 def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainConfig:
@@ -507,6 +511,26 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         exs, trs = [examples[i] for i in recent], [truths[i] for i in recent]
         per_customer[c] = {"live": evaluate_examples(base, exs, trs), "candidate": evaluate_examples(out, exs, trs)}
     ok, why = gate(live_frozen, cand_frozen, cfg.tolerance)
+    tried: list[dict[str, Any]] = []
+    for alpha in ([] if ok else cfg.fallback_merges):
+        blend = out.with_name(out.name + f"-m{int(alpha * 100)}")
+        blend_models(base, out, blend, alpha)
+        bf = evaluate_model(blend, folders, cache)
+        b_ok, b_why = gate(live_frozen, bf, cfg.tolerance)
+        tried.append({"merge": alpha, "frozen": bf, "passed": b_ok, "reasons": b_why})
+        say(f"blend {alpha:.2f} of the candidate: {'not worse' if b_ok else '; '.join(b_why)}")
+        if b_ok:
+            shutil.rmtree(out, ignore_errors=True)
+            os.replace(blend, out)
+            meta = json.loads((out / "intake_model.json").read_text())
+            cand_frozen, ok, why = bf, True, []
+            for c in per_customer:
+                idx = by_c[c][-cfg.recent_per_customer:]
+                per_customer[c]["candidate"] = evaluate_examples(out, [examples[i] for i in idx],
+                                                                 [truths[i] for i in idx])
+            break
+        shutil.rmtree(blend, ignore_errors=True)
+    meta["fallback_merges_tried"] = tried
     meta["metrics_frozen"] = cand_frozen
     meta["metrics_frozen_live"] = {"version": _version_of(base), "figures": live_frozen}
     meta["metrics_recent_corrections"] = per_customer
@@ -529,7 +553,27 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     return {"version": version, "promoted": bool(ok and promote), "passed": ok, "reasons": why,
             "base": _version_of(base), "corrections": len(examples), "frozen": {"live": live_frozen,
             "candidate": cand_frozen}, "recent_corrections": per_customer, "train_seconds": round(t_train, 1),
-            "total_seconds": round(time.time() - t0, 1), "steps": meta["steps"], "final_loss": meta["final_loss"]}
+            "total_seconds": round(time.time() - t0, 1), "steps": meta["steps"], "final_loss": meta["final_loss"],
+            "merge": meta.get("merge", 1.0), "fallback_merges_tried": tried}
+
+
+def blend_models(base: Path, tuned: Path, out: Path, alpha: float) -> Path:
+    """Save ``base + alpha * (tuned - base)`` (weights only; config, tokenizer, calibration and
+    metadata from ``tuned``) under ``out``."""
+    from safetensors.torch import load_file, save_file
+
+    b = load_file(str(Path(base) / "model.safetensors"))
+    t = load_file(str(Path(tuned) / "model.safetensors"))
+    if set(b) != set(t):
+        raise ConfigError(f"cannot blend {tuned.name} with {Path(base).name}: different weights")
+    mixed = {k: (b[k].float() + alpha * (t[k].float() - b[k].float())).to(t[k].dtype) if t[k].is_floating_point()
+             else t[k] for k in t}
+    shutil.copytree(tuned, out, dirs_exist_ok=True)
+    save_file(mixed, str(out / "model.safetensors"), metadata={"format": "pt"})
+    m = json.loads((out / "intake_model.json").read_text())
+    m.update({"version": out.name, "merge": alpha})
+    (out / "intake_model.json").write_text(json.dumps(m, indent=2, sort_keys=True, default=str))
+    return out
 
 
 def _version_of(model_dir: Path) -> str:

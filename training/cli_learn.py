@@ -180,8 +180,14 @@ def model_promote(version: str) -> None:
     from intake.errors import IntakeError
     from training.registry import Registry
 
-    reg = Registry(_settings().registry_dir)
+    from training.retrain import ensure_baseline
+
+    s = _settings()
+    reg = Registry(s.registry_dir)
     try:
+        reg.path(version)
+        if s.model_dir is None:
+            ensure_baseline(reg)  # so that `intake model rollback` can return to the packaged model
         reg.promote(version, reason="promoted by hand")
     except IntakeError as exc:
         _fail(exc.reason)

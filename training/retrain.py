@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import random
 import shutil
@@ -537,10 +536,8 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     meta["gate"] = {"promoted": bool(ok and promote), "passed": ok, "reasons": why, "tolerance": cfg.tolerance}
     (out / "intake_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
     reg = Registry(Path(settings.registry_dir))
-    if ok and promote and reg.live() is None and base.resolve() == DEFAULT_MODEL_DIR.resolve():
-        # The packaged model goes into the registry first, so a rollback has somewhere to go.
-        bv = reg.add(base, "base-" + _version_of(base).replace("/", "_")) if not _has(reg, base) else _has(reg, base)
-        reg.promote(str(bv), reason="baseline before the first retrained model")
+    if ok and promote and base.resolve() == DEFAULT_MODEL_DIR.resolve():
+        ensure_baseline(reg)
     reg.add(out, version)
     if ok and promote:
         reg.promote(version, reason=f"retrained on {len(examples)} correction(s); not worse on the frozen set")
@@ -582,6 +579,18 @@ def _version_of(model_dir: Path) -> str:
         return str(json.loads(p.read_text()).get("version") or Path(model_dir).name)
     except (OSError, ValueError):
         return Path(model_dir).name
+
+
+def ensure_baseline(reg: Any) -> str | None:
+    """With nothing live yet, register and promote the packaged model, so that the first
+    promotion of another version has a previous one to roll back to. Returns the live version."""
+    from extractors.inference import DEFAULT_MODEL_DIR
+
+    if reg.live() is not None or not (DEFAULT_MODEL_DIR / "model.safetensors").is_file():
+        return reg.live()
+    bv = _has(reg, DEFAULT_MODEL_DIR) or reg.add(DEFAULT_MODEL_DIR, "base-" + _version_of(DEFAULT_MODEL_DIR).replace("/", "_"))
+    reg.promote(str(bv), reason="baseline: the packaged model, before the first other version")
+    return str(bv)
 
 
 def _has(reg: Any, model_dir: Path) -> str | None:

@@ -284,3 +284,24 @@ def test_serve_learner_retrains_in_the_background_and_the_model_is_reloaded(sett
         learner.stop()
         inf.reset_default()
         shutil.rmtree(settings.data_dir / "cache", ignore_errors=True)
+
+
+def test_model_commands_promote_list_and_roll_back_to_the_packaged_model(settings: Any) -> None:
+    from training.registry import Registry
+
+    reg = Registry(settings.registry_dir)
+    v = reg.add(_default_model(), "v-by-hand")
+    env = {"INTAKE_DATA_DIR": str(settings.data_dir), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+
+    def intake(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "intake.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                              env=env, timeout=120)
+
+    assert intake("model", "promote", v).returncode == 0
+    assert reg.live() == v
+    listed = json.loads(intake("model", "list", "--json").stdout)
+    assert listed["live"] == v and {r["version"] for r in listed["versions"]} >= {v}
+    r = intake("model", "rollback")
+    assert r.returncode == 0 and reg.live() is not None and reg.live().startswith("base-")  # the packaged model
+    bad = intake("model", "promote", "no-such-version")
+    assert bad.returncode == 1 and "not in the registry" in bad.stderr and "Traceback" not in bad.stderr

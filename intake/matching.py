@@ -47,6 +47,7 @@ from intake.masters import (
     normalize_key,
 )
 from intake.units import UnitError, conversion_factor, fold, normalize_uom
+from intake.units import as_number
 
 __all__ = [
     "Product",
@@ -849,17 +850,7 @@ def _score_against(catalog: Catalog, text: str, sku: str) -> float:
     return best
 
 
-def _num(v: Any) -> float | None:
-    if v is None or v == "":
-        return None
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    try:
-        return float(str(v).replace(",", ".").strip())
-    except ValueError:
-        return None
+_num = as_number
 
 
 def match_order(draft: OrderDraft, catalog: Catalog, *, sender: str | None = None) -> MatchedOrder:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from typing import Any
 
 from intake.errors import IntakeError
 
 __all__ = [
+    "as_number",
     "UOM_CODES",
     "UOM_SYNONYMS",
     "UnitError",
@@ -210,3 +212,15 @@ def conversion_factor(
         if other in alt:
             return alt[other]
     raise UnitError(f"cannot convert {code} to the product unit {base}")
+
+
+def as_number(v: Any) -> float | None:
+    """A stored value as a float (``"12,5"`` reads as 12.5); None when it is not a number."""
+    if v is None or v == "" or isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        return float(str(v).replace(",", ".").strip())
+    except ValueError:
+        return None

@@ -19,19 +19,12 @@ from intake.domain import MatchedLine, MatchedOrder, Problem
 from intake.matching import Catalog
 from intake.settings import Decision
 from intake.units import UnitError, conversion_factor, normalize_uom
+from intake.units import as_number
 
 __all__ = ["validate", "decide"]
 
 
-def _num(v: Any) -> float | None:
-    if v is None or v == "" or isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    try:
-        return float(str(v).replace(",", ".").strip())
-    except ValueError:
-        return None
+_num = as_number
 
 
 def _date(v: Any) -> date | None:

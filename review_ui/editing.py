@@ -22,6 +22,7 @@ from intake.domain import Field, LineDraft, MatchCandidate, MatchedLine, Matched
 from intake.errors import IntakeError
 from intake.settings import Decision
 from intake.units import UnitError, conversion_factor, normalize_uom
+from intake.units import as_number
 
 __all__ = [
     "EditError", "Change", "Evaluation", "HEADER_FIELDS", "LINE_FIELDS", "parse_value", "apply_ops", "evaluate",
@@ -61,15 +62,7 @@ class Evaluation:
     confidence: float
 
 
-def _num(v: Any) -> float | None:
-    if v is None or v == "" or isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        return float(v)
-    try:
-        return float(str(v).replace(",", ".").strip())
-    except ValueError:
-        return None
+_num = as_number
 
 
 def parse_value(name: str, raw: Any) -> Any:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from intake import ledger, outbox
+from intake.db import unit_of_work
 from intake.domain import Channel
 from intake.errors import NotFound
 from intake.models import OutboundDocRow
@@ -25,16 +26,8 @@ def services(request: Request) -> Any:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    sm = services(request).pipeline.sm
-    session = sm()
-    try:
+    with unit_of_work(services(request).pipeline.sm) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -283,8 +283,113 @@ def assemble(
             draft.currency = Field(value=code, raw=src, confidence=draft.total.confidence * 0.9,
                                    source=draft.total.source)
 
+    _vote_columns(tags, probs, id2label, loc)
+    _join_wrapped_codes(tags)
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
     return draft
+
+
+_COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
+
+
+_CODE_PART = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9./_-]*$")
+
+
+def _join_wrapped_codes(tags: list[WordTag]) -> None:
+    """An item code broken over two rows of its cell ("ES1323-" / "XOP-9791"): the part the
+    model left out, right above or below a code that ends (or whose upper part ends) with a
+    joining character, is part of the code."""
+    words = [t.word for t in tags]
+    rows = visual_rows(words)
+    for k, r in enumerate(rows):
+        for i in r:
+            if tags[i].field != "sku":
+                continue
+            w = words[i]
+            h = max(1.0, w.box[3] - w.box[1])
+            for dk, cond in ((1, lambda a, b: a.text[-1:] in "-./_"), (-1, lambda a, b: b.text[-1:] in "-./_")):
+                kk = k + dk
+                if not 0 <= kk < len(rows) or words[rows[kk][0]].page != w.page:
+                    continue
+                for j in rows[kk]:
+                    o = words[j]
+                    if tags[j].field not in (None, "description") or abs(o.box[0] - w.box[0]) > h:
+                        continue
+                    if abs((o.box[1] + o.box[3]) / 2 - (w.box[1] + w.box[3]) / 2) > 2.2 * h:
+                        continue
+                    if _CODE_PART.match(o.text) and any(c.isdigit() for c in o.text) and cond(w, o):
+                        tags[j].field, tags[j].score, tags[j].begin = "sku", tags[i].score, dk < 0
+                        if dk < 0:
+                            tags[i].begin = False
+
+
+def _stray(tags: list[WordTag], row: list[int], i: int) -> bool:
+    """A number tagged as part of the description that stands apart from it, in a column of its
+    own (a gap of over two line heights from the description word before it)."""
+    if tags[i].field != "description":
+        return False
+    w = tags[i].word
+    h = max(1.0, w.box[3] - w.box[1])
+    left = [tags[j].word for j in row if j != i and tags[j].field == "description" and tags[j].word.box[2] <= w.box[0]]
+    if not left:
+        return False
+    return w.box[0] - max(x.box[2] for x in left) > 2.0 * h
+
+
+def _vote_columns(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str], loc: Locale) -> None:
+    """Table columns settle what a number is. The numbers of the item rows are grouped into
+    columns (overlapping x, per page); each column takes the field most of its numbers were
+    tagged with, so a quantity the model left untagged, or tagged as a price, in a column of
+    quantities becomes a quantity. Only numbers in rows that already hold a line field are
+    touched, and a column needs two agreeing rows before it overrules anything."""
+    item_rows: dict[int, list[list[int]]] = {}
+    words = [t.word for t in tags]
+    for r in visual_rows(words):
+        if any(tags[i].field in LINE_FIELDS for i in r):
+            item_rows.setdefault(words[r[0]].page, []).append(r)
+    cols_of = {f: [i for i, lab in id2label.items() if lab != "O" and lab[2:] == f] for f in _COLUMN_FIELDS}
+    for page, rows in item_rows.items():
+        if len(rows) < 2:
+            continue
+        nums = [i for r in rows for i in r
+                if (tags[i].field in _COLUMN_FIELDS or tags[i].field is None or _stray(tags, r, i))
+                and parse_number(words[i].text, loc) is not None and any(c.isdigit() for c in words[i].text)]
+        # columns: numbers whose x-spans overlap, widened as they join
+        nums.sort(key=lambda i: (words[i].box[0] + words[i].box[2]) / 2)
+        columns: list[list[int]] = []
+        spans: list[tuple[float, float]] = []
+        for i in nums:
+            x0, x1 = words[i].box[0], words[i].box[2]
+            for k, (a, b) in enumerate(spans):
+                if min(b, x1) - max(a, x0) > 0.3 * min(b - a, x1 - x0):
+                    columns[k].append(i)
+                    spans[k] = (min(a, x0), max(b, x1))
+                    break
+            else:
+                columns.append([i])
+                spans.append((x0, x1))
+        for col in columns:
+            votes = {f: sum(1 for i in col if tags[i].field == f) for f in _COLUMN_FIELDS}
+            best = max(votes, key=lambda f: votes[f])
+            tagged = sum(votes.values())
+            if votes[best] < 2 or votes[best] < 0.6 * tagged:
+                continue
+            rows_of_col = {id(r) for r in rows for i in r if i in col}
+            if len(rows_of_col) < 2:
+                continue
+            for i in col:
+                t = tags[i]
+                if t.field == best:
+                    continue
+                row = next(r for r in rows if i in r)
+                # a row that already has this field from another word keeps it
+                if any(tags[j].field == best for j in row if j != i):
+                    continue
+                if t.field is not None and sum(1 for j in row if tags[j].field == t.field) <= 1 and votes.get(t.field, 0) >= 2:
+                    continue  # the word is its row's only value of a field that has its own column
+                t.field = best
+                t.score = max(float(probs[t.index][cols_of[best]].sum()), min(0.9, votes[best] / max(1, tagged)))
+                t.begin = True
 
 
 def _blocks(words: Sequence[Word]) -> list[list[int]]:

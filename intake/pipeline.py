@@ -143,10 +143,13 @@ def extract_drafts(data: bytes, filename: str | None, settings: Settings,
 
 def _model_drafts(doc: Document, idx: int, model_extract: Callable[[Document], OrderDraft] | None,
                   body: bool = False) -> list[OrderDraft]:
+    from extractors.typed import TEXT_KINDS, parse_items, refine
+
     if body:
         from extractors.email import looks_like_order_text
 
-        if not looks_like_order_text(doc.text or " ".join(w.text for w in doc.words)):
+        text = doc.text or " ".join(w.text for w in doc.words)
+        if not looks_like_order_text(text) and not parse_items(text):
             return []
     if not doc.words:
         return []
@@ -155,6 +158,8 @@ def _model_drafts(doc: Document, idx: int, model_extract: Callable[[Document], O
 
         model_extract = default_extractor()
     draft = model_extract(doc)
+    if doc.kind in TEXT_KINDS:
+        draft = refine(doc, draft)  # typed item lines read by their grammar (extractors/typed.py)
     from extractors.coverage import uncovered_rows
 
     missed = uncovered_rows(doc, draft)

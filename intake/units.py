@@ -53,15 +53,20 @@ UOM_SYNONYMS: dict[str, str] = {
     "u": "EA", "un": "EA", "unite": "EA", "unites": "EA", "ex": "EA", "exemplaire": "EA",
     "nos": "EA", "no": "EA", "nr": "EA", "item": "EA", "c62": "EA", "h87": "EA", "x": "EA",
     "pz": "EA", "pieza": "EA", "stck": "EA",
+    "ud": "EA", "uds": "EA", "unidad": "EA", "unidades": "EA", "piezas": "EA", "stuk": "EA", "stuks": "EA",
+    "pezzo": "EA", "pezzi": "EA", "stk.": "EA", "st.": "EA",
     # box
     "bx": "BX", "box": "BX", "boxes": "BX", "boite": "BX", "bte": "BX", "btes": "BX",
-    "karton": "CA", "schachtel": "BX",
+    "karton": "CA", "schachtel": "BX", "caja": "BX", "cajas": "BX", "doos": "BX", "scatola": "BX",
+    "scatole": "BX",
     # case / carton
     "ca": "CA", "cs": "CA", "case": "CA", "cases": "CA", "caisse": "CA", "ctn": "CT",
     "carton": "CT", "cartons": "CT", "ct": "CT",
     # pack
     "pk": "PK", "pack": "PK", "packs": "PK", "pkg": "PK", "package": "PK", "paquet": "PK",
-    "pqt": "PK", "packung": "PK", "lot": "PK", "sachet": "BG",
+    "pqt": "PK", "packung": "PK", "lot": "PK", "sachet": "BG", "pck": "PK", "pak": "PK", "paquete": "PK", "confezione": "PK",
+    "satz": "ST", "juego": "ST", "zak": "BG", "bolsa": "BG", "rol": "RL", "rollo": "RL", "rotolo": "RL",
+    "fles": "BT", "botella": "BT", "bottiglia": "BT",
     # dozen, gross
     "dz": "DZ", "doz": "DZ", "dozen": "DZ", "douzaine": "DZ", "dutzend": "DZ", "gro": "GR",
     "gross": "GR",

@@ -248,7 +248,7 @@ def evaluate_dir(folder: Path, extract: Callable[[Document], OrderDraft], limit:
         error = None
         try:
             docs = [d for d in read_bytes(p.read_bytes(), p.name) if d.pages and d.words]
-            draft = _best_draft([extract(d) for d in docs]) if docs else OrderDraft()
+            draft = _best_draft([_refined(d, extract(d)) for d in docs]) if docs else OrderDraft()
         except IntakeError as exc:
             draft, error = OrderDraft(), exc.reason
         scores.seconds += time.perf_counter() - t0
@@ -256,6 +256,13 @@ def evaluate_dir(folder: Path, extract: Callable[[Document], OrderDraft], limit:
         if error:
             s["error"] = error
     return scores
+
+
+def _refined(doc: Document, draft: OrderDraft) -> OrderDraft:
+    """What the service does after the model: typed text gets its item lines read by grammar."""
+    from extractors.typed import refine
+
+    return refine(doc, draft)
 
 
 def _best_draft(drafts: list[OrderDraft]) -> OrderDraft:

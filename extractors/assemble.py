@@ -215,6 +215,9 @@ def _field_of(field: str, tags: Sequence[WordTag], loc: Locale, kind: str, cal: 
     words = [t.word for t in tags]
     raw = _text(words, multiline, joiner)
     value = _value(field, raw, loc)
+    if multiline and value:
+        # a block keeps its rows in ``raw`` (one per line); the value joins them with ", "
+        raw = "\n".join(" ".join(words[i].text for i in r).strip().rstrip(",").strip() for r in visual_rows(words))
     score = float(np.mean([t.score for t in tags])) if tags else 0.0
     if value is None or value == "":
         # A tagged span that does not parse is not a value; keep what was printed for review.
@@ -274,6 +277,8 @@ def assemble(
             if s > best_score:
                 best, best_score = fld, s
         if best is not None:
+            if f in _NAMED_PARTIES and isinstance(best.value, str):
+                best = _party_name(best)
             setattr(draft, f, best)
     if not draft.currency.present:
         # A currency printed inside the total ("€ 1.234,50") or beside the amounts.
@@ -286,7 +291,76 @@ def assemble(
     _vote_columns(tags, probs, id2label, loc)
     _join_wrapped_codes(tags)
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
+    _check_arithmetic(draft.lines, words, loc)
     return draft
+
+
+def _row_numbers(ln: LineDraft, words: Sequence[Word], loc: Locale) -> list[tuple[float, Word]]:
+    """The numbers printed on a line's own row(s): words within the vertical span of its values."""
+    refs = [r for f in ("quantity", "unit_price", "amount", "sku") for r in getattr(ln, f).source]
+    if not refs:
+        return []
+    page = refs[0].page
+    y0 = min(r.box[1] for r in refs if r.page == page)
+    y1 = max(r.box[3] for r in refs if r.page == page)
+    out = []
+    for w in words:
+        if w.page != page or not any(c.isdigit() for c in w.text):
+            continue
+        cy = (w.box[1] + w.box[3]) / 2
+        if y0 - 1 <= cy <= y1 + 1:
+            v = parse_number(w.text, loc)
+            if v is not None and v > 0:
+                out.append((float(v), w))
+    return out
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= max(0.011, 0.0015 * abs(b))
+
+
+def _check_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale) -> None:
+    """Quantity x unit price = amount. When the model's three values disagree and another number
+    on the same row makes the line add up, that number is the one meant: a second price column
+    (list vs net), a quantity tagged in the wrong column, an amount the model did not tag."""
+
+    def num(f: Field) -> float | None:
+        return float(f.value) if isinstance(f.value, (int, float)) and not isinstance(f.value, bool) else None
+
+    def put(ln: LineDraft, key: str, v: float, w: Word, conf: float) -> None:
+        setattr(ln, key, Field(value=v, raw=w.text, confidence=conf, source=[SourceRef(page=w.page, box=w.box)]))
+
+    for ln in lines:
+        q, p, a = num(ln.quantity), num(ln.unit_price), num(ln.amount)
+        if q is not None and p is not None and a is not None and _close(q * p, a):
+            continue
+        cands = _row_numbers(ln, words, loc)
+        if not cands:
+            continue
+        conf = min((f.confidence for f in (ln.quantity, ln.unit_price, ln.amount) if f.present), default=0.5)
+        if q is not None and a is not None:
+            hit = next(((v, w) for v, w in cands if v != q and v != a and _close(q * v, a)), None)
+            if hit:
+                put(ln, "unit_price", hit[0], hit[1], conf)
+                continue
+        if q is not None and p is not None:
+            hit = next(((v, w) for v, w in cands if v not in (q, p) and _close(q * p, v)), None)
+            if hit:
+                put(ln, "amount", hit[0], hit[1], conf)
+                continue
+        if q is not None:
+            # a (price, amount) pair on the row that multiplies out with the quantity
+            pairs = [((x, wx), (y, wy)) for x, wx in cands for y, wy in cands
+                     if wx is not wy and x not in (q,) and y > x and y != q and _close(q * x, y) and q > 1]
+            if pairs:
+                (x, wx), (y, wy) = max(pairs, key=lambda pr: pr[1][0])
+                put(ln, "unit_price", x, wx, conf)
+                put(ln, "amount", y, wy, conf)
+                continue
+        if p is not None and a is not None and q is None:
+            hit = next(((v, w) for v, w in cands if v not in (p, a) and _close(v * p, a)), None)
+            if hit:
+                put(ln, "quantity", hit[0], hit[1], conf)
 
 
 _COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
@@ -390,6 +464,40 @@ def _vote_columns(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, st
                 t.field = best
                 t.score = max(float(probs[t.index][cols_of[best]].sum()), min(0.9, votes[best] / max(1, tagged)))
                 t.begin = True
+
+
+_NAMED_PARTIES = frozenset({"buyer", "supplier"})
+_LEGAL_FORM = __import__("re").compile(
+    r"(?i)\b(ltd|limited|llc|inc|corp|corporation|co|company|gmbh|ag|kg|ohg|ug|sa|s\.a|sas|sarl|s\.a\.r\.l|sl|s\.l|"
+    r"bv|b\.v|nv|n\.v|spa|s\.p\.a|srl|s\.r\.l|plc|pty|oy|ab|as|aps|kft|sp\.? z o\.?o|group|industries|"
+    r"enterprises|trading|holding|bvba|e\.k|pvt)\b\.?")
+
+
+def _party_name(fld: Field) -> Field:
+    """Buyer and supplier are named by the party's name (the block's first row, or the row that
+    reads as a company name when a person's name comes first, as in a mail signature); the
+    whole block stays in ``raw`` for matching to read the address."""
+    rows = [r.strip() for r in str(fld.raw or fld.value).split("\n") if r.strip()]
+    if len(rows) == 1 and ", " in rows[0]:
+        # one cell holding the whole block ("Dupont Inc., 9 Lakeview Road, Springfield"): the name
+        # runs to its legal form, or up to the first part with a number in it
+        parts = rows[0].split(", ")
+        name_parts: list[str] = []
+        for k, part in enumerate(parts):
+            if name_parts and any(c.isdigit() for c in part):
+                break
+            name_parts.append(part)
+            if _LEGAL_FORM.search(part):
+                break
+        rows = [", ".join(name_parts)] + parts[len(name_parts):]
+    if len(rows) <= 1:
+        return fld
+    name = rows[0]
+    if not _LEGAL_FORM.search(name):
+        legal = next((r for r in rows[1:3] if _LEGAL_FORM.search(r)), None)
+        if legal:
+            name = legal
+    return fld.model_copy(update={"value": name, "raw": fld.raw})
 
 
 def _blocks(words: Sequence[Word]) -> list[list[int]]:

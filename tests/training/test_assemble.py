@@ -140,8 +140,9 @@ def test_side_by_side_party_blocks_are_not_mixed() -> None:
     for k in wrong:
         s.tags[k] = "I-ship_to"  # mistaken for the ship-to
     d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
-    assert d.buyer.value == "Brightline Corp, 72 Harbor Way, Springfield"
-    assert d.supplier.value == "Polaris Foods, 192 Commerce Drive, Austin"
+    # parties are named by name; the block, row by row, stays in raw for matching and review
+    assert d.buyer.value == "Brightline Corp" and d.buyer.raw.split("\n") == ["Brightline Corp", "72 Harbor Way", "Springfield"]
+    assert d.supplier.value == "Polaris Foods" and d.supplier.raw.split("\n") == ["Polaris Foods", "192 Commerce Drive", "Austin"]
     assert d.ship_to.value == "Falcon Supply, 80 Parkway, Columbus"
 
 

@@ -42,9 +42,10 @@ __all__ = ["TypedLine", "parse_items", "parse_header", "parse_typed", "refine", 
 
 TEXT_KINDS = frozenset({DocumentKind.email_body, DocumentKind.text})
 
-# Confidence of a value read by the grammar, per shape: measured on typed orders (synthetic mail
-# bodies and a public mail corpus): the quantity and wording of a line in a block of like lines
-# were right 97-99 % of the time; a lone line of a weaker shape less often.
+# Confidence of a value read by the grammar (bench/typed.py): in blocks of like lines, 611 of 611
+# synthetic lines and 66 of 66 typed lines of a public mail corpus had quantity and wording right;
+# 0.96 leaves room for shapes neither holds. A lone line of a weaker shape stays below the
+# approval threshold, so a person sees it.
 CONF_STRONG = 0.96
 CONF_WEAK = 0.82
 

@@ -679,6 +679,9 @@ def match_customer(draft: OrderDraft, catalog: Catalog, *, sender: str | None = 
                     return CustomerMatch(owners[0], 0.97 if i == 0 else 0.93, "email_domain")
                 break  # shared domain: fall through to names
     texts = [f.value for f in (draft.buyer, draft.bill_to, draft.ship_to) if f.present and isinstance(f.value, str)]
+    # a party is named by its name; its whole block (raw, row by row) may name the company too
+    texts += [f.raw.replace("\n", ", ") for f in (draft.buyer, draft.bill_to) if f.present and f.raw
+              and "\n" in f.raw]
     best: tuple[float, str | None, float] = (0.0, None, 0.0)
     for t in texts:
         res = process.extract(_name_norm(t), catalog._names, scorer=fuzz.token_set_ratio, limit=10)

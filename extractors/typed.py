@@ -366,6 +366,48 @@ def parse_header(text: str, locale: Locale | None = None) -> dict[str, tuple[obj
     return out
 
 
+def signature_company(text: str) -> tuple[str, int] | None:
+    """The sender's company from the signature under the sign-off ("Regards, / Emma Clarke /
+    Brightside Dental Group / 12 High Street"): the row with a legal form, else the row after the
+    person's name. Returns (name, line index) or None."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    start = None
+    for i, line in enumerate(lines):
+        st = line.strip()
+        if st.startswith(">"):
+            break
+        if _SIGNOFF.match(st) and len(st) < 40:
+            start = i
+            break
+    if start is None:
+        return None
+    rows: list[tuple[int, str]] = []
+    for i in range(start + 1, min(len(lines), start + 8)):
+        st = lines[i].strip()
+        if not st:
+            if rows:
+                break
+            continue
+        if st.startswith(("--", "__", ">")) or _TEL.search(st) or "@" in st or re.search(r"(?i)https?://|www\.", st):
+            continue
+        if _ADDRESS.search(st) or re.search(r"\d", st):
+            continue  # a street, a postcode and town, a phone number
+        rows.append((i, st))
+    if not rows:
+        return None
+    from extractors.assemble import _LEGAL_FORM
+
+    legal = next((r for r in rows if _LEGAL_FORM.search(r[1])), None)
+    if legal:
+        return legal[1], legal[0]
+    def person(r: str) -> bool:
+        ws = r.split()
+        return 1 <= len(ws) <= 3 and all(w[:1].isupper() and w[1:].replace("-", "").isalpha() for w in ws)
+    if person(rows[0][1]):
+        return (rows[1][1], rows[1][0]) if len(rows) >= 2 else None
+    return rows[0][1], rows[0][0]  # "Thanks, Emma" / "Brightside Dental Group"
+
+
 def parse_typed(text: str, locale: Locale | None = None) -> tuple[list[TypedLine], dict[str, tuple[object, str, int]]]:
     loc = locale or detect_locale(text.split())
     return parse_items(text, loc), parse_header(text, loc)
@@ -432,6 +474,12 @@ def refine(doc: Document, draft: OrderDraft, locale: Locale | None = None) -> Or
                 cur = next((t.currency for t in items if t.currency), None)
                 if cur:
                     draft.currency = Field(value=cur, raw=cur, confidence=CONF_STRONG)
+    sig = signature_company(text)
+    if sig is not None:
+        name, row = sig
+        cur_b: Field = draft.buyer
+        if not (cur_b.present and str(cur_b.value).casefold() == name.casefold()):
+            draft.buyer = Field(value=name, raw=name, confidence=CONF_WEAK, source=_row_source(words_by_row, row))
     for key, (value, raw, row) in header.items():
         cur_f: Field = getattr(draft, key)
         if cur_f.present and cur_f.value == value:

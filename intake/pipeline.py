@@ -160,6 +160,13 @@ def _model_drafts(doc: Document, idx: int, model_extract: Callable[[Document], O
     draft = model_extract(doc)
     if doc.kind in TEXT_KINDS:
         draft = refine(doc, draft)  # typed item lines read by their grammar (extractors/typed.py)
+    if not draft.sender and doc.meta.get("from"):
+        # a mail's own sender (an .eml uploaded or forwarded in): who the order is from
+        from email.utils import parseaddr
+
+        addr = parseaddr(str(doc.meta["from"]))[1]
+        if "@" in addr:
+            draft.sender = addr.lower()
     from extractors.coverage import uncovered_rows
 
     missed = uncovered_rows(doc, draft)

@@ -69,3 +69,17 @@ def test_refine_leaves_pdfs_alone() -> None:
     doc = layout_text("5 x widgets\n6 x gadgets\n", kind=DocumentKind.pdf)
     model = OrderDraft()
     assert refine(doc, model).lines == []
+
+
+@pytest.mark.parametrize("text, want", [
+    ("5 x pens\nThanks,\nEmma\nBrightside Dental Group\n", "Brightside Dental Group"),
+    ("Cordialement,\nSophie Martin\nEcole Les Tilleuls\n12 rue des Lilas\n", "Ecole Les Tilleuls"),
+    ("Saludos,\nJames Taylor\nBrightline Foods S.A.\nAvenida de la Industria 138\nTel. +41 596 2912224\n", "Brightline Foods S.A."),
+    ("Regards,\nJohn Miller\n", None),
+    ("no sign-off here\nJohn Miller\nAcme Ltd\n", None),
+])
+def test_the_senders_company_from_the_signature(text: str, want: str | None) -> None:
+    from extractors.typed import signature_company
+
+    got = signature_company(text)
+    assert (got[0] if got else None) == want

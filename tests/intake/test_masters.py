@@ -246,3 +246,26 @@ def test_import_and_match_on_postgresql() -> None:
         with admin.begin() as c:
             c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_a_typed_mail_uploaded_as_eml_is_matched_by_its_own_sender_and_lines(tmp_path: Path) -> None:
+    """An .eml posted or ingested without an envelope sender: the mail's From names the customer,
+    and the order typed in its body is read line by line."""
+    from intake import ledger
+    from intake.db import unit_of_work
+    from intake.pipeline import Pipeline
+    from intake.settings import Settings
+
+    pipe = Pipeline(Settings(data_dir=tmp_path / "data"))
+    with unit_of_work(pipe.sm) as s:
+        import_masters(s, DEMO)
+    mail = ("From: Pat Buyer <pat@hmw-purchasing.com>\r\nTo: orders@example.com\r\nSubject: order\r\n"
+            "Message-ID: <t1@hmw>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            "Hello,\r\nplease send:\r\n- 200 x hex nut 1/2-13 gr5 zp\r\n- 50 x Hex bolt 1/2-13 x 2 Grade 5 zinc plated\r\n"
+            "PO: HMW-7781\r\nRegards,\r\nPat Buyer\r\n").encode()
+    res = pipe.ingest(mail, filename="order.eml")
+    ids = pipe.process_message(res.message_id)
+    with pipe.sm() as s:
+        o = ledger.to_order(s, ledger.get_order(s, ids[0]), with_history=False)
+    assert o.customer_id == "CUST-1002" and o.po_number == "HMW-7781"
+    assert [(ln.quantity, ln.sku) for ln in o.lines] == [(200, "HN-0513-G5Z"), (50, "HB-0513-200-G5Z")]

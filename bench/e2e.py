@@ -16,6 +16,7 @@ problems caught (an order with an anomaly must not be approved automatically).
 from __future__ import annotations
 
 import argparse
+from datetime import date
 import json
 import sys
 import tempfile
@@ -47,7 +48,19 @@ def _align(pred: list[dict[str, Any]], truth: list[dict[str, Any]]) -> list[tupl
     return pairs
 
 
-def run(inbox: Path, truth_dir: Path, masters: Path) -> dict[str, Any]:
+def _sent_day(data: bytes):  # type: ignore[no-untyped-def]
+    """The day a mail was sent (its Date header), or None."""
+    import email
+    import email.utils
+
+    try:
+        hdr = email.message_from_bytes(data).get("Date")
+        return email.utils.parsedate_to_datetime(str(hdr)).date() if hdr else None
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def run(inbox: Path, truth_dir: Path, masters: Path, as_of: str = "now") -> dict[str, Any]:
     from intake import ledger
     from intake.db import unit_of_work
     from intake.domain import Channel
@@ -69,7 +82,12 @@ def run(inbox: Path, truth_dir: Path, masters: Path) -> dict[str, Any]:
         if not tf.is_file():
             continue
         truth = json.loads(tf.read_text(encoding="utf-8"))
-        res = pipe.ingest(mail.read_bytes(), filename=mail.name, channel=Channel.imap)
+        data = mail.read_bytes()
+        if as_of == "sent":
+            # judge dates as on the day the mail was sent, as if it were processed on arrival
+            sent = _sent_day(data)
+            pipe.today = (lambda d=sent: d) if sent else date.today
+        res = pipe.ingest(data, filename=mail.name, channel=Channel.imap)
         ids = pipe.process_message(res.message_id)
         with pipe.sm() as s:
             orders = [ledger.to_order(s, ledger.get_order(s, oid), with_history=False) for oid in ids]
@@ -134,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer-office", type=Path, help="a corpus in the peer-office layout (catalog.json, customers.json, dev_inbox/)")
     ap.add_argument("--inbox", type=Path, help="folder of .eml files with truth/<name>.json")
     ap.add_argument("--masters", type=Path, help="master data folder (intake masters import format)")
+    ap.add_argument("--as-of", choices=["now", "sent"], default="now",
+                    help="judge requested dates against today (default) or the day each mail was sent")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--verbose", action="store_true", help="print one line per order")
     args = ap.parse_args(argv)
@@ -150,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         inbox, truth, masters = args.inbox, args.inbox / "truth", args.masters
     else:
         ap.error("give --peer-office DIR, or --inbox DIR and --masters DIR")
-    out = run(inbox, truth, masters)
+    out = run(inbox, truth, masters, args.as_of)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

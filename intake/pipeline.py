@@ -199,6 +199,9 @@ class Pipeline:
         self._catalog_loaded_at = 0.0
         self._lock = threading.Lock()
         self.model_extract: Callable[[Document], OrderDraft] | None = None
+        # the day dates are judged against ("requested date in the past"); a replay of old mail
+        # (bench/e2e.py --as-of sent) sets it to the day each mail was sent
+        self.today: Callable[[], date] = date.today
         self.actor = "pipeline"
 
     # ingest ------------------------------------------------------------------------------
@@ -337,7 +340,7 @@ class Pipeline:
             if o.status != OrderStatus.MATCHED.value:
                 return
             verdict = decide_order(
-                matched, catalog, self.settings.decision, today=date.today(),
+                matched, catalog, self.settings.decision, today=self.today(),
                 existing_po=lambda cust, po: ledger.po_exists(s, cust, po, exclude_order=order_id),
                 duplicate_of=lambda cust, po, fp: _duplicate_of(s, cust, po, fp, order_id),
                 revision_of=lambda cust, po: _revision_of(s, cust, po, order_id),

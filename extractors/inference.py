@@ -2,7 +2,10 @@
 
 ``default_extractor()`` gives the process-wide extractor: the live model of the registry
 under ``<data_dir>/models`` when there is one (or ``INTAKE_MODEL_DIR``), else the model
-committed under ``training/default_model``. It is loaded once per process (the first call
+committed under ``training/default_model``. A routed version (``training/router.py``: a
+specialist for the corrected layouts and a fallback for the rest) loads both halves and picks
+one per document; ``OrderDraft.model_version`` says which (``<version>/specialist`` or
+``<version>/base``). It is loaded once per process (the first call
 pays ~1 s), guarded by a lock so worker threads share one copy; the int8 model runs with
 ``torch.no_grad``, which is safe to call from several threads.
 """
@@ -51,9 +54,35 @@ class LayoutExtractor:
         self.id2label = self.loaded.id2label
         self.threads = threads
         self.batch_size = 8
+        # A routed version (training/router.py): these weights are a specialist for the layouts
+        # it was corrected on; every other document is read by the fallback, a plain model.
+        self.router: Any = None
+        self.fallback: "LayoutExtractor | None" = None
+        from training.router import ROUTER_FILE
+
+        if (Path(model_dir) / ROUTER_FILE).is_file():
+            from training.router import Router, fallback_dir, read_router
+
+            spec = read_router(Path(model_dir))
+            self.router = Router(spec["fingerprints"], float(spec.get("threshold", 0.7)))
+            self.fallback = LayoutExtractor(fallback_dir(Path(model_dir), spec), quantized=quantized, threads=threads)
+
+    def route(self, doc: Document) -> tuple["LayoutExtractor | None", dict[str, Any]]:
+        """For a routed model: ``(the fallback, why)`` when the fallback reads ``doc``, else
+        ``(None, why)`` (the specialist, these weights). A plain model: ``(None, {})``."""
+        if self.router is None:
+            return None, {}
+        score, like = self.router.score(doc)
+        if score >= self.router.threshold:
+            return None, {"model": "specialist", "score": round(score, 3), "like": like}
+        return self.fallback, {"model": "base", "score": round(score, 3), "base_version": self.fallback.version
+                               if self.fallback is not None else None}
 
     def page_logits(self, doc: Document) -> list[np.ndarray]:
         """Per page: word logits (n_words x n_labels), before temperature."""
+        other, _why = self.route(doc)
+        if other is not None:
+            return other.page_logits(doc)
         import torch
 
         from training.features import collate, encode_page, merge_windows
@@ -89,6 +118,9 @@ class LayoutExtractor:
 
     def word_probs(self, doc: Document) -> np.ndarray:
         """Calibrated per-word label probabilities for the whole document (pages concatenated)."""
+        other, _why = self.route(doc)
+        if other is not None:
+            return other.word_probs(doc)
         pages = self.page_logits(doc)
         if not pages:
             return np.zeros((0, len(self.id2label)), dtype=np.float32)
@@ -99,6 +131,13 @@ class LayoutExtractor:
         """The order in ``doc``. Raises ``ExtractionError`` for a document without words."""
         if not doc.pages or not any(p.words for p in doc.pages):
             raise ExtractionError(f"{doc.name or doc.kind.value}: no words to read (empty or unreadable document)")
+        other, why = self.route(doc)
+        if other is not None:
+            draft = other.extract(doc)
+            # Which model read it: "<routed version>/base" (the fallback's own version in meta).
+            draft.model_version = f"{self.version}/base"
+            draft.meta["route"] = why
+            return draft
         try:
             if self.threads:
                 import torch
@@ -110,7 +149,8 @@ class LayoutExtractor:
                      for pi, p in enumerate(doc.pages) for w in p.words]
             loc = detect_locale([w.text for w in words], doc.locale)
             draft = assemble(words, probs, self.id2label, loc, self.calibration,
-                             extractor=f"model:{self.version}", model_version=self.version)
+                             extractor=f"model:{self.version}",
+                             model_version=f"{self.version}/specialist" if why else self.version)
         except IntakeError:
             raise
         except (RuntimeError, ValueError, IndexError) as exc:
@@ -118,6 +158,8 @@ class LayoutExtractor:
         draft.document_kind = doc.kind
         draft.document_name = doc.name
         draft.meta.setdefault("locale", {"lang": loc.lang, "decimal": loc.decimal, "dayfirst": loc.dayfirst})
+        if why:
+            draft.meta["route"] = why
         return draft
 
     __call__ = extract

@@ -115,25 +115,41 @@ def train_command(
 
 
 def format_report(rep: dict[str, Any]) -> str:
-    """The retraining report as text: both sets of figures, and the decision."""
-    lines = [f"candidate {rep['version']} (from {rep['base']}, {rep['corrections']} correction(s), {rep['steps']} steps, "
-             f"trained in {rep['train_seconds']:.0f} s, {rep['total_seconds']:.0f} s in all)",
-             "frozen set                    live header/line F1   candidate header/line F1"]
+    """The retraining report as text: every attempt's figures, and the decision."""
+    def hl(v: dict[str, Any] | None) -> str:
+        return f"{v['header_f1']:.3f} / {v['line_f1']:.3f}" if v else "  -   /   -  "
+
+    general = f", general model {rep['general']}" if rep.get("general") and rep.get("general") != rep["base"] else ""
+    lines = [f"candidate {rep['version']} (from {rep['base']}{general}, {rep['corrections']} correction(s), "
+             f"{rep['steps']} steps, trained in {rep['train_seconds']:.0f} s, {rep['total_seconds']:.0f} s in all)"]
+    attempts = rep.get("attempts") or [{"attempt": "candidate", "frozen": rep["frozen"]["candidate"],
+                                        "recent_corrections": {c: v["candidate"] for c, v in rep["recent_corrections"].items()},
+                                        "passed": rep["passed"]}]
+    names = [a["attempt"] for a in attempts]
+    lines.append("header / line F1    " + "".join(f"{n[:15]:<17}" for n in ["live", *names]))
     for name, lv in rep["frozen"]["live"].items():
-        cv = rep["frozen"]["candidate"].get(name, {})
-        lines.append(f"  {name[:28]:<28} {lv['header_f1']:.3f} / {lv['line_f1']:.3f}        "
-                     f"{cv.get('header_f1', 0):.3f} / {cv.get('line_f1', 0):.3f}   ({lv['documents']} docs)")
-    lines.append("recent corrections per customer")
+        lines.append(f"  frozen set: {name[:40]} ({lv['documents']} docs)")
+        lines.append("                    " + "".join(f"{hl(v):<17}" for v in
+                                                      [lv, *[a["frozen"].get(name) for a in attempts]]))
     for c, v in rep["recent_corrections"].items():
-        lines.append(f"  {c[:28]:<28} {v['live']['header_f1']:.3f} / {v['live']['line_f1']:.3f}        "
-                     f"{v['candidate']['header_f1']:.3f} / {v['candidate']['line_f1']:.3f}   ({v['live']['documents']} docs)")
-    for t in rep.get("fallback_merges_tried") or []:
-        fz = next(iter(t["frozen"].values()), {})
-        lines.append(f"  blend {t['merge']:.2f} of candidate and live: {fz.get('header_f1', 0):.3f} / "
-                     f"{fz.get('line_f1', 0):.3f} on the frozen set: {'not worse' if t['passed'] else 'worse'}")
+        lines.append(f"  recent corrections of {c[:40]} ({v['live']['documents']} docs)")
+        lines.append("                    " + "".join(f"{hl(x):<17}" for x in
+                                                      [v["live"], *[(a.get("recent_corrections") or {}).get(c)
+                                                                    for a in attempts]]))
+    for a in attempts:
+        extra = ""
+        if a["attempt"] == "routed":
+            n = sum((a.get("frozen_documents_to_specialist") or {}).values())
+            extra = (f" (threshold {a.get('threshold')}, fallback {a.get('fallback')}; "
+                     f"{n} frozen document(s) routed to the candidate)")
+        lines.append(f"  {a['attempt']}{extra}: " + ("passes" if a["passed"] else "; ".join(a.get("reasons") or [])))
     if rep["promoted"]:
-        blend = f" (blend {rep['merge']:.2f})" if rep.get("merge", 1.0) < 1.0 else ""
-        lines.append(f"PROMOTED {rep['version']}{blend}: not worse on the frozen set")
+        how = ""
+        if rep.get("routed"):
+            how = " (routed: the candidate reads the corrected layouts, the general model the rest)"
+        elif rep.get("merge", 1.0) < 1.0:
+            how = f" (blend {rep['merge']:.2f})"
+        lines.append(f"PROMOTED {rep['version']}{how}: not worse on the frozen set")
     elif rep["passed"]:
         lines.append(f"not promoted (--no-promote): {rep['version']} is registered; `intake model promote {rep['version']}`")
     else:

@@ -34,7 +34,7 @@ from intake.errors import IntakeError, ReadError
 __all__ = [
     "LabelledExampleRow", "load_truth", "validate_truth", "align_document", "learn_document",
     "label_training_example", "sync_training_examples", "labelled_examples", "count_unused", "mark_used",
-    "example_of", "LEARN_SOURCES",
+    "example_of", "document_of", "LEARN_SOURCES",
 ]
 
 LEARN_SOURCES = ("review_ui", "cli", "labelstudio")
@@ -150,7 +150,8 @@ def align_document(data: bytes, filename: str | None, truth: dict[str, Any],
     if found == 0:
         raise ReadError(f"{filename or 'document'}: none of the truth's values were found among the document's words")
     ex.name = filename or ex.name
-    ex.meta.update({"source": "correction", "document_index": idx})
+    ex.meta.update({"source": "correction", "document_index": idx,
+                    "kind": getattr(docs[idx].kind, "value", str(docs[idx].kind))})  # for layout routing
     return ex, idx, found, total
 
 
@@ -283,3 +284,19 @@ def example_of(row: LabelledExampleRow) -> Any:
     ex = LabelledDoc.from_json(row.example)
     ex.meta.update({"customer_id": row.customer_id, "example_id": row.id})
     return ex
+
+
+def document_of(example: Any) -> Any:
+    """A labelled example's words as the ``Document`` a reader gave (its kind kept, so that a
+    routed model fingerprints and routes it as it would the document itself)."""
+    from intake.domain import DocumentKind
+    from training.build_dataset import as_document
+
+    doc = as_document(example)
+    kind = (getattr(example, "meta", None) or {}).get("kind")
+    if kind and kind != doc.kind.value:
+        try:
+            doc = doc.model_copy(update={"kind": DocumentKind(kind)})
+        except ValueError:
+            pass
+    return doc

@@ -14,7 +14,13 @@ The candidate is then evaluated against the live model on
 * the **recent corrections of each customer** (the last few labelled examples per customer),
 
 and promoted only when it is not worse on the frozen set: neither its header F1 nor its line
-F1 may drop by more than ``tolerance`` (default 0). Both sets of figures are returned (and
+F1 may drop by more than ``tolerance`` (default 0). When it is worse, blends of it with the
+general model are tried, and then a *routed* model (:mod:`training.router`): the candidate
+reads only documents whose layout matches a corrected document's, the general model reads the
+rest. The routed model is held to the same frozen-set gate (evaluated as it serves, document by
+document) and must also read the recent corrections better than live. With a routed live
+model, fine-tuning starts from its general model (the fallback) and the new router covers all
+the corrections, so routes merge rather than chain. Every attempt's figures are returned (and
 printed by the CLI). Every candidate is registered with its config, dataset hash and metrics,
 promoted or not, so ``intake model promote VERSION`` can still choose it by hand.
 """
@@ -36,7 +42,7 @@ from intake.errors import ConfigError, IntakeError
 
 __all__ = [
     "RetrainConfig", "load_retrain_config", "frozen_dirs", "truth_fields", "correction_labels", "replay_examples", "fine_tune", "evaluate_model",
-    "evaluate_examples", "gate", "retrain", "summary_of",
+    "evaluate_examples", "gate", "corrections_gate", "build_routed", "retrain", "summary_of",
 ]
 
 FROZEN_VERSION = "v1"
@@ -76,6 +82,12 @@ class RetrainConfig:
     # When the candidate fails the gate, try these blends of it with the live model (same
     # formula as ``merge``) before giving up: the first that is not worse on the frozen set wins.
     fallback_merges: list[float] = field(default_factory=lambda: [0.5, 0.25])
+    # When the blends fail too, try a routed model (training/router.py): the candidate reads the
+    # documents whose layout matches a corrected one (at least ``route_threshold`` of a corrected
+    # layout's template tokens), the general model everything else. Promoted when it is not worse
+    # on the frozen set and better than live on the recent corrections.
+    route: bool = True
+    route_threshold: float = 0.7
 
 
 def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainConfig:
@@ -174,15 +186,15 @@ def correction_labels(base: Path, docs: Sequence[Any], truths: Sequence[dict[str
     "not a payment term" to a model that reads payment terms well is how it would forget them.
     """
     from extractors.inference import LayoutExtractor
-    from training.build_dataset import as_document
     from training.features import IGNORE, LABEL2ID, field_of
+    from training.learn import document_of
 
     ex = LayoutExtractor(Path(base))
     out: list[list[list[int]]] = []
     for d, t in zip(docs, truths):
         covered = truth_fields(t)
         found = {field_of(tag) for p in d.pages for tag in p.tags} - {None}
-        probs = ex.word_probs(as_document(d))
+        probs = ex.word_probs(document_of(d))
         pred = [ex.id2label[int(i)] for i in probs.argmax(axis=1)] if len(probs) else []
         k = 0
         pages = []
@@ -375,11 +387,17 @@ def _model_key(model_dir: Path) -> str:
     if meta.is_file():
         m = json.loads(meta.read_text())
         h.update(f"{m.get('max_len')}:{m.get('overlap')}".encode())
+    from training.router import ROUTER_FILE, fallback_dir, is_routed
+
+    if is_routed(model_dir):
+        # A routed model's figures are its router's and both halves'.
+        h.update((Path(model_dir) / ROUTER_FILE).read_bytes())
+        h.update(_model_key(fallback_dir(Path(model_dir))).encode())
     # The figures also depend on the code that turns word labels into an order: a cached score
     # from older assembly code is not a fair yardstick.
     root = Path(__file__).resolve().parent.parent
     for rel in ("extractors/assemble.py", "extractors/normalize.py", "extractors/inference.py",
-                "training/evaluate.py", "training/features.py"):
+                "training/evaluate.py", "training/features.py", "training/router.py"):
         p = root / rel
         if p.is_file():
             h.update(p.read_bytes())
@@ -387,7 +405,8 @@ def _model_key(model_dir: Path) -> str:
 
 
 def evaluate_model(model_dir: Path, folders: Sequence[Path], cache: Path | None = None) -> dict[str, Any]:
-    """Summaries per frozen folder for the model at ``model_dir`` (cached by the weights' hash)."""
+    """Summaries per frozen folder for the model at ``model_dir`` (cached by the weights' hash).
+    A routed model is evaluated as it serves: each document read by the half it is routed to."""
     from extractors.inference import LayoutExtractor
     from training.evaluate import evaluate_dir
 
@@ -417,14 +436,14 @@ def evaluate_model(model_dir: Path, folders: Sequence[Path], cache: Path | None 
 def evaluate_examples(model_dir: Path, examples: Sequence[Any], truths: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Extraction scores of a model on labelled examples' words against their truths."""
     from extractors.inference import LayoutExtractor
-    from training.build_dataset import as_document
     from training.evaluate import Scores, score_document
+    from training.learn import document_of
 
     ex = LayoutExtractor(Path(model_dir))
     scores = Scores()
     for d, t in zip(examples, truths):
         try:
-            draft = ex.extract(as_document(d))
+            draft = ex.extract(document_of(d))
         except IntakeError:
             from intake.domain import OrderDraft
 
@@ -447,6 +466,78 @@ def gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0) -> 
     return not why, why
 
 
+def corrections_gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0) -> tuple[bool, list[str]]:
+    """Whether a candidate reads the recent corrections better than live: no customer's header
+    or line F1 lower, and at least one higher. ``live``/``cand``: customer -> summary."""
+    why, gained = [], False
+    for c, lv in live.items():
+        cv = cand.get(c)
+        if cv is None:
+            why.append(f"{c}: candidate not evaluated")
+            continue
+        for k in ("header_f1", "line_f1"):
+            if cv[k] < lv[k] - tolerance - 1e-9:
+                why.append(f"recent corrections of {c}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
+            elif cv[k] > lv[k] + 1e-9:
+                gained = True
+    if not why and not gained:
+        why.append("reads no customer's recent corrections better than live")
+    return not why, why
+
+
+def build_routed(specialist: Path, out: Path, fingerprints: Sequence[dict[str, Any]], threshold: float,
+                 fallback: Path, fallback_version: str) -> Path:
+    """A routed model directory at ``out``: the ``specialist`` model's files, its metadata marked
+    ``kind: routed``, and ``router.json`` (the corrected documents' fingerprints, the threshold,
+    the fallback model)."""
+    from training.router import Router, write_router
+
+    shutil.copytree(specialist, out, dirs_exist_ok=True)
+    router = write_router(out, fingerprints, threshold, fallback, fallback_version)
+    m = json.loads((out / "intake_model.json").read_text())
+    m.update({"version": out.name, "kind": "routed",
+              "router": {"threshold": threshold, "fallback": router["fallback"],
+                         "corrected_documents": len(router["fingerprints"]),
+                         "layouts": len(Router(router["fingerprints"], threshold).layouts)}})
+    (out / "intake_model.json").write_text(json.dumps(m, indent=2, sort_keys=True, default=str))
+    return out
+
+
+def _fallback_for(base: Path, reg: Any) -> tuple[Path, str]:
+    """The general model as a routed model's fallback, by a registry version where possible (the
+    packaged model is registered for it, as the baseline would be)."""
+    from extractors.inference import DEFAULT_MODEL_DIR
+
+    base = Path(base)
+    if base.resolve() == DEFAULT_MODEL_DIR.resolve():
+        v = _has(reg, DEFAULT_MODEL_DIR) or reg.add(DEFAULT_MODEL_DIR, "base-" + _version_of(DEFAULT_MODEL_DIR).replace("/", "_"))
+        return reg.path(str(v)), str(v)
+    if base.parent.resolve() == reg.versions_dir.resolve():
+        return base, base.name
+    return base, _version_of(base)
+
+
+def _count_routed(model_dir: Path, folders: Sequence[Path]) -> dict[str, int]:
+    """Per frozen folder: how many of its documents the routed model sends to the specialist."""
+    from extractors.registry import read_bytes
+    from training.evaluate import truth_documents
+    from training.router import Router, read_router
+
+    spec = read_router(model_dir)
+    r = Router(spec["fingerprints"], float(spec["threshold"]))
+    out: dict[str, int] = {}
+    for f in folders:
+        n = 0
+        for p in truth_documents(f):
+            try:
+                docs = [d for d in read_bytes(p.read_bytes(), p.name) if d.pages and d.words]
+            except IntakeError:
+                continue
+            n += any(r.to_specialist(d) for d in docs)
+        out[f.name] = n
+    return out
+
+
 # --- the whole run ----------------------------------------------------------------------------
 
 def _new_version() -> str:
@@ -457,17 +548,25 @@ def _new_version() -> str:
 
 def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = True,
             log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Fine-tune the live model on every labelled example, judge it and promote it if not worse.
+    """Fine-tune the general model on every labelled example, judge it and promote it if not worse.
 
-    Returns a report: version, promoted (bool), reasons, the frozen-set figures of live and
-    candidate, the per-customer figures on recent corrections, and timings. Raises
-    ``ConfigError`` when there are no corrections.
+    Attempts, in order, each judged against the live model (as it serves: a routed live model
+    routes) on the frozen set: the fine-tuned candidate; its blends with the general model
+    (``fallback_merges``); a routed model (the candidate for the corrected layouts, the general
+    model for the rest), which must also read the recent corrections better than live. The
+    first that passes is promoted. With a routed live model, "the general model" is its fallback:
+    the new candidate learns from all the corrections and its router covers all of them.
+
+    Returns a report: version, promoted (bool), routed (bool), reasons, the frozen-set figures of
+    live and the chosen candidate, every attempt's figures, the per-customer figures on recent
+    corrections, and timings. Raises ``ConfigError`` when there are no corrections.
     """
     from extractors.inference import DEFAULT_MODEL_DIR, default_model_dir
     from intake.db import make_engine, make_sessionmaker, unit_of_work
     from intake.migrate import upgrade
     from training.learn import example_of, labelled_examples, mark_used, sync_training_examples
     from training.registry import Registry
+    from training.router import corrected_fingerprint, general_model_dir
 
     cfg = cfg or RetrainConfig()
     say = log or (lambda _m: None)
@@ -487,11 +586,14 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     if not examples:
         raise ConfigError("no corrections to learn from: record some with `intake learn FILE TRUTH.json` or the review UI")
     say(f"{len(examples)} labelled example(s) ({synced} new from the review UI)")
-    base = default_model_dir(settings)
-    if not (base / "model.safetensors").is_file():
-        raise ConfigError(f"no live model at {base} to fine-tune: train one with `intake train`")
+    live = default_model_dir(settings)
+    if not (live / "model.safetensors").is_file():
+        raise ConfigError(f"no live model at {live} to fine-tune: train one with `intake train`")
+    base = general_model_dir(live)  # what the candidate starts from and falls back to
+    reg = Registry(Path(settings.registry_dir))
     replay = replay_examples(data_dir, cfg)
-    say(f"replay: {len(replay)} synthetic document(s); fine-tuning {base.name}")
+    say(f"replay: {len(replay)} synthetic document(s); fine-tuning {base.name}"
+        + (f" (the general model of the routed {live.name})" if base != live else ""))
     version = _new_version()
     out = data_dir / "cache" / "runs" / version
     meta = fine_tune(base, examples, replay, out, cfg, progress=say, truths=truths)
@@ -499,17 +601,25 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     say(f"trained in {t_train:.0f} s; evaluating candidate and live model")
     folders = frozen_dirs(data_dir, cfg)
     cache = data_dir / "models" / "frozen" / "scores.json"
-    live_frozen = evaluate_model(base, folders, cache)
+    live_frozen = evaluate_model(live, folders, cache)
     cand_frozen = evaluate_model(out, folders, cache)
-    per_customer: dict[str, Any] = {}
     by_c: dict[str, list[int]] = {}
     for i, c in enumerate(customers):
         by_c.setdefault(c, []).append(i)
-    for c, idx in by_c.items():
-        recent = idx[-cfg.recent_per_customer:]
-        exs, trs = [examples[i] for i in recent], [truths[i] for i in recent]
-        per_customer[c] = {"live": evaluate_examples(base, exs, trs), "candidate": evaluate_examples(out, exs, trs)}
+
+    def recent(model: Path) -> dict[str, Any]:
+        res = {}
+        for c, idx in by_c.items():
+            idx = idx[-cfg.recent_per_customer:]
+            res[c] = evaluate_examples(model, [examples[i] for i in idx], [truths[i] for i in idx])
+        return res
+
+    live_recent = recent(live)
+    cand_recent = recent(out)
     ok, why = gate(live_frozen, cand_frozen, cfg.tolerance)
+    say(f"candidate: {'not worse on the frozen set' if ok else '; '.join(why)}")
+    attempts: list[dict[str, Any]] = [{"attempt": "candidate", "frozen": cand_frozen, "recent_corrections": cand_recent,
+                                       "passed": ok, "reasons": why}]
     tried: list[dict[str, Any]] = []
     for alpha in ([] if ok else cfg.fallback_merges):
         blend = out.with_name(out.name + f"-m{int(alpha * 100)}")
@@ -517,39 +627,66 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         bf = evaluate_model(blend, folders, cache)
         b_ok, b_why = gate(live_frozen, bf, cfg.tolerance)
         tried.append({"merge": alpha, "frozen": bf, "passed": b_ok, "reasons": b_why})
+        attempts.append({"attempt": f"blend {alpha:.2f}", "frozen": bf, "passed": b_ok, "reasons": b_why})
         say(f"blend {alpha:.2f} of the candidate: {'not worse' if b_ok else '; '.join(b_why)}")
         if b_ok:
             shutil.rmtree(out, ignore_errors=True)
             os.replace(blend, out)
             meta = json.loads((out / "intake_model.json").read_text())
             cand_frozen, ok, why = bf, True, []
-            for c in per_customer:
-                idx = by_c[c][-cfg.recent_per_customer:]
-                per_customer[c]["candidate"] = evaluate_examples(out, [examples[i] for i in idx],
-                                                                 [truths[i] for i in idx])
+            cand_recent = recent(out)
+            attempts[-1]["recent_corrections"] = cand_recent
             break
         shutil.rmtree(blend, ignore_errors=True)
+    routed = False
+    if not ok and cfg.route:
+        rdir = out.with_name(out.name + "-routed")
+        fps = [corrected_fingerprint(e) for e in examples]
+        fb_dir, fb_version = _fallback_for(base, reg)
+        build_routed(out, rdir, fps, cfg.route_threshold, fb_dir, fb_version)
+        rf = evaluate_model(rdir, folders, cache)
+        r_ok, r_why = gate(live_frozen, rf, cfg.tolerance)
+        r_recent = recent(rdir)
+        c_ok, c_why = corrections_gate(live_recent, r_recent, cfg.tolerance)
+        to_spec = _count_routed(rdir, folders)
+        attempts.append({"attempt": "routed", "frozen": rf, "recent_corrections": r_recent, "passed": r_ok and c_ok,
+                         "reasons": r_why + c_why, "fallback": fb_version, "threshold": cfg.route_threshold,
+                         "frozen_documents_to_specialist": to_spec})
+        say(f"routed (candidate for the corrected layouts, {fb_version} for the rest; "
+            f"{sum(to_spec.values())} frozen document(s) routed to the candidate): "
+            + ("not worse on the frozen set, better on the corrections" if r_ok and c_ok else "; ".join(r_why + c_why)))
+        if r_ok and c_ok:
+            shutil.rmtree(out, ignore_errors=True)
+            os.replace(rdir, out)
+            meta = json.loads((out / "intake_model.json").read_text())
+            cand_frozen, cand_recent, ok, why, routed = rf, r_recent, True, [], True
+        else:
+            shutil.rmtree(rdir, ignore_errors=True)
+    per_customer = {c: {"live": live_recent[c], "candidate": cand_recent[c]} for c in by_c}
     meta["fallback_merges_tried"] = tried
+    meta["attempts"] = attempts
     meta["metrics_frozen"] = cand_frozen
-    meta["metrics_frozen_live"] = {"version": _version_of(base), "figures": live_frozen}
+    meta["metrics_frozen_live"] = {"version": _version_of(live), "figures": live_frozen}
     meta["metrics_recent_corrections"] = per_customer
-    meta["gate"] = {"promoted": bool(ok and promote), "passed": ok, "reasons": why, "tolerance": cfg.tolerance}
+    meta["gate"] = {"promoted": bool(ok and promote), "passed": ok, "reasons": why, "tolerance": cfg.tolerance,
+                    "routed": routed}
     (out / "intake_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
-    reg = Registry(Path(settings.registry_dir))
-    if ok and promote and base.resolve() == DEFAULT_MODEL_DIR.resolve():
+    if ok and promote and live.resolve() == DEFAULT_MODEL_DIR.resolve():
         ensure_baseline(reg)
     reg.add(out, version)
     if ok and promote:
-        reg.promote(version, reason=f"retrained on {len(examples)} correction(s); not worse on the frozen set")
+        reg.promote(version, reason=f"retrained on {len(examples)} correction(s); not worse on the frozen set"
+                    + ("; routed: the candidate reads the corrected layouts" if routed else ""))
     with unit_of_work(sm) as s:
         from training.learn import LabelledExampleRow
 
         mark_used(s, [r for r in (s.get(LabelledExampleRow, i) for i in ids) if r is not None], version)
     engine.dispose()
     shutil.rmtree(out, ignore_errors=True)  # the registry holds its copy
-    return {"version": version, "promoted": bool(ok and promote), "passed": ok, "reasons": why,
-            "base": _version_of(base), "corrections": len(examples), "frozen": {"live": live_frozen,
-            "candidate": cand_frozen}, "recent_corrections": per_customer, "train_seconds": round(t_train, 1),
+    return {"version": version, "promoted": bool(ok and promote), "passed": ok, "routed": routed, "reasons": why,
+            "base": _version_of(live), "general": _version_of(base), "corrections": len(examples),
+            "frozen": {"live": live_frozen, "candidate": cand_frozen}, "recent_corrections": per_customer,
+            "attempts": attempts, "train_seconds": round(t_train, 1),
             "total_seconds": round(time.time() - t0, 1), "steps": meta["steps"], "final_loss": meta["final_loss"],
             "merge": meta.get("merge", 1.0), "fallback_merges_tried": tried}
 

@@ -1,0 +1,255 @@
+"""Routed models: layout fingerprints tell a corrected layout from others; a routed version in
+the registry loads both halves, routes each document, survives promote/rollback and a moved
+data directory; retraining promotes a routed version when the plain candidate is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from intake.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
+    """Read documents of three held-out synthetic families (PDF) and one family's mails."""
+    from extractors.registry import read_bytes
+    from training.synth import generate, heldout_families
+
+    out: dict[str, list[Any]] = {}
+    root = tmp_path_factory.mktemp("layouts")
+    for fam in heldout_families()[:3]:
+        paths = generate(5, root / fam, seed=11, formats=["pdf"], families=[fam], progress=False)
+        out[fam] = [read_bytes(p.read_bytes(), p.name)[0] for p in paths]
+    mails = generate(2, root / "mail", seed=11, formats=["email"], families=[heldout_families()[0]], progress=False)
+    out["mail"] = [d for p in mails for d in read_bytes(p.read_bytes(), p.name) if d.words][:2]
+    return out
+
+
+def test_fingerprints_tell_a_corrected_layout_from_other_layouts(layouts: dict[str, list[Any]]) -> None:
+    from training.router import DEFAULT_THRESHOLD, Router, fingerprint, similarity
+
+    fams = [k for k in layouts if k != "mail"]
+    fps = {f: [fingerprint(d) for d in layouts[f]] for f in fams}
+    # one document against one: same layout more alike than different layouts
+    same = [similarity(a, b) for f in fams for i, a in enumerate(fps[f]) for b in fps[f][i + 1:]]
+    diff = [similarity(a, b) for f in fams for g in fams if f < g for a in fps[f] for b in fps[g]]
+    assert min(same) > 0 and sum(same) / len(same) > 2 * sum(diff) / len(diff)
+    # a router from three corrected documents of a layout: the layout's other documents reach
+    # the threshold, no document of another layout does
+    for f in fams:
+        r = Router(fps[f][:3], DEFAULT_THRESHOLD)
+        assert len(r.layouts) == 1 and len(r.layouts[0]["documents"]) == 3
+        for d in layouts[f][3:]:
+            assert r.to_specialist(d), (f, r.score(d))
+        for g in fams:
+            if g != f:
+                assert max(r.score(d)[0] for d in layouts[g]) < DEFAULT_THRESHOLD
+    # a spreadsheet never matches a PDF; mail bodies have no layout and are never routed
+    pdf = fps[fams[0]][0]
+    assert similarity(pdf, {**pdf, "kind": "xlsx"}) == 0.0
+    mail = layouts["mail"][0]
+    r = Router([fingerprint(mail)] + [fingerprint(d) for d in layouts["mail"]])
+    assert r.layouts == [] and not r.to_specialist(mail)
+
+
+def test_unrelated_corrected_documents_stay_separate_layouts(layouts: dict[str, list[Any]]) -> None:
+    from training.router import Router, fingerprint
+
+    fams = [k for k in layouts if k != "mail"]
+    r = Router([fingerprint(layouts[f][0], f) for f in fams] + [fingerprint(layouts[fams[0]][1], "second")])
+    # the two documents of the first family make one layout; the others stand alone
+    assert sorted(len(lay["documents"]) for lay in r.layouts) == [1, 1, 2]
+
+
+@pytest.fixture()
+def registry(tmp_path: Path) -> Iterator[Any]:
+    from training.registry import Registry
+
+    yield Registry(tmp_path / "models")
+
+
+def _routed(registry: Any, tmp_path: Path, corrected: list[Any], name: str = "r-routed") -> str:
+    """A routed version whose halves are both the committed model (fast: nothing trained)."""
+    from extractors.inference import DEFAULT_MODEL_DIR
+    from training.retrain import _fallback_for, build_routed
+    from training.router import fingerprint
+
+    fb_dir, fb_version = _fallback_for(DEFAULT_MODEL_DIR, registry)
+    assert fb_dir.parent == registry.versions_dir  # the packaged model is registered as the fallback
+    build_routed(DEFAULT_MODEL_DIR, tmp_path / name, [fingerprint(d, f"c{i}") for i, d in enumerate(corrected)],
+                 0.7, fb_dir, fb_version)
+    return registry.add(tmp_path / name, name)
+
+
+def test_a_routed_version_loads_routes_and_serves_from_the_registry(layouts: dict[str, list[Any]], registry: Any,
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractors.inference as inf
+    from extractors.inference import DEFAULT_MODEL_DIR, LayoutExtractor
+    from training.router import general_model_dir, is_routed
+
+    fams = [k for k in layouts if k != "mail"]
+    v = _routed(registry, tmp_path, layouts[fams[0]][:3])
+    path = registry.path(v)
+    assert is_routed(path) and general_model_dir(path).name.startswith("base-")
+    meta = next(m for m in registry.versions() if m["version"] == v)
+    assert meta["kind"] == "routed" and meta["router"]["corrected_documents"] == 3
+
+    ex = LayoutExtractor(path)
+    plain = LayoutExtractor(DEFAULT_MODEL_DIR)
+    own = ex.extract(layouts[fams[0]][4])
+    other = ex.extract(layouts[fams[1]][0])
+    assert own.model_version == f"{v}/specialist" and own.meta["route"]["model"] == "specialist"
+    assert other.model_version == f"{v}/base" and other.meta["route"]["model"] == "base"
+    # same weights on both sides here: the routed system reads exactly what the plain model reads
+    for d, got in ((layouts[fams[0]][4], own), (layouts[fams[1]][0], other)):
+        want = plain.extract(d)
+        assert [ln.model_dump(exclude={"source"}) for ln in got.lines] == \
+            [ln.model_dump(exclude={"source"}) for ln in want.lines]
+
+    # promote, serve, roll back: the registry's pointer works as for any version
+    registry.promote(general_model_dir(path).name)
+    registry.promote(v)
+    monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path))
+    from intake.settings import get_settings
+
+    get_settings.cache_clear()
+    inf.reset_default()
+    try:
+        assert get_settings().registry_dir == registry.root
+        assert inf.default_extractor()(layouts[fams[0]][3]).model_version == f"{v}/specialist"
+        registry.rollback()
+        assert inf.default_extractor()(layouts[fams[0]][3]).model_version.startswith("base-")
+    finally:
+        inf.reset_default()
+        get_settings.cache_clear()
+
+    # a moved data directory: the fallback is found beside the routed version by its name
+    moved = tmp_path / "moved"
+    shutil.copytree(registry.root, moved)
+    shutil.rmtree(registry.root)
+    ex2 = LayoutExtractor(moved / "versions" / v)
+    assert ex2.fallback is not None and Path(ex2.fallback.loaded.path).parent == moved / "versions"
+
+
+def test_a_routed_fallback_must_be_a_plain_model_and_a_missing_one_is_one_line(layouts: dict[str, list[Any]],
+                                                                             registry: Any, tmp_path: Path) -> None:
+    from extractors.inference import LayoutExtractor
+    from training.router import ROUTER_FILE, write_router
+
+    fams = [k for k in layouts if k != "mail"]
+    v = _routed(registry, tmp_path, layouts[fams[0]][:2])
+    with pytest.raises(ConfigError, match="must be a plain model"):
+        write_router(tmp_path, [], 0.7, registry.path(v), v)
+    spec = json.loads((registry.path(v) / ROUTER_FILE).read_text())
+    spec["fallback"] = {"version": "gone", "path": str(tmp_path / "gone")}
+    (registry.path(v) / ROUTER_FILE).write_text(json.dumps(spec))
+    with pytest.raises(ConfigError, match="fallback model gone .* is missing"):
+        LayoutExtractor(registry.path(v))
+    (registry.path(v) / ROUTER_FILE).write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read the router"):
+        LayoutExtractor(registry.path(v))
+
+
+def test_corrections_gate_needs_a_gain_and_no_loss() -> None:
+    from training.retrain import corrections_gate
+
+    live = {"C-1": {"header_f1": 0.5, "line_f1": 0.4}, "C-2": {"header_f1": 0.9, "line_f1": 0.9}}
+    assert corrections_gate(live, {"C-1": {"header_f1": 0.9, "line_f1": 0.8}, "C-2": {"header_f1": 0.9, "line_f1": 0.9}})[0]
+    ok, why = corrections_gate(live, json.loads(json.dumps(live)))
+    assert not ok and "better" in why[0]
+    ok, why = corrections_gate(live, {"C-1": {"header_f1": 1.0, "line_f1": 1.0}, "C-2": {"header_f1": 0.8, "line_f1": 0.9}})
+    assert not ok and "C-2" in why[0]
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from intake.settings import Settings, get_settings
+
+    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("INTAKE_MODEL_DIR", raising=False)
+    monkeypatch.delenv("INTAKE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    s = Settings(data_dir=tmp_path / "data")
+    s.data_dir.mkdir(parents=True)
+    yield s
+    get_settings.cache_clear()
+
+
+@pytest.mark.slow
+def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(settings: Any, tmp_path: Path) -> None:
+    """A short fine-tune at a high learning rate without distillation learns the corrected
+    layout and forgets a little of others: the plain candidate is refused on the frozen set, the
+    routed one is promoted. A second retraining on top of the routed live
+    model starts again from the general model, and its router covers every correction."""
+    from extractors.inference import LayoutExtractor
+    from intake.db import make_engine, make_sessionmaker, unit_of_work
+    from intake.migrate import upgrade
+    from training.cli_learn import format_report
+    from training.learn import learn_document
+    from training.registry import Registry
+    from training.retrain import load_retrain_config, retrain
+    from training.router import read_router
+    from training.synth import generate, heldout_families
+
+    fam = "f19_fr_left_ruled"  # a held-out layout the committed model reads poorly (line F1 ~0.73)
+    assert fam in heldout_families()
+    docs = generate(5, tmp_path / "fam", seed=3, formats=["pdf"], families=[fam], progress=False)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    sm = make_sessionmaker(engine)
+
+    def learn(p: Path, customer: str) -> None:
+        with unit_of_work(sm) as s:
+            learn_document(s, settings, p.read_bytes(), p.name, json.loads(Path(f"{p}.truth.json").read_text()),
+                           customer_id=customer)
+
+    for p in docs[:3]:
+        learn(p, "C-1")
+    # The first 3 documents of the frozen set (seed 4242) are of other held-out layouts than the
+    # corrections': none is routed to the specialist, so the routed model scores as live there.
+    cfg = load_retrain_config(None, steps=8, max_minutes=0, replay_n=2, replay_formats=["pdf"], frozen_n=3,
+                              frozen_formats=["pdf"], batch_size=2, lr=2e-4, correction_share=0.5, distill=0.0,
+                              fallback_merges=[])
+    rep = retrain(settings, cfg)
+    names = [a["attempt"] for a in rep["attempts"]]
+    assert names == ["candidate", "routed"]
+    assert not rep["attempts"][0]["passed"]  # the plain candidate is worse on the frozen set
+    assert rep["promoted"] and rep["routed"], format_report(rep)
+    reg = Registry(settings.registry_dir)
+    v1 = rep["version"]
+    assert reg.live() == v1
+    fz = rep["frozen"]
+    assert fz["candidate"] == fz["live"]  # nothing frozen was routed: the general model read it all
+    assert sum(rep["attempts"][1]["frozen_documents_to_specialist"].values()) == 0
+    rc = rep["recent_corrections"]["C-1"]
+    assert rc["candidate"]["line_f1"] >= rc["live"]["line_f1"] and (
+        rc["candidate"]["line_f1"] > rc["live"]["line_f1"] or rc["candidate"]["header_f1"] > rc["live"]["header_f1"])
+    text = format_report(rep)
+    assert "PROMOTED" in text and "routed" in text and "frozen set" in text
+    router = read_router(reg.path(v1))
+    assert router["fallback"]["version"].startswith("base-") and len(router["fingerprints"]) == 3
+    ex = LayoutExtractor(reg.path(v1))
+    from extractors.registry import read_bytes
+
+    assert ex.extract(read_bytes(docs[4].read_bytes(), docs[4].name)[0]).model_version == f"{v1}/specialist"
+
+    # a retraining on top of the routed live model: from the general model, all corrections routed
+    learn(docs[3], "C-2")
+    rep2 = retrain(settings, cfg)
+    assert rep2["base"] == v1 and rep2["general"] == router["fallback"]["version"]
+    meta2 = next(m for m in reg.versions() if m["version"] == rep2["version"])
+    assert meta2["parent"] == router["fallback"]["version"] and meta2["corrections"] == 4
+    routed2 = next(a for a in rep2["attempts"] if a["attempt"] == "routed") if not rep2["attempts"][0]["passed"] else None
+    if routed2 is not None:
+        assert routed2["fallback"] == router["fallback"]["version"]
+    if rep2["routed"]:
+        r2 = read_router(reg.path(rep2["version"]))
+        assert r2["fallback"] == router["fallback"] and len(r2["fingerprints"]) == 4
+    engine.dispose()

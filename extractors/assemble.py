@@ -290,6 +290,7 @@ def assemble(
 
     _vote_columns(tags, probs, id2label, loc)
     _join_wrapped_codes(tags)
+    _mend_descriptions(tags)
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
     _check_arithmetic(draft.lines, words, loc)
     return draft
@@ -364,6 +365,49 @@ def _check_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale
 
 
 _COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
+
+
+_ABSORBABLE = frozenset({"quantity", "unit_price", "amount"}) | MULTILINE_FIELDS
+
+
+def _mend_descriptions(tags: list[WordTag]) -> None:
+    """A description is one run of words in its cell. The model tends to drop a brand at its
+    start ("Esselte arch file") or take a number inside it for the quantity ("A4 50mm black"):
+    words next to the description at word spacing (not a column gap away) join it when they are
+    untagged, tagged as a party, or tagged with a number field that the row also has elsewhere."""
+    words = [t.word for t in tags]
+    for r in visual_rows(words):
+        desc = [k for k, i in enumerate(r) if tags[i].field == "description"]
+        if not desc:
+            continue
+        lo, hi = min(desc), max(desc)
+        first_begins = tags[r[lo]].begin
+
+        def joinable(k: int) -> bool:
+            t = tags[r[k]]
+            if t.field is None or t.field in MULTILINE_FIELDS:
+                return True
+            if t.field in _ABSORBABLE:
+                return any(tags[j].field == t.field for j in r if j != r[k])
+            return False
+
+        def close(a: Word, b: Word) -> bool:  # a left of b at word spacing
+            h = max(1.0, min(a.box[3] - a.box[1], b.box[3] - b.box[1]))
+            return -0.5 * h <= b.box[0] - a.box[2] <= 1.2 * h
+
+        # inside the run
+        for k in range(lo + 1, hi):
+            if tags[r[k]].field != "description" and joinable(k):
+                tags[r[k]].field = "description"
+        # to the left and right, one word at a time
+        while lo > 0 and joinable(lo - 1) and close(words[r[lo - 1]], words[r[lo]]):
+            lo -= 1
+            tags[r[lo]].field = "description"
+        while hi + 1 < len(r) and joinable(hi + 1) and close(words[r[hi]], words[r[hi + 1]]):
+            hi += 1
+            tags[r[hi]].field = "description"
+        for k in range(lo, hi + 1):
+            tags[r[k]].begin = first_begins if k == lo else False
 
 
 _CODE_PART = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9./_-]*$")

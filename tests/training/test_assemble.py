@@ -171,3 +171,19 @@ def test_a_code_wrapped_in_its_cell_is_joined() -> None:
     s.put("XOP-9791", 20, 121)  # the rest of the code, one row down in the same cell, untagged
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert d.lines[0].sku.value == "ES1323-XOP-9791"
+
+
+def test_a_description_keeps_its_brand_and_its_numbers() -> None:
+    s = Sheet()
+    for k, (brand, rest, size, qty) in enumerate([("Esselte", "arch file", "50mm", "26"), ("Leitz", "lever file", "80mm", "16"),
+                                                   ("Bic", "ballpen blue", "0.7", "3")]):
+        y = 110 + k * 15
+        s.put(brand, 20, y)  # the model left the brand untagged
+        s.put(rest, 60, y, "B-description")
+        s.put(size, 140, y, "B-quantity")  # and took a number in the wording for the quantity
+        s.put(qty, 300, y, "B-quantity")
+        s.put("2.50", 400, y, "B-unit_price")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [ln.description.value for ln in d.lines] == [
+        "Esselte arch file 50mm", "Leitz lever file 80mm", "Bic ballpen blue 0.7"]
+    assert [ln.quantity.value for ln in d.lines] == [26, 16, 3]

@@ -280,6 +280,8 @@ def assemble(
             if f in _NAMED_PARTIES and isinstance(best.value, str):
                 best = _party_name(best)
             setattr(draft, f, best)
+    _caption_check(draft, words, loc)
+    _buyer_from_delivery(draft)
     if not draft.currency.present:
         # A currency printed inside the total ("€ 1.234,50") or beside the amounts.
         src = draft.total.raw or ""
@@ -294,6 +296,51 @@ def assemble(
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
     _check_arithmetic(draft.lines, words, loc)
     return draft
+
+
+def _buyer_from_delivery(draft: OrderDraft) -> None:
+    """Most buyers have the goods delivered to, or the invoice sent to, themselves. When the
+    buyer read is no company name (absent, or an address fragment such as "Hyderabad 500072")
+    and the bill-to or ship-to block starts with one, that company is the buyer."""
+    b = draft.buyer
+    bv = str(b.value) if b.present else ""
+    if b.present and (_LEGAL_FORM.search(bv) or not any(c.isdigit() for c in bv)) and len(bv) > 3:
+        return
+    for src in (draft.bill_to, draft.ship_to):
+        if not src.present:
+            continue
+        first = str(src.raw or src.value).split("\n")[0].split(", ")[0].strip()
+        if _LEGAL_FORM.search(first):
+            draft.buyer = Field(value=first, raw=src.raw, confidence=min(0.6, src.confidence), source=src.source)
+            return
+
+
+CAPTION_ONLY_CONF = 0.9  # a value only a caption vouches for (captions.py: 14 of 15 right on real POs)
+CAPTION_AGREES_CONF = 0.97
+
+
+def _caption_check(draft: OrderDraft, words: Sequence[Word], loc: Locale) -> None:
+    """Key header values against their captions (extractors/captions.py): a caption's value fills
+    a field the model left empty, replaces a model value no caption vouches for, and raises the
+    confidence of a value both read. Totals take the last total caption (the grand total comes
+    last)."""
+    from extractors.captions import caption_values
+
+    found = caption_values(words, loc)
+    for f in ("po_number", "order_date", "requested_date", "total"):
+        vals = found.get(f)
+        if not vals:
+            continue
+        cv = vals[-1] if f == "total" else vals[0]
+        cur: Field = getattr(draft, f)
+        if cur.present and (cur.value == cv.value or (isinstance(cur.value, float) and isinstance(cv.value, float)
+                                                      and abs(cur.value - cv.value) < 0.005)):
+            setattr(draft, f, cur.model_copy(update={"confidence": max(cur.confidence, CAPTION_AGREES_CONF)}))
+            continue
+        if cur.present and any(v.value == cur.value for v in vals):
+            continue  # another caption of the field vouches for the model's value
+        raw = " ".join(w.text for w in cv.words) if f != "total" else cv.words[-1].text
+        setattr(draft, f, Field(value=cv.value, raw=raw, confidence=CAPTION_ONLY_CONF, source=_union(cv.words)))
 
 
 def _row_numbers(ln: LineDraft, words: Sequence[Word], loc: Locale) -> list[tuple[float, Word]]:
@@ -590,6 +637,11 @@ def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str
     for blk in _blocks([t.word for t in party]):
         blocks.extend(_split_at_begins([party[i] for i in blk], probs, id2label))
     votes = [{f: sum(float(probs[t.index][cols[f]].sum()) for t in b) for f in fields} for b in blocks]
+    # A caption right above a block, or right before it on its first row ("Ship to:"), names it.
+    for b, members in enumerate(blocks):
+        named = _block_caption(members, tags)
+        if named in votes[b]:
+            votes[b][named] += 2.0 * len(members)
     # Each party is one block: assign blocks to fields greedily by total vote, one block per
     # field, so that two neighbouring blocks never both become the ship-to.
     pairs = sorted(((votes[b][f], b, f) for b in range(len(blocks)) for f in fields), reverse=True)
@@ -620,6 +672,71 @@ def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str
         members.sort(key=lambda t: t.index)
         for k, t in enumerate(members):
             t.begin = k == 0  # one party is one span: its first word begins it
+
+
+_PARTY_CAPTIONS: tuple[tuple[str, str], ...] = tuple((c, f) for f, caps in {
+    "ship_to": ("ship to", "ship-to", "ship-to address", "deliver to", "delivery address", "delivery to", "deliver-to",
+                "consignee", "ship to address", "shipping address", "delivery location", "lieferanschrift",
+                "lieferadresse", "warenempfänger", "versandadresse", "lieferung an", "adresse de livraison",
+                "livrer à", "lieu de livraison", "livraison", "dirección de entrega", "enviar a", "lugar de entrega",
+                "afleveradres", "leveradres", "leveren aan", "indirizzo di consegna", "destinazione"),
+    "bill_to": ("bill to", "bill-to", "invoice to", "invoice address", "billing address", "sold to",
+                "rechnungsanschrift", "rechnungsadresse", "rechnung an", "adresse de facturation", "facturer à",
+                "facturation", "dirección de facturación", "facturar a", "factuuradres", "factureren aan",
+                "indirizzo di fatturazione"),
+    "supplier": ("supplier", "vendor", "seller", "supplier address", "vendor address", "lieferant",
+                 "lieferantenanschrift", "fournisseur", "proveedor", "datos del proveedor", "leverancier",
+                 "leveranciersadres", "fornitore"),
+    "buyer": ("buyer", "purchaser", "customer", "besteller", "auftraggeber", "käufer", "kunde", "acheteur",
+              "client", "donneur d'ordre", "comprador", "cliente", "solicitante", "koper", "opdrachtgever"),
+}.items() for c in caps)
+
+
+def _block_caption(members: list[WordTag], tags: list[WordTag]) -> str | None:
+    """The party a caption names for this block: untagged words on the row above the block's
+    top (overlapping it) or just left of its first row, read as one caption."""
+    ws = [t.word for t in members]
+    page = ws[0].page
+    top = min(w.box[1] for w in ws)
+    x0, x1 = min(w.box[0] for w in ws), max(w.box[2] for w in ws)
+    h = max(1.0, min(w.box[3] - w.box[1] for w in ws))
+    first = [w for w in ws if w.box[1] - top < 0.5 * h]
+    fx0 = min(w.box[0] for w in first)
+    above_row: list[Word] = []
+    left: list[Word] = []
+    for t in tags:
+        w = t.word
+        if w.page != page or t.field is not None:
+            continue
+        if 0 <= top - w.box[3] < 1.6 * h:
+            above_row.append(w)
+        elif abs(w.box[1] - top) < 0.5 * h and w.box[2] <= fx0 and fx0 - w.box[2] < 12 * h:
+            left.append(w)
+    # the caption over the block: the words above that overlap it, and their neighbours at word spacing
+    above = [w for w in above_row if w.box[0] < x1 and w.box[2] > x0 - 2 * h]
+    grown = True
+    while above and grown:
+        grown = False
+        for w in above_row:
+            if w in above:
+                continue
+            if any(-0.5 * h <= w.box[0] - a.box[2] <= 1.5 * h or -0.5 * h <= a.box[0] - w.box[2] <= 1.5 * h for a in above):
+                above.append(w)
+                grown = True
+    for cand in (left, above):
+        if not cand:
+            continue
+        cand.sort(key=lambda w: w.box[0])
+        text = " ".join(w.text for w in cand).casefold().replace(":", " ").replace("  ", " ").strip()
+        text = " ".join(text.split())
+        best = None
+        for cap, f in _PARTY_CAPTIONS:
+            if text == cap or text.endswith(" " + cap) or text.startswith(cap + " ") and len(text) <= len(cap) + 12:
+                if best is None or len(cap) > len(best[0]):
+                    best = (cap, f)
+        if best:
+            return best[1]
+    return None
 
 
 def _split_at_begins(members: list[WordTag], probs: np.ndarray, id2label: dict[int, str]) -> list[list[WordTag]]:

@@ -187,3 +187,33 @@ def test_a_description_keeps_its_brand_and_its_numbers() -> None:
     assert [ln.description.value for ln in d.lines] == [
         "Esselte arch file 50mm", "Leitz lever file 80mm", "Bic ballpen blue 0.7"]
     assert [ln.quantity.value for ln in d.lines] == [26, 16, 3]
+
+
+def test_captions_name_the_order_number_date_and_total_the_model_missed_or_mistook() -> None:
+    s = Sheet()
+    s.put("Incoterms", 300, 20, "B-po_number")  # the model's wrong order number
+    s.put("Order", 20, 20)
+    s.put("N°", 60, 20)
+    s.put("SO008", 100, 20)
+    s.put("PO Date", 20, 40)
+    s.put("11.12.2025", 20, 52)  # the value under its caption
+    s.put("Grand Total", 20, 200)
+    s.put("1,857.00", 300, 200)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.po_number.value == "SO008" and 0.8 < d.po_number.confidence < 0.95
+    assert d.order_date.value == "2025-12-11"
+    assert d.total.value == 1857.0
+
+
+def test_a_caption_above_a_block_names_the_party() -> None:
+    s = Sheet()
+    s.put("Ship", 20, 20)
+    s.put("to:", 60, 20)
+    s.put("Acme", 20, 32, "B-supplier")  # the model read the delivery block as the supplier
+    s.put("Berlin", 20, 43, "I-supplier")
+    s.put("Vendor:", 300, 20)
+    s.put("Widgets", 300, 32, "B-ship_to")
+    s.put("Bremen", 300, 43, "I-ship_to")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "Acme, Berlin"
+    assert d.supplier.value == "Widgets"

@@ -1,0 +1,155 @@
+"""Header values named by their caption: "PO Number: 4500012345", "Order Date" over "11.12.2025".
+
+Every order form labels its key values, in a few dozen ways per language. The layout model
+learns these captions from the synthetic corpus, but on a layout it has never seen it can take
+the wrong number ("Incoterms" for the order number, a row count for the total). This reader
+finds captions among the words and reads the value beside them (same row, to the right) or
+under them (the next row, overlapping in x), checked by type: an order number has a digit, a
+date parses, a total is a number. :func:`assemble` uses it to fill a field the model left
+empty and to replace a value no caption vouches for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from extractors.normalize import Locale, parse_date, parse_number
+from intake.domain import Word
+
+__all__ = ["CaptionValue", "caption_values", "CAPTIONS"]
+
+CAPTIONS: dict[str, tuple[str, ...]] = {
+    "po_number": (
+        "purchase order number", "purchase order no", "purchase order #", "purchase order", "p.o. number",
+        "p.o. no", "p.o. #", "po number", "po no", "po nr", "po #", "po#", "po", "order number", "order no",
+        "order nr", "order #", "order n°", "order id", "order ref", "order reference", "sales order",
+        "quotation #", "quotation no", "quotation number", "quote #", "quote no", "our order no",
+        "bestellnummer", "bestell-nr", "bestell nr", "bestellung nr", "bestellung", "auftragsnummer", "auftrag nr",
+        "bon de commande n°", "bon de commande", "n° de commande", "numéro de commande", "commande n°",
+        "réf. commande", "référence commande", "pedido n.º", "pedido nº", "pedido n°", "número de pedido",
+        "n.º de pedido", "nº pedido", "pedido", "orden de compra", "inkoopordernummer", "inkooporder",
+        "ordernummer", "bestelnummer", "ordine n.", "numero ordine", "ordine",
+    ),
+    "order_date": (
+        "purchase order date", "po date", "p.o. date", "order date", "date of order", "date ordered",
+        "date placed", "po creation", "creation date", "issue date", "document date", "date issued",
+        "quotation date", "bestelldatum", "auftragsdatum", "belegdatum", "datum", "date de commande",
+        "date de la commande", "date", "fecha de pedido", "fecha del pedido", "fecha", "orderdatum",
+        "besteldatum", "data ordine", "data",
+    ),
+    "requested_date": (
+        "requested delivery date", "requested delivery", "delivery date", "delivery dt", "required date",
+        "required by", "date required", "need by", "needed by", "ship date", "due date", "deliver by",
+        "liefertermin", "lieferdatum", "wunschtermin", "date de livraison", "livraison souhaitée",
+        "livraison le", "fecha de entrega", "entrega", "leverdatum", "gewenste leverdatum", "data consegna",
+    ),
+    "total": (
+        "grand total", "total amount", "order total", "total order", "total purchase order", "net total",
+        "total net", "total value", "total incl. tax", "total including tax", "total due", "amount due",
+        "total ttc", "total ht", "montant total", "gesamtbetrag", "gesamtsumme", "endbetrag", "summe",
+        "importe total", "total a pagar", "totaal", "totale", "total",
+    ),
+}
+
+_SEP = frozenset({":", "#", "-", "–", "n°", "no", "no.", "nr", "nr.", "/"})
+_CODE = re.compile(r"^(?=[A-Za-z0-9/_.-]*\d)[A-Za-z0-9][A-Za-z0-9/_.-]*$")
+
+
+@dataclass
+class CaptionValue:
+    field: str
+    value: object
+    words: list[Word]
+    caption: str
+    below: bool
+
+
+def _norm(t: str) -> str:
+    return t.casefold().strip(":").strip()
+
+
+def _compile() -> list[tuple[str, list[str]]]:
+    pats = [(f, c.split()) for f, caps in CAPTIONS.items() for c in caps]
+    return sorted(pats, key=lambda p: -len(" ".join(p[1])))
+
+
+_PATTERNS = _compile()
+
+
+def _rows(words: Sequence[Word]) -> list[list[int]]:
+    from extractors.assemble import visual_rows
+
+    return visual_rows(words)
+
+
+def _typed(field: str, ws: Sequence[Word], loc: Locale) -> object | None:
+    if not ws:
+        return None
+    if field == "po_number":
+        v = ws[0].text.strip(":#,;()")
+        return v if _CODE.match(v) and len(v) >= 3 and not parse_date(v, loc) else None
+    if field in ("order_date", "requested_date"):
+        for n in (3, 2, 1):  # "01 Jul, 2025", "Sep 20", "11.12.2025"
+            if len(ws) >= n:
+                d = parse_date(" ".join(w.text for w in ws[:n]).strip(",;"), loc)
+                if d:
+                    return d
+        return None
+    if field == "total":
+        v = parse_number(ws[-1].text, loc)
+        return float(v) if v is not None else None
+    return None
+
+
+def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[CaptionValue]]:
+    """For each field, the values its captions point at, in reading order."""
+    rows = _rows(words)
+    out: dict[str, list[CaptionValue]] = {}
+    for ri, r in enumerate(rows):
+        toks = [_norm(words[i].text) for i in r]
+        used = [False] * len(r)
+        k = 0
+        while k < len(r):
+            hit = None
+            for f, pat in _PATTERNS:
+                n = len(pat)
+                if k + n <= len(r) and not any(used[k:k + n]) and toks[k:k + n] == pat:
+                    # a caption is followed by its value, not by more words of a sentence
+                    hit = (f, n)
+                    break
+            if hit is None:
+                k += 1
+                continue
+            f, n = hit
+            for j in range(k, k + n):
+                used[j] = True
+            cap_words = [words[i] for i in r[k:k + n]]
+            h = max(1.0, cap_words[-1].box[3] - cap_words[-1].box[1])
+            # to the right, on the same row, skipping ":" "#" "No."
+            j = k + n
+            while j < len(r) and toks[j] in _SEP:
+                j += 1
+            right = [words[i] for i in r[j:]]
+            if right and right[0].box[0] - cap_words[-1].box[2] > 25 * h:
+                right = []  # far across the page: another column's value
+            if f == "total":
+                right = [w for w in right if parse_number(w.text, loc) is not None][-1:]
+            elif f in ("order_date", "requested_date"):
+                right = right[:3]
+            else:
+                right = right[:1]
+            v = _typed(f, right, loc) if right else None
+            below = False
+            if v is None and ri + 1 < len(rows) and f != "total":
+                x0, x1 = cap_words[0].box[0], cap_words[-1].box[2]
+                nxt = [words[i] for i in rows[ri + 1] if words[i].page == cap_words[0].page
+                       and min(x1, words[i].box[2]) - max(x0, words[i].box[0]) > 0]
+                if nxt and nxt[0].box[1] - cap_words[-1].box[3] < 2.5 * h:
+                    v = _typed(f, nxt[:3] if f != "po_number" else nxt[:1], loc)
+                    right, below = nxt[:3] if f != "po_number" else nxt[:1], True
+            if v is not None:
+                out.setdefault(f, []).append(CaptionValue(f, v, list(right), " ".join(toks[k:k + n]), below))
+            k += n
+    return out

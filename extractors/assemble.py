@@ -417,6 +417,28 @@ _COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
 _ABSORBABLE = frozenset({"quantity", "unit_price", "amount"}) | MULTILINE_FIELDS
 
 
+def _untagged_description(tags: list[WordTag], r: list[int]) -> None:
+    """An item row (quantity and a price or amount) whose wording the model left untagged: the
+    run of untagged words at word spacing that the row starts with is its description."""
+    fields = {tags[i].field for i in r}
+    if "quantity" not in fields or not fields & {"unit_price", "amount"}:
+        return
+    run: list[int] = []
+    for i in r:
+        t = tags[i]
+        if t.field is not None:
+            break
+        if run:
+            a, b = tags[run[-1]].word, t.word
+            h = max(1.0, min(a.box[3] - a.box[1], b.box[3] - b.box[1]))
+            if b.box[0] - a.box[2] > 1.2 * h:
+                break
+        run.append(i)
+    if run and any(c.isalpha() for i in run for c in tags[i].word.text):
+        for k, i in enumerate(run):
+            tags[i].field, tags[i].begin = "description", k == 0
+
+
 def _mend_descriptions(tags: list[WordTag]) -> None:
     """A description is one run of words in its cell. The model tends to drop a brand at its
     start ("Esselte arch file") or take a number inside it for the quantity ("A4 50mm black"):
@@ -426,6 +448,7 @@ def _mend_descriptions(tags: list[WordTag]) -> None:
     for r in visual_rows(words):
         desc = [k for k, i in enumerate(r) if tags[i].field == "description"]
         if not desc:
+            _untagged_description(tags, r)
             continue
         lo, hi = min(desc), max(desc)
         first_begins = tags[r[lo]].begin
@@ -442,9 +465,9 @@ def _mend_descriptions(tags: list[WordTag]) -> None:
             h = max(1.0, min(a.box[3] - a.box[1], b.box[3] - b.box[1]))
             return -0.5 * h <= b.box[0] - a.box[2] <= 1.2 * h
 
-        # inside the run
+        # inside the run (a description word beyond a column gap does not make a run)
         for k in range(lo + 1, hi):
-            if tags[r[k]].field != "description" and joinable(k):
+            if tags[r[k]].field != "description" and joinable(k) and close(words[r[k - 1]], words[r[k]]):
                 tags[r[k]].field = "description"
         # to the left and right, one word at a time
         while lo > 0 and joinable(lo - 1) and close(words[r[lo - 1]], words[r[lo]]):
@@ -486,6 +509,58 @@ def _join_wrapped_codes(tags: list[WordTag]) -> None:
                         tags[j].field, tags[j].score, tags[j].begin = "sku", tags[i].score, dk < 0
                         if dk < 0:
                             tags[i].begin = False
+
+
+_COLUMN_CAPTIONS: tuple[tuple[str, str], ...] = tuple(sorted(((c, f) for f, caps in {
+    "quantity": ("qty", "quantity", "qté", "qte", "quantité", "quantite", "menge", "anzahl", "cantidad", "cant.",
+                 "aantal", "quantità", "qtà", "ordered qty", "order qty", "qty ordered", "qty.", "pcs", "units"),
+    "unit_price": ("unit price", "price", "prix", "prix unitaire", "p.u.", "pu", "preis", "einzelpreis",
+                   "stückpreis", "e-preis", "precio", "precio unitario", "prijs", "stukprijs", "prezzo",
+                   "prezzo unitario", "unit cost", "rate", "cost", "b.price", "net price", "price/unit", "each"),
+    "amount": ("amount", "total", "line total", "net amount", "montant", "montant ht", "total ht", "betrag",
+               "gesamt", "gesamtpreis", "importe", "bedrag", "totaal", "importo", "total price", "ext. price",
+               "extended", "extended price", "value", "net value", "line amount", "subtotal", "sub total"),
+    "line_no": ("#", "no", "no.", "pos", "pos.", "line", "ln", "sno", "s.no", "sr.", "sr. no", "n°", "nr", "nr."),
+}.items() for c in caps), key=lambda p: -len(p[0])))
+
+
+def _column_headers(tags: list[WordTag], rows: list[list[int]]) -> list[tuple[float, float, str]]:
+    """Column captions of the table header: the row just above the first item row (or two
+    rows, for a two-line header) whose words name at least two columns; (x0, x1, field) each."""
+    if not rows:
+        return []
+    words = [t.word for t in tags]
+    first = rows[0]
+    page = words[first[0]].page
+    top = min(words[i].box[1] for i in first)
+    h = max(1.0, min(words[i].box[3] - words[i].box[1] for i in first))
+    above = [i for i, t in enumerate(tags) if t.field is None and words[i].page == page
+             and 0 < top - words[i].box[3] < 8 * h]
+    if not above:
+        return []
+    out: list[tuple[float, float, str]] = []
+    for hr in visual_rows([words[i] for i in above])[-2:]:
+        ws = [words[above[j]] for j in hr]
+        k = 0
+        while k < len(ws):
+            for cap, f in _COLUMN_CAPTIONS:
+                n = len(cap.split())
+                if k + n <= len(ws) and " ".join(w.text.casefold().strip(":") for w in ws[k:k + n]) == cap:
+                    out.append((ws[k].box[0], ws[k + n - 1].box[2], f))
+                    k += n
+                    break
+            else:
+                k += 1
+    return out if len({f for *_x, f in out}) >= 2 else []
+
+
+def _header_over(heads: list[tuple[float, float, str]], span: tuple[float, float]) -> str | None:
+    best, best_ov = None, 0.0
+    for x0, x1, f in heads:
+        ov = min(x1, span[1]) - max(x0, span[0])
+        if ov > best_ov:
+            best, best_ov = f, ov
+    return best
 
 
 def _stray(tags: list[WordTag], row: list[int], i: int) -> bool:
@@ -533,8 +608,13 @@ def _vote_columns(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, st
             else:
                 columns.append([i])
                 spans.append((x0, x1))
-        for col in columns:
-            votes = {f: sum(1 for i in col if tags[i].field == f) for f in _COLUMN_FIELDS}
+        heads = _column_headers(tags, rows)
+        for k, col in enumerate(columns):
+            votes: dict[str, float] = {f: float(sum(1 for i in col if tags[i].field == f)) for f in _COLUMN_FIELDS}
+            # the table's own header over the column ("Qty", "Unit Price") counts like half its rows
+            named = _header_over(heads, spans[k])
+            if named in votes:
+                votes[named] += 0.5 * len(col)
             best = max(votes, key=lambda f: votes[f])
             tagged = sum(votes.values())
             if votes[best] < 2 or votes[best] < 0.6 * tagged:
@@ -810,10 +890,26 @@ def _lines(tags: list[WordTag], loc: Locale, cal: Calibrator | None) -> list[Lin
         for f, ft in by_field.items():
             joiner = "" if f == "sku" else " "
             setattr(ln, f, _field(f, ft, loc, "line", cal, multiline=False, joiner=joiner))
+        _bracketed_code(ln)
         if sum(1 for f in ("sku", "description", "quantity", "unit_price", "amount") if getattr(ln, f).present) < 2:
             continue
         out.append(ln)
     return _drop_carried(out)
+
+
+_BRACKETED = __import__("re").compile(r"^\s*[\[(](?P<code>[A-Za-z0-9][A-Za-z0-9./_-]{0,30})[\])]\s*(?P<rest>.*)$")
+
+
+def _bracketed_code(ln: LineDraft) -> None:
+    """"[A1090] iMac": the code an ERP prints in brackets before the product name is the item code."""
+    if ln.sku.present or not isinstance(ln.description.value, str):
+        return
+    m = _BRACKETED.match(ln.description.value)
+    if not m or not m.group("rest").strip():
+        return
+    d = ln.description
+    ln.sku = Field(value=m.group("code"), raw=f"[{m.group('code')}]", confidence=d.confidence, source=d.source)
+    ln.description = d.model_copy(update={"value": m.group("rest").strip()})
 
 
 def _has(tags: list[WordTag], item: list[int], field: str) -> bool:

@@ -217,3 +217,25 @@ def test_a_caption_above_a_block_names_the_party() -> None:
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert d.ship_to.value == "Acme, Berlin"
     assert d.supplier.value == "Widgets"
+
+
+def test_the_table_header_settles_a_tie_and_an_untagged_wording_with_a_bracketed_code() -> None:
+    s = Sheet()
+    s.put("Description", 20, 90)
+    s.put("Quantity", 300, 90)
+    s.put("Unit Price", 400, 90)
+    s.put("Amount", 520, 90)
+    rows = [("[PROD_DEL02] Datacard", "6.000", "90.00", "540.00", "B-quantity"),
+            ("[MBi9] Motherboard", "5.000", "1500.00", "7500.00", "B-unit_price"),
+            ("[E-COM07] iPad", "7.000", "330.00", "2310.00", "B-quantity"),
+            ("[E-COM09] iMac", "1.000", "1799.00", "1799.00", "B-unit_price")]
+    for k, (desc, qty, price, amount, price_tag) in enumerate(rows):
+        y = 110 + k * 15
+        s.put(desc, 20, y)  # wording and code left untagged
+        s.put(qty, 300, y, "B-quantity")
+        s.put(price, 400, y, price_tag)  # the price column: half "quantity", half "unit price"
+        s.put(amount, 520, y, "B-amount")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.description.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
+        ("PROD_DEL02", "Datacard", 6, 90), ("MBi9", "Motherboard", 5, 1500),
+        ("E-COM07", "iPad", 7, 330), ("E-COM09", "iMac", 1, 1799)]

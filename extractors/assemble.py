@@ -290,6 +290,7 @@ def assemble(
             draft.currency = Field(value=code, raw=src, confidence=draft.total.confidence * 0.9,
                                    source=draft.total.source)
 
+    _header_tables(tags, loc)
     _vote_columns(tags, probs, id2label, loc)
     _join_wrapped_codes(tags)
     _mend_descriptions(tags)
@@ -563,6 +564,107 @@ _COLUMN_CAPTIONS: tuple[tuple[str, str], ...] = tuple(sorted(((c, f) for f, caps
                "extended", "extended price", "value", "net value", "line amount", "subtotal", "sub total"),
     "line_no": ("#", "no", "no.", "pos", "pos.", "line", "ln", "sno", "s.no", "sr.", "sr. no", "n°", "nr", "nr."),
 }.items() for c in caps), key=lambda p: -len(p[0])))
+
+
+_TABLE_CAPTIONS: tuple[tuple[str, str], ...] = tuple(sorted(list(_COLUMN_CAPTIONS) + [(c, f) for f, caps in {
+    "sku": ("barcode", "ean", "sku", "item", "item no", "item no.", "item #", "item code", "part no", "part no.",
+            "part number", "part #", "product code", "code", "art.-nr.", "art.nr.", "artikelnr", "artikel-nr.",
+            "artikelnummer", "article", "réf", "réf.", "référence", "ref", "ref.", "reference", "material",
+            "código", "codigo", "product no", "upc", "style", "style no", "article no", "artikelnr."),
+    "description": ("description", "désignation", "designation", "bezeichnung", "beschreibung", "descripción",
+                    "descripcion", "omschrijving", "descrizione", "product description", "item description",
+                    "product", "libellé", "article description", "artikel", "producto", "prodotto"),
+    "uom": ("uom", "u/m", "unit", "unité", "einheit", "me", "unidad", "eenheid", "um", "unit of measure"),
+}.items() for c in caps], key=lambda p: -len(p[0])))
+_TOTAL_ROW = __import__("re").compile(r"(?i)^(sub-?)?totals?\b|^summe|^gesamt|^montant|^importe|^totaal|^net\b|^grand")
+
+
+def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
+    """A header row's cells (words at word spacing), each with the field its caption names."""
+    cells: list[list[Word]] = []
+    for w in sorted(ws, key=lambda w: w.box[0]):
+        if cells:
+            a = cells[-1][-1]
+            h = max(1.0, min(a.box[3] - a.box[1], w.box[3] - w.box[1]))
+            if w.box[0] - a.box[2] <= 0.9 * h:
+                cells[-1].append(w)
+                continue
+        cells.append([w])
+    out: list[tuple[float, float, str | None]] = []
+    for c in cells:
+        text = " ".join(w.text for w in c).casefold().strip(":")
+        text = __import__("re").sub(r"\s*\([^)]*\)\s*$", "", text).strip()  # "Cost (USD)"
+        field = next((f for cap, f in _TABLE_CAPTIONS if text == cap), None)
+        out.append((c[0].box[0], c[-1].box[2], field))
+    return out
+
+
+def _header_tables(tags: list[WordTag], loc: Locale) -> None:
+    """Tables with a header the service can read (at least a quantity, a price or amount, and a
+    code or wording column): every row under it with a number in the quantity column is an item,
+    and its words take the field of the column they stand in. Numbers under a column the
+    header does not name as a line field (a retail price, a carton count) are not line values."""
+    words = [t.word for t in tags]
+    rows = visual_rows(words)
+    k = 0
+    while k < len(rows):
+        cells = _header_cells([words[i] for i in rows[k]])
+        named = {f for *_x, f in cells if f}
+        if not ("quantity" in named and named & {"unit_price", "amount"} and named & {"sku", "description"}):
+            k += 1
+            continue
+        page = words[rows[k][0]].page
+        for i in rows[k]:
+            if tags[i].field in LINE_FIELDS:
+                tags[i].field = None  # a caption is no value
+        j = k + 1
+        while j < len(rows) and words[rows[j][0]].page == page:
+            r = rows[j]
+            first = words[r[0]].text
+            if _TOTAL_ROW.match(first):
+                break
+            ncells = _header_cells([words[i] for i in r])
+            if len({f for *_x, f in ncells if f}) >= 3 and "quantity" in {f for *_x, f in ncells}:
+                break  # the next table's header
+            col_of = {i: _cell_of(cells, words[i]) for i in r}
+            qty = [i for i in r if col_of[i] == "quantity" and parse_number(words[i].text, loc) is not None]
+            if qty:
+                seen: set[str] = set()
+                for i in r:
+                    f = col_of[i]
+                    t = tags[i]
+                    if f in ("quantity", "unit_price", "amount"):
+                        if parse_number(words[i].text, loc) is None:
+                            continue
+                    elif f == "sku":
+                        if not any(c.isdigit() for c in words[i].text):
+                            continue
+                    elif f is None or f == "line_no":
+                        if t.field in ("quantity", "unit_price", "amount"):
+                            t.field = None  # a number under a column that is no line value
+                        continue
+                    if t.field != f:
+                        t.field, t.score = f, max(t.score, 0.8)
+                    t.begin = f not in seen
+                    seen.add(f)
+            j += 1
+        k = j
+
+
+def _cell_of(cells: list[tuple[float, float, str | None]], w: Word) -> str | None:
+    """The header cell a word stands under: the most overlapping one, or the nearest by centre
+    when none overlaps (right-aligned numbers under a left-aligned caption)."""
+    best, best_ov = None, 0.0
+    for x0, x1, f in cells:
+        ov = min(x1, w.box[2]) - max(x0, w.box[0])
+        if ov > best_ov:
+            best, best_ov = f, ov
+    if best_ov > 0:
+        return best
+    cx = (w.box[0] + w.box[2]) / 2
+    near = min(cells, key=lambda c: abs((c[0] + c[1]) / 2 - cx))
+    h = max(1.0, w.box[3] - w.box[1])
+    return near[2] if abs((near[0] + near[1]) / 2 - cx) < 3 * h else None
 
 
 def _column_headers(tags: list[WordTag], rows: list[list[int]]) -> list[tuple[float, float, str]]:

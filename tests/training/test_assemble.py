@@ -239,3 +239,25 @@ def test_the_table_header_settles_a_tie_and_an_untagged_wording_with_a_bracketed
     assert [(ln.sku.value, ln.description.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
         ("PROD_DEL02", "Datacard", 6, 90), ("MBi9", "Motherboard", 5, 1500),
         ("E-COM07", "iPad", 7, 330), ("E-COM09", "iMac", 1, 1799)]
+
+
+def test_a_table_header_the_service_reads_assigns_every_item_row() -> None:
+    s = Sheet()
+    s.put("Size", 20, 90)
+    s.put("Barcode", 100, 90, "B-description")  # the model took the header for values
+    s.put("Cost", 200, 90)
+    s.put("Retail", 280, 90)
+    s.put("Order Qty", 360, 90, "B-sku")
+    rows = [("3-4Y", "5078912340011", "5.85", "8.00", "95"), ("4-5Y", "5078912340028", "5.85", "8.00", "130"),
+            ("5-6Y", "5078912340035", "5.85", "10.00", "210")]
+    tagsets = [("O", "B-sku", "O", "B-quantity", "B-quantity"), ("O", "O", "O", "B-amount", "O"),
+               ("O", "B-sku", "B-unit_price", "O", "O")]
+    for k, (row, tg) in enumerate(zip(rows, tagsets)):
+        y = 110 + k * 15
+        for text, x, tag in zip(row, (20, 100, 200, 280, 360), tg):
+            s.put(text, x, y, tag)
+    s.put("TOTALS", 20, 160)
+    s.put("435", 360, 160, "B-quantity")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
+        ("5078912340011", 95, 5.85), ("5078912340028", 130, 5.85), ("5078912340035", 210, 5.85)]

@@ -507,21 +507,38 @@ def _mend_descriptions(tags: list[WordTag]) -> None:
             h = max(1.0, min(a.box[3] - a.box[1], b.box[3] - b.box[1]))
             return -0.5 * h <= b.box[0] - a.box[2] <= 1.2 * h
 
+        def trailing(k: int) -> bool:
+            # a word the model took for a unit or a code, right after the wording in the same
+            # cell ("toner cartridge BLK", "spiral pad a4 5x5"), when it is no unit and the row
+            # has no other word of that field
+            t = tags[r[k]]
+            if t.field == "uom":
+                from extractors.normalize import normalize_uom as _nu
+                from intake.units import UOM_CODES
+
+                return _nu(t.word.text) not in UOM_CODES
+            if t.field == "sku":
+                return any(tags[j].field == "sku" for j in r if j != r[k]) or not any(
+                    c.isdigit() for c in t.word.text) or _MEASURE.match(t.word.text) is not None
+            return False
+
         # inside the run (a description word beyond a column gap does not make a run)
         for k in range(lo + 1, hi):
-            if tags[r[k]].field != "description" and joinable(k) and close(words[r[k - 1]], words[r[k]]):
+            if tags[r[k]].field != "description" and (joinable(k) or trailing(k)) and close(words[r[k - 1]], words[r[k]]):
                 tags[r[k]].field = "description"
         # to the left and right, one word at a time
         while lo > 0 and joinable(lo - 1) and close(words[r[lo - 1]], words[r[lo]]):
             lo -= 1
             tags[r[lo]].field = "description"
-        while hi + 1 < len(r) and joinable(hi + 1) and close(words[r[hi]], words[r[hi + 1]]):
+        while hi + 1 < len(r) and (joinable(hi + 1) or trailing(hi + 1)) and close(words[r[hi]], words[r[hi + 1]]):
             hi += 1
             tags[r[hi]].field = "description"
         for k in range(lo, hi + 1):
             tags[r[k]].begin = first_begins if k == lo else False
 
 
+_MEASURE = __import__("re").compile(
+    r"(?i)^\d+(?:[.,]\d+)?(?:(?:x\d+(?:[.,]\d+)?)+[a-z%\"]{0,4}|[a-z%\"]{1,4}),?$")  # 80gsm, 5x5, 50mm
 _CODE_PART = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9./_-]*$")
 
 

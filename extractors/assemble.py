@@ -612,13 +612,17 @@ def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
         text = " ".join(w.text for w in c).casefold().strip(":")
         text = __import__("re").sub(r"\s*\([^)]*\)\s*$", "", text).strip()  # "Cost (USD)"
         field = next((f for cap, f in _TABLE_CAPTIONS if text == cap), None)
+        if field is None and " " in text:
+            # "Prix unit.", "Total ligne", "Menge (Stk)": the first word names the column
+            head = text.split()[0]
+            field = next((f for cap, f in _TABLE_CAPTIONS if head == cap), None)
         out.append((c[0].box[0], c[-1].box[2], field))
     return out
 
 
 def _header_tables(tags: list[WordTag], loc: Locale) -> None:
-    """Tables with a header the service can read (at least a quantity, a price or amount, and a
-    code or wording column): every row under it with a number in the quantity column is an item,
+    """Tables with a header the service can read (at least a quantity and a code or wording
+    column): every row under it with a number in the quantity column is an item,
     and its words take the field of the column they stand in. Numbers under a column the
     header does not name as a line field (a retail price, a carton count) are not line values."""
     words = [t.word for t in tags]
@@ -627,10 +631,12 @@ def _header_tables(tags: list[WordTag], loc: Locale) -> None:
     while k < len(rows):
         cells = _header_cells([words[i] for i in rows[k]])
         named = {f for *_x, f in cells if f}
-        if not ("quantity" in named and named & {"unit_price", "amount"} and named & {"sku", "description"}):
+        if not ("quantity" in named and named & {"sku", "description"}):
             k += 1
             continue
         page = words[rows[k][0]].page
+        # a header that names the price or amount is read whole: other number columns are no line values
+        understood = bool(named & {"unit_price", "amount"})
         for i in rows[k]:
             if tags[i].field in LINE_FIELDS:
                 tags[i].field = None  # a caption is no value
@@ -657,7 +663,7 @@ def _header_tables(tags: list[WordTag], loc: Locale) -> None:
                         if not any(c.isdigit() for c in words[i].text):
                             continue
                     elif f is None or f == "line_no":
-                        if t.field in ("quantity", "unit_price", "amount"):
+                        if t.field in ("quantity", "unit_price", "amount") and understood:
                             t.field = None  # a number under a column that is no line value
                         continue
                     if t.field != f:

@@ -293,6 +293,7 @@ def assemble(
     _header_tables(tags, loc)
     _vote_columns(tags, probs, id2label, loc)
     _join_wrapped_codes(tags)
+    _join_digit_groups(tags)
     _mend_descriptions(tags)
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
     _check_arithmetic(draft.lines, words, loc)
@@ -535,6 +536,25 @@ def _mend_descriptions(tags: list[WordTag]) -> None:
             tags[r[hi]].field = "description"
         for k in range(lo, hi + 1):
             tags[r[k]].begin = first_begins if k == lo else False
+
+
+_GROUP = __import__("re").compile(r"^\d{3}(?:[.,]\d{1,4})?$")
+
+
+def _join_digit_groups(tags: list[WordTag]) -> None:
+    """"30 051": a number whose thousands are set apart by a thin space is one number; the
+    group the model left untagged joins the number before it."""
+    words = [t.word for t in tags]
+    for r in visual_rows(words):
+        for a, b in zip(r, r[1:]):
+            ta, tb = tags[a], tags[b]
+            if ta.field not in _NUMERIC or tb.field is not None or not _GROUP.match(words[b].text):
+                continue
+            if not words[a].text.replace(",", "").replace(".", "").replace(" ", "").isdigit():
+                continue
+            h = max(1.0, words[a].box[3] - words[a].box[1])
+            if 0 <= words[b].box[0] - words[a].box[2] <= 0.6 * h:
+                tb.field, tb.score, tb.begin = ta.field, ta.score, False
 
 
 _MEASURE = __import__("re").compile(

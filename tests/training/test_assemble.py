@@ -261,3 +261,16 @@ def test_a_table_header_the_service_reads_assigns_every_item_row() -> None:
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
         ("5078912340011", 95, 5.85), ("5078912340028", 130, 5.85), ("5078912340035", 210, 5.85)]
+
+
+def test_a_number_with_thin_space_thousands_is_one_number() -> None:
+    s = Sheet()
+    s.put("SQ0047509", 20, 110, "B-sku")
+    s.put("T-shirt", 100, 110, "B-description")
+    s.put("1.98", 200, 110, "B-unit_price")
+    s.words.append(Word(text="30", box=(300, 110, 310, 119), page=0))
+    s.tags.append("B-quantity")
+    s.words.append(Word(text="051", box=(313, 110, 328, 119), page=0))  # untagged thousands group
+    s.tags.append("O")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.lines[0].quantity.value == 30051

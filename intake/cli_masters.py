@@ -1,6 +1,7 @@
 """``intake masters``: import, show and try out the seller's master data.
 
-    intake masters import DIR [--replace]   load products/customers/... CSV or JSON files
+    intake masters import DIR [--replace]   load products/customers/ship_tos/customer_items/prices/
+                                            order_history CSV or JSON files
     intake masters show                     counts of what is loaded
     intake masters match FILE.csv           match lines (customer_id, customer_sku, description, uom)
                                             and print them as CSV with sku and score added
@@ -49,7 +50,8 @@ def _fail(exc: IntakeError) -> None:
 
 @masters_app.command("import")
 def import_cmd(
-    folder: Annotated[Path, typer.Argument(help="folder with products.csv, customers.csv, ...")],
+    folder: Annotated[Path, typer.Argument(help="folder with products.csv, customers.csv and optionally ship_tos.csv, "
+                                                "customer_items.csv, prices.csv, order_history.csv")],
     replace: Annotated[bool, typer.Option("--replace", help="delete the current master data first")] = False,
     db: DbOpt = None,
 ) -> None:

@@ -11,6 +11,10 @@ Files, UTF-8 with a header row; extra columns are kept in ``attributes``:
 - ship_tos.csv: customer_id, code, name, address
 - customer_items.csv: customer_id, customer_sku, sku
 - prices.csv (optional): customer_id, sku, unit_price, currency, valid_from, valid_to
+- order_history.csv (optional): customer_id, sku, quantity, order_date — one row per past order
+  line, the quantity in the product's own unit (``uom`` of products.csv); extra columns (a PO
+  number, a document id) are kept. It tells matching which of two sibling products this customer
+  buys, and validation how much of a product this customer usually orders.
 
 Lists are separated by ``;``; ``alt_uoms`` reads ``BX=50;CA=500`` (base units per unit).
 """
@@ -27,7 +31,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text, UniqueConstraint, delete, func, insert, select, update
+from sqlalchemy import JSON, Date, bindparam, DateTime, Float, Integer, String, Text, UniqueConstraint, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -42,6 +46,7 @@ __all__ = [
     "ShipToRow",
     "CustomerItemRow",
     "PriceRow",
+    "OrderHistoryRow",
     "LearnedXrefRow",
     "ImportReport",
     "MasterSummary",
@@ -137,6 +142,19 @@ class PriceRow(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class OrderHistoryRow(Base):
+    """One line of a past order of a customer (imported from the seller's ERP)."""
+
+    __tablename__ = "md_order_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[float] = mapped_column(Float)  # in the product's unit
+    order_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class LearnedXrefRow(Base):
     """A wording or item code a CSR confirmed for a customer: exact next time."""
 
@@ -153,7 +171,8 @@ class LearnedXrefRow(Base):
     updated_at: Mapped[datetime] = mapped_column(TS, default=_utcnow)
 
 
-MASTER_TABLES: tuple[type[Base], ...] = (ProductRow, CustomerRow, ShipToRow, CustomerItemRow, PriceRow, LearnedXrefRow)
+MASTER_TABLES: tuple[type[Base], ...] = (ProductRow, CustomerRow, ShipToRow, CustomerItemRow, PriceRow, OrderHistoryRow,
+                                         LearnedXrefRow)
 """Every master-data table (for create_all in tests and the CLI)."""
 
 _KEY_STRIP = re.compile(r"[^0-9a-z]+")
@@ -182,6 +201,7 @@ MASTER_FILES: dict[str, _Spec] = {
     "ship_tos": _Spec(("customer_id", "code"), ("name", "address")),
     "customer_items": _Spec(("customer_id", "customer_sku", "sku"), ()),
     "prices": _Spec(("customer_id", "sku", "unit_price"), ("currency", "valid_from", "valid_to")),
+    "order_history": _Spec(("customer_id", "sku", "quantity"), ("order_date",)),
 }
 """Each file's required and optional columns; any other column becomes an attribute."""
 
@@ -388,7 +408,7 @@ def _unique(recs: Iterable[_Rec], key: Callable[[_Rec], tuple[str, ...]], cols: 
 
 def import_masters(session: Session, folder: Path | str, *, replace: bool = False) -> ImportReport:
     """Load master data from ``folder`` (products/customers required; ship_tos,
-    customer_items, prices optional).
+    customer_items, prices, order_history optional).
 
     ``replace=True`` deletes the seller's master data first (learned cross-references are kept:
     they are the CSRs' knowledge); otherwise rows are inserted or updated by key. Every value is
@@ -484,10 +504,18 @@ def import_masters(session: Session, folder: Path | str, *, replace: bool = Fals
                            "unit_price": r.number("unit_price"), "currency": r.currency(),
                            "valid_from": vf, "valid_to": vt, "attributes": r.attributes()})
 
+    history = []
+    hf = _records(folder, "order_history", required=False)
+    if hf:
+        for r in hf[1]:
+            history.append({"customer_id": check_customer(r), "sku": check_sku(r),
+                            "quantity": r.number("quantity", positive=True), "order_date": r.day("order_date"),
+                            "attributes": r.attributes()})
+
     # ---- write
     report = ImportReport(replaced=replace)
     if replace:
-        for table in (PriceRow, CustomerItemRow, ShipToRow, CustomerRow, ProductRow):
+        for table in (OrderHistoryRow, PriceRow, CustomerItemRow, ShipToRow, CustomerRow, ProductRow):
             session.execute(delete(table))
     _upsert(session, ProductRow, products, ("sku",), db_skus, report, "products")
     _upsert(session, CustomerRow, customers, ("customer_id",), db_customers, report, "customers")
@@ -507,6 +535,18 @@ def import_masters(session: Session, folder: Path | str, *, replace: bool = Fals
         if prices:
             session.execute(insert(PriceRow), prices)
         report.inserted["prices"], report.updated["prices"] = len(prices), 0
+    if hf:
+        # Like a price list: the file holds the whole history of each (customer, sku) it names,
+        # so importing the same export twice does not count the orders twice.
+        if not replace and history:
+            table = OrderHistoryRow.__table__
+            pairs = [{"c": c, "s": k} for c, k in sorted({(h["customer_id"], h["sku"]) for h in history})]
+            stmt = table.delete().where(table.c.customer_id == bindparam("c"), table.c.sku == bindparam("s"))
+            for chunk in _chunks(pairs, 5000):
+                session.execute(stmt, chunk)  # one executemany per chunk
+        for chunk in _chunks(history, 5000):
+            session.execute(insert(OrderHistoryRow), chunk)
+        report.inserted["order_history"], report.updated["order_history"] = len(history), 0
     session.flush()
     return report
 
@@ -555,6 +595,8 @@ class MasterSummary:
     discontinued: int
     currencies: list[str]
     uoms: dict[str, int]
+    order_history: int = 0
+    history_customers: int = 0
 
     @property
     def empty(self) -> bool:
@@ -568,6 +610,7 @@ class MasterSummary:
             f"ship-tos        {self.ship_tos}",
             f"customer items  {self.customer_items}",
             f"prices          {self.prices}",
+            f"order history   {self.order_history} lines ({self.history_customers} customers)",
             f"learned xrefs   {self.learned_xrefs}",
             "units           " + (", ".join(f"{k} {v}" for k, v in sorted(self.uoms.items())) or "-"),
             "currencies      " + (", ".join(self.currencies) or "-"),
@@ -583,10 +626,12 @@ def summarize(session: Session) -> MasterSummary:
     currencies = sorted({str(c) for c in session.scalars(select(ProductRow.currency).distinct()) if c}
                         | {str(c) for c in session.scalars(select(CustomerRow.currency).distinct()) if c})
     discontinued = sum(1 for a in session.scalars(select(ProductRow.attributes)) if _is_discontinued(a or {}))
+    history_customers = int(session.scalar(select(func.count(OrderHistoryRow.customer_id.distinct()))) or 0)
     return MasterSummary(
         products=count(ProductRow), customers=count(CustomerRow), ship_tos=count(ShipToRow),
         customer_items=count(CustomerItemRow), prices=count(PriceRow), learned_xrefs=count(LearnedXrefRow),
         discontinued=discontinued, currencies=currencies, uoms=uoms,
+        order_history=count(OrderHistoryRow), history_customers=history_customers,
     )
 
 

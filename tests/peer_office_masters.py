@@ -39,7 +39,8 @@ def _write(path: Path, header: list[str], rows: list[dict[str, Any]]) -> None:
 
 
 def convert_peer_office(src: Path, dest: Path) -> Path:
-    """Write products.csv, customers.csv and prices.csv (customer discounts) under ``dest``."""
+    """Write products.csv, customers.csv, prices.csv (customer discounts) and order_history.csv
+    (history.json, when there is one) under ``dest``."""
     catalog = json.loads((src / "catalog.json").read_text(encoding="utf-8"))
     customers = json.loads((src / "customers.json").read_text(encoding="utf-8"))
     dest.mkdir(parents=True, exist_ok=True)
@@ -69,6 +70,15 @@ def convert_peer_office(src: Path, dest: Path) -> Path:
                 price_rows.append({"customer_id": c["id"], "sku": p["sku"],
                                    "unit_price": round(float(p["price"]) * (1 - d), 2), "currency": "EUR"})
     _write(dest / "prices.csv", ["customer_id", "sku", "unit_price", "currency", "valid_from", "valid_to"], price_rows)
+    # history.json: customer id -> catalog SKU -> quantities of past orders (no dates)
+    hist_path = src / "history.json"
+    if hist_path.is_file():
+        history = json.loads(hist_path.read_text(encoding="utf-8"))
+        known = {p["sku"] for p in catalog}
+        hrows = [{"customer_id": cid, "sku": sku, "quantity": q}
+                 for cid, per_sku in history.items() for sku, qtys in per_sku.items() if sku in known
+                 for q in qtys]
+        _write(dest / "order_history.csv", ["customer_id", "sku", "quantity", "order_date"], hrows)
     return dest
 
 

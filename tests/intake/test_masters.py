@@ -269,3 +269,145 @@ def test_a_typed_mail_uploaded_as_eml_is_matched_by_its_own_sender_and_lines(tmp
         o = ledger.to_order(s, ledger.get_order(s, ids[0]), with_history=False)
     assert o.customer_id == "CUST-1002" and o.po_number == "HMW-7781"
     assert [(ln.quantity, ln.sku) for ln in o.lines] == [(200, "HN-0513-G5Z"), (50, "HB-0513-200-G5Z")]
+
+
+# ---------------------------------------------------------------- order history
+
+HISTORY = ("customer_id,sku,quantity,order_date,po_number\n"
+           "CUST-1003,LAF-A4-80-BLK,4,2026-05-02,L-100\n"
+           "CUST-1003,LAF-A4-80-BLK,6,2026-06-11,L-131\n"
+           "CUST-1003,CP-A4-80-W,10,,L-131\n"
+           "CUST-1001,HN-0513-G5Z,200,2026-07-01,\n")
+
+
+def test_order_history_import_update_and_replace(engine: Engine, demo_copy: Path) -> None:
+    from intake.masters import OrderHistoryRow
+
+    (demo_copy / "order_history.csv").write_text(HISTORY, encoding="utf-8")
+    with Session(engine) as s:
+        rep = import_masters(s, demo_copy)
+        s.commit()
+        assert rep.inserted["order_history"] == 4
+        summary = summarize(s)
+        assert (summary.order_history, summary.history_customers) == (4, 2)
+        assert "order history   4 lines (2 customers)" in summary.lines()
+        rows = s.scalars(select(OrderHistoryRow).order_by(OrderHistoryRow.id)).all()
+        assert [(r.customer_id, r.sku, r.quantity) for r in rows][:2] == [
+            ("CUST-1003", "LAF-A4-80-BLK", 4.0), ("CUST-1003", "LAF-A4-80-BLK", 6.0)]
+        assert str(rows[0].order_date) == "2026-05-02" and rows[2].order_date is None
+        assert rows[0].attributes == {"po_number": "L-100"} and rows[3].attributes == {}  # extra columns kept
+        # the same export again: each (customer, sku) it names is replaced, not counted twice
+        import_masters(s, demo_copy)
+        s.commit()
+        assert summarize(s).order_history == 4
+        # a newer export of one customer's history replaces that customer's SKUs only
+        (demo_copy / "order_history.csv").write_text(
+            "customer_id,sku,quantity\nCUST-1003,LAF-A4-80-BLK,5\n", encoding="utf-8")
+        import_masters(s, demo_copy)
+        s.commit()
+        assert summarize(s).order_history == 3
+        # --replace without the file: the history goes with the rest of the master data
+        (demo_copy / "order_history.csv").unlink()
+        import_masters(s, demo_copy, replace=True)
+        s.commit()
+        assert summarize(s).order_history == 0
+
+
+def test_order_history_as_json(engine: Engine, demo_copy: Path) -> None:
+    (demo_copy / "order_history.json").write_text(json.dumps({"order_history": [
+        {"customer_id": "CUST-1003", "sku": "LAF-A4-80-BLK", "quantity": 4, "order_date": "2026-05-02", "channel": "fax"},
+        {"customer_id": "CUST-1003", "sku": "LAF-A4-80-BLK", "quantity": "6"}]}), encoding="utf-8")
+    with Session(engine) as s:
+        assert import_masters(s, demo_copy).inserted["order_history"] == 2
+        assert summarize(s).order_history == 2
+
+
+@pytest.mark.parametrize(
+    ("row", "expect"),
+    [
+        ("CUST-1003,LAF-A4-80-BLK,abc,", "order_history.csv, row 3, column quantity: 'abc' is not a number"),
+        ("CUST-1003,LAF-A4-80-BLK,0,", "order_history.csv, row 3, column quantity: '0' must be positive"),
+        ("CUST-1003,LAF-A4-80-BLK,,", "order_history.csv, row 3, column quantity: a value is required"),
+        ("CUST-1003,NOPE,3,", "order_history.csv, row 3, column sku: unknown product 'NOPE'"),
+        ("NOPE,LAF-A4-80-BLK,3,", "order_history.csv, row 3, column customer_id: unknown customer 'NOPE'"),
+        ("CUST-1003,LAF-A4-80-BLK,3,02/05/2026", "order_history.csv, row 3, column order_date: '02/05/2026' is not a date"),
+    ],
+)
+def test_bad_order_history_row_names_file_row_column(engine: Engine, demo_copy: Path, row: str, expect: str) -> None:
+    (demo_copy / "order_history.csv").write_text(
+        f"customer_id,sku,quantity,order_date\nCUST-1003,LAF-A4-80-BLK,4,2026-05-02\n{row}\n", encoding="utf-8")
+    with Session(engine) as s, pytest.raises(MasterDataError) as exc:
+        import_masters(s, demo_copy)
+    assert expect in str(exc.value) and "\n" not in str(exc.value)
+    with Session(engine) as s:
+        assert summarize(s).products == 0  # nothing written
+
+
+def test_order_history_missing_column(engine: Engine, demo_copy: Path) -> None:
+    (demo_copy / "order_history.csv").write_text("customer_id,sku,qty\nCUST-1003,LAF-A4-80-BLK,4\n", encoding="utf-8")
+    with Session(engine) as s, pytest.raises(MasterDataError, match="order_history.csv, row 1, column quantity"):
+        import_masters(s, demo_copy)
+
+
+def test_migration_0006_matches_the_table_and_cli_counts_history(tmp_path: Path, demo_copy: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from intake.cli_masters import masters_app
+    from intake.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    assert "md_order_history" in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert not [d for d in diffs if "md_order_history" in repr(d)]
+    engine.dispose()
+    (demo_copy / "order_history.csv").write_text(HISTORY, encoding="utf-8")
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'm.db'}"
+    res = runner.invoke(masters_app, ["import", str(demo_copy), "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "order_history 4 new" in res.output
+    res = runner.invoke(masters_app, ["show", "--db", db])
+    assert res.exit_code == 0 and "order history   4 lines (2 customers)" in res.output
+    (demo_copy / "order_history.csv").write_text("customer_id,sku,quantity\nCUST-1003,LAF-A4-80-BLK,-2\n", encoding="utf-8")
+    bad = runner.invoke(masters_app, ["import", str(demo_copy), "--db", db])
+    assert bad.exit_code == 2 and "order_history.csv, row 2, column quantity" in bad.output
+    assert "Traceback" not in bad.output
+
+
+@pytest.mark.postgres
+def test_order_history_migration_and_import_on_postgresql(demo_copy: Path) -> None:
+    from intake.matching import Catalog
+    from intake.migrate import upgrade
+
+    admin = create_engine(PG_URL)
+    try:
+        with admin.connect() as c:
+            c.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means: skip
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}")
+    schema = f"md_test_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        upgrade(eng)  # every migration, 0006 included
+        (demo_copy / "order_history.csv").write_text(HISTORY, encoding="utf-8")
+        with Session(eng) as s:
+            import_masters(s, demo_copy, replace=True)
+            s.commit()
+            import_masters(s, demo_copy)  # the update path: per (customer, sku) replaced
+            s.commit()
+            assert summarize(s).order_history == 4
+            cat = Catalog.load(s)
+            assert cat.customer_history("CUST-1003").quantities("LAF-A4-80-BLK") == [4.0, 6.0]
+            assert cat.ledger is not None and cat.customer_history("CUST-1003").ledger == {}
+    finally:
+        eng.dispose()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -18,12 +18,20 @@ inch marks and fractions) and scores IDF-weighted token overlap with typo tolera
 the vocabulary). A prefilter over a token inverted index (numpy) keeps it fast on 100,000
 products. The confidence uses the margin between the best and the second-best product: two
 near-identical siblings that the wording does not separate never give a confident match.
+
+Order history, as a customer-service rep uses it: when the wording does not separate siblings
+(or reads weakly) and exactly one of the close candidates is a product this customer has ordered
+before (``order_history.csv`` and the customer's approved/delivered orders in the ledger), that
+one is pre-selected (via ``history``) with the others as runners-up. The line's confidence is
+not raised: the wording did not decide, so a person still confirms it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -32,7 +40,8 @@ from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from intake.domain import LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft
@@ -40,6 +49,7 @@ from intake.masters import (
     CustomerItemRow,
     CustomerRow,
     LearnedXrefRow,
+    OrderHistoryRow,
     PriceRow,
     ProductRow,
     ShipToRow,
@@ -54,6 +64,8 @@ __all__ = [
     "Customer",
     "ShipTo",
     "CustomerPrice",
+    "CustomerHistory",
+    "LedgerHistory",
     "Catalog",
     "CatalogCache",
     "LineMatch",
@@ -65,8 +77,11 @@ __all__ = [
     "tokenize",
     "line_confidence",
     "AMBIGUOUS_GAP",
+    "HISTORY_WINDOW",
     "RECALL_WEIGHT",
 ]
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- master-data records
 
@@ -122,6 +137,78 @@ class CustomerPrice:
     currency: str | None = None
     valid_from: date | None = None
     valid_to: date | None = None
+
+
+@dataclass
+class CustomerHistory:
+    """What one customer ordered before: past quantities per SKU, in the product's unit.
+
+    ``imported`` comes from ``order_history.csv``; ``ledger`` holds, per SKU, (quantity,
+    po_number) of the customer's approved or delivered orders, so an order being re-checked can
+    leave its own lines out (``exclude_po``).
+    """
+
+    imported: dict[str, list[float]] = field(default_factory=dict)
+    ledger: dict[str, list[tuple[float, str | None]]] = field(default_factory=dict)
+
+    def ordered(self, sku: str) -> bool:
+        return sku in self.imported or sku in self.ledger
+
+    def quantities(self, sku: str, *, exclude_po: str | None = None) -> list[float]:
+        out = list(self.imported.get(sku, ()))
+        out += [q for q, po in self.ledger.get(sku, ()) if exclude_po is None or po != exclude_po]
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.imported and not self.ledger
+
+
+class LedgerHistory:
+    """The lines of a customer's past APPROVED/DELIVERED orders in the ledger, read lazily, one
+    customer at a time, and kept until that customer's orders change.
+
+    Bounded: the ``max_orders`` most recent orders of the customer. Each look-up costs one small
+    indexed query (count and latest update of the customer's orders); the lines themselves are
+    read again only when that changed.
+    """
+
+    STATUSES = ("APPROVED", "DELIVERED")
+
+    def __init__(self, engine: Engine, *, max_orders: int = 200) -> None:
+        self._engine, self.max_orders = engine, max_orders
+        self._cache: dict[str, tuple[tuple[Any, ...], dict[str, list[tuple[float, str | None]]]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, customer_id: str) -> dict[str, list[tuple[float, str | None]]]:
+        """sku -> (quantity in the product's unit, PO number) of the customer's past orders."""
+        from intake.models import OrderRow
+
+        where = (OrderRow.customer_id == customer_id, OrderRow.status.in_(self.STATUSES))
+        try:
+            with Session(self._engine) as s:
+                key = tuple(s.execute(select(func.count(), func.max(OrderRow.updated_at)).where(*where)).one())
+                with self._lock:
+                    hit = self._cache.get(customer_id)
+                if hit is not None and hit[0] == key:
+                    return hit[1]
+                out: dict[str, list[tuple[float, str | None]]] = {}
+                if key[0]:
+                    rows = s.execute(select(OrderRow.po_number, OrderRow.record).where(*where)
+                                     .order_by(OrderRow.updated_at.desc()).limit(self.max_orders))
+                    for po, record in rows:
+                        for ln in (record or {}).get("lines", []) or []:
+                            sku, qty = ln.get("sku"), as_number(ln.get("quantity"))
+                            if sku and qty is not None and qty > 0:
+                                out.setdefault(str(sku), []).append((float(qty), po))
+        except SQLAlchemyError as exc:  # history only helps; never fail an order for it
+            log.warning("order history from the ledger unavailable: %s", exc.__class__.__name__)
+            return {}
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[customer_id] = (key, out)
+        return out
 
 
 # ---------------------------------------------------------------- text normalisation
@@ -330,6 +417,8 @@ class Catalog:
         customer_items: Iterable[tuple[str, str, str]] = (),
         prices: Iterable[CustomerPrice] = (),
         learned: Iterable[tuple[str, str, str]] = (),
+        history: Iterable[tuple[str, str, float]] = (),
+        ledger: LedgerHistory | None = None,
     ) -> None:
         self.products: dict[str, Product] = {p.sku: p for p in products}
         self.customers: dict[str, Customer] = {c.customer_id: c for c in customers}
@@ -346,6 +435,11 @@ class Catalog:
         self.learned: dict[tuple[str, str], str] = {}
         for cid, text, sku in learned:
             self.learned[(cid, normalize_key(text))] = sku
+        # order history: customer_id -> sku -> past quantities (product unit)
+        self.history: dict[str, dict[str, list[float]]] = {}
+        for cid, sku, qty in history:
+            self.history.setdefault(cid, {}).setdefault(sku, []).append(float(qty))
+        self.ledger = ledger
         self._build_product_index()
         self._build_customer_index()
 
@@ -369,7 +463,15 @@ class Catalog:
         prices = [CustomerPrice(r.customer_id, r.sku, r.unit_price, r.currency, r.valid_from, r.valid_to)
                   for r in session.scalars(select(PriceRow))]
         learned = [(r.customer_id, r.key, r.sku) for r in session.scalars(select(LearnedXrefRow))]
-        return cls(products, customers, ship_tos, items, prices, learned)
+        history = list(session.execute(select(OrderHistoryRow.customer_id, OrderHistoryRow.sku,
+                                              OrderHistoryRow.quantity).order_by(OrderHistoryRow.id)).tuples())
+        ledger = None
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+        # the ledger's own orders count as history where the ledger lives in the same database
+        if isinstance(engine, Engine) and inspect(session.connection()).has_table("orders"):
+            ledger = LedgerHistory(engine)
+        return cls(products, customers, ship_tos, items, prices, learned, history, ledger)
 
     @property
     def empty(self) -> bool:
@@ -393,6 +495,13 @@ class Catalog:
             if best is None or (pr.valid_from or date.min) > (best.valid_from or date.min):
                 best = pr
         return best
+
+    def customer_history(self, customer_id: str | None) -> CustomerHistory:
+        """What this customer ordered before (imported history and the ledger's orders)."""
+        if not customer_id:
+            return CustomerHistory()
+        ledger = self.ledger.of(customer_id) if self.ledger is not None else {}
+        return CustomerHistory(self.history.get(customer_id, {}), ledger)
 
     def add_learned(self, customer_id: str, text: str, sku: str) -> None:
         """Make a confirmed wording exact in this in-memory catalog (the DB row is written by
@@ -579,6 +688,17 @@ class Catalog:
         precision = np.minimum(1.0, covered / np.maximum(self._doc_weight[cands], 1e-6))
         return RECALL_WEIGHT * matched / max(qweight, 1e-6) + (1.0 - RECALL_WEIGHT) * precision
 
+    def covered(self, text: str, sku: str) -> frozenset[str]:
+        """The line's tokens (typos read as the catalog word they stand for) that the product's
+        description or aliases hold."""
+        p = self.products.get(sku)
+        if p is None:
+            return frozenset()
+        ptoks: set[str] = set()
+        for d in [p.description, *p.aliases]:
+            ptoks.update(tokenize(d))
+        return frozenset(t for t in tokenize(text) if any(v in ptoks for v, _sim in self._expand(t)))
+
     def codes_in_text(self, text: str) -> list[tuple[str, str]]:
         """(code as printed, sku) for every SKU or code-like alias printed inside ``text``.
 
@@ -755,8 +875,13 @@ def match_line(
     description: str | None,
     product_ids: Mapping[str, str] | None = None,
     limit: int = 5,
+    history: CustomerHistory | None = None,
 ) -> LineMatch:
-    """Match one line by code and/or wording (see the module docstring for the order of trust)."""
+    """Match one line by code and/or wording (see the module docstring for the order of trust).
+
+    ``history`` is what the customer ordered before (read from the catalog when not given);
+    it only breaks ties between close description candidates (see ``_prefer_history``).
+    """
     codes = [c for c in [code, *(product_ids or {}).values()] if c and str(c).strip()]
     desc = (description or "").strip()
     cid = customer_id or ""
@@ -813,11 +938,54 @@ def match_line(
     # every candidate on the same, margin-aware scale: the runner-ups measured against the best
     top = [cands[0].model_copy(update={"score": conf})] + [
         c.model_copy(update={"score": line_confidence(c.score, s1)}) for c in cands[1:limit]]
+    ambiguous = s1 - s2 < AMBIGUOUS_GAP
+    if cid and (ambiguous or conf < HISTORY_WEAK):
+        hm = _prefer_history(catalog, cid, desc, cands, conf, limit, history)
+        if hm is not None:
+            return hm
     if s1 < 0.45:
         return LineMatch(None, conf, "description", top)
     # siblings the wording does not separate: keep the best guess, but say so
-    via = "ambiguous" if s1 - s2 < AMBIGUOUS_GAP else "description"
+    via = "ambiguous" if ambiguous else "description"
     return LineMatch(cands[0].sku, conf, via, top)
+
+
+HISTORY_WINDOW = 0.12
+"""Description candidates within this much (raw similarity) of the best are close enough for
+the customer's order history to choose between them."""
+
+HISTORY_WEAK = 0.8
+"""Below this line confidence a description match counts as weak: history may pick another
+close candidate even when the wording did not tie."""
+
+HISTORY_MIN = 0.35
+"""A candidate reading worse than this is never picked because of history."""
+
+
+def _prefer_history(catalog: Catalog, customer_id: str, text: str, cands: list[MatchCandidate], conf: float,
+                    limit: int, history: CustomerHistory | None) -> LineMatch | None:
+    """The one close candidate this customer ordered before, as the top candidate (via
+    ``history``), the others kept as runners-up; None when none or several of them are known.
+
+    The score stays the line's confidence from the wording: history pre-selects, a person still
+    confirms (a wrong SKU approved automatically is the worst outcome).
+    """
+    hist = history if history is not None else catalog.customer_history(customer_id)
+    if hist.empty:
+        return None
+    s1 = cands[0].score
+    # a sibling the wording does not separate explains every word of the line the best one does:
+    # one that misses a word (A3 for A4, window for "no window") is not a sibling of it
+    best_covers = catalog.covered(text, cands[0].sku)
+    close = [c for c in cands if c.score >= s1 - HISTORY_WINDOW and c.score >= HISTORY_MIN
+             and catalog.covered(text, c.sku) >= best_covers]
+    known = [c for c in close if hist.ordered(c.sku)]
+    if len(known) != 1:
+        return None
+    pick = known[0]
+    top = [pick.model_copy(update={"score": conf, "via": "history"})]
+    top += [c.model_copy(update={"score": line_confidence(c.score, s1)}) for c in cands if c.sku != pick.sku]
+    return LineMatch(pick.sku, conf, "history", top[:limit])
 
 
 def _exact(catalog: Catalog, sku: str, score: float, via: str) -> LineMatch:
@@ -873,10 +1041,11 @@ def match_order(draft: OrderDraft, catalog: Catalog, *, sender: str | None = Non
             ))
         return MatchedOrder(draft=draft, lines=lines, masters_loaded=False)
     cm = match_customer(draft, catalog, sender=sender)
+    history = catalog.customer_history(cm.customer_id) if cm.customer_id else None
     out_lines = []
     for ln in draft.lines:
         lm = match_line(catalog, customer_id=cm.customer_id, code=_str(ln.sku.value), description=_text_of(ln),
-                        product_ids=ln.product_ids)
+                        product_ids=ln.product_ids, history=history)
         out_lines.append(_convert(catalog, ln, lm))
     return MatchedOrder(
         draft=draft, customer_id=cm.customer_id, customer_score=cm.score, customer_via=cm.via,
@@ -955,9 +1124,10 @@ class CatalogCache:
         for model, ts in ((ProductRow, ProductRow.updated_at), (CustomerRow, CustomerRow.updated_at),
                           (LearnedXrefRow, LearnedXrefRow.updated_at)):
             parts.extend(session.execute(select(func.count(), func.max(ts)).select_from(model)).one())
-        for model in (ShipToRow, CustomerItemRow, PriceRow):
+        for model in (ShipToRow, CustomerItemRow, PriceRow, OrderHistoryRow):
             parts.append(session.scalar(select(func.count()).select_from(model)))
         parts.append(session.scalar(select(func.max(PriceRow.id))))
+        parts.append(session.scalar(select(func.max(OrderHistoryRow.id))))
         return tuple(parts)
 
     def get(self, session: Session) -> Catalog:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -257,6 +258,99 @@ def test_cache_sees_product_updates(engine: Engine) -> None:
         assert second is not first and "NEW-9" in second.products
 
 
+# ---------------------------------------------------------------- order history
+
+
+def _with_history(engine: Engine, tmp_path: Path, rows: str) -> Catalog:
+    folder = tmp_path / "h"
+    shutil.copytree(DEMO, folder)
+    (folder / "order_history.csv").write_text("customer_id,sku,quantity\n" + rows, encoding="utf-8")
+    with Session(engine) as s:
+        import_masters(s, folder)
+        s.commit()
+        return Catalog.load(s)
+
+
+def test_history_breaks_a_tie_between_siblings(engine: Engine, tmp_path: Path) -> None:
+    with Session(engine) as s:
+        plain = Catalog.load(s)
+    before = match_line(plain, customer_id="CUST-1003", code=None, description="classeur a levier A4 noir")
+    assert before.via == "ambiguous" and before.sku == "LAF-A4-80-BLK"  # 50 or 80 mm: the wording does not say
+    cat = _with_history(engine, tmp_path, "CUST-1003,LAF-A4-50-BLK,4\nCUST-1003,LAF-A4-50-BLK,6\n")
+    m = match_line(cat, customer_id="CUST-1003", code=None, description="classeur a levier A4 noir")
+    assert (m.sku, m.via) == ("LAF-A4-50-BLK", "history")
+    assert m.score == before.score < 0.9  # pre-selected, not made confident: a person confirms
+    assert [c.sku for c in m.candidates][:2] == ["LAF-A4-50-BLK", "LAF-A4-80-BLK"]
+    assert m.candidates[0].via == "history"
+    # another customer, or no customer: the wording alone
+    assert match_line(cat, customer_id="CUST-1001", code=None, description="classeur a levier A4 noir").via == "ambiguous"
+    assert match_line(cat, customer_id=None, code=None, description="classeur a levier A4 noir").via == "ambiguous"
+    # a wording that names the size is not overruled by history
+    m = match_line(cat, customer_id="CUST-1003", code=None, description="classeur a levier A4 80mm noir")
+    assert (m.sku, m.via) == ("LAF-A4-80-BLK", "description") and m.score >= 0.9
+
+
+def test_history_does_not_choose_when_it_does_not_separate(engine: Engine, tmp_path: Path) -> None:
+    # both siblings ordered before: still a question for a person
+    cat = _with_history(engine, tmp_path, "CUST-1003,LAF-A4-50-BLK,4\nCUST-1003,LAF-A4-80-BLK,2\n"
+                                          "CUST-1003,GL-NIT-M-100,1\nCUST-1001,NN-0513-ZP,300\n")
+    assert match_line(cat, customer_id="CUST-1003", code=None, description="lever arch file A4 black").via == "ambiguous"
+    # a product the customer bought that misses a word of the line is no sibling of the best one
+    m = match_line(cat, customer_id="CUST-1003", code=None, description="nitrile gloves blue size L box of 100")
+    assert m.sku == "GL-NIT-L-100" and m.via == "description"
+    # lines matched by code or cross-reference are left alone
+    m = match_line(cat, customer_id="CUST-1001", code="NW-778900", description="nut")
+    assert (m.sku, m.via) == ("HN-0513-G5Z", "cross_ref")
+    m = match_line(cat, customer_id="CUST-1001", code="HN-0513-G5Z", description=None)
+    assert (m.sku, m.via) == ("HN-0513-G5Z", "sku")
+
+
+def _ledger_order(s: Session, customer_id: str, po: str, status: str, lines: list[tuple[str, float]]) -> None:
+    import uuid
+
+    from intake.models import MessageRow, OrderRow
+
+    mid = str(uuid.uuid4())
+    s.add(MessageRow(id=mid, sha256=uuid.uuid4().hex * 2, size=1))
+    s.flush()
+    s.add(OrderRow(id=str(uuid.uuid4()), message_id=mid, status=status, customer_id=customer_id, po_number=po,
+                   record={"po_number": po, "lines": [{"sku": k, "quantity": q} for k, q in lines]}))
+    s.commit()
+
+
+def test_the_ledgers_approved_orders_count_as_history(tmp_path: Path) -> None:
+    import intake.models  # noqa: F401 - the ledger tables
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
+    Base.metadata.create_all(eng)
+    with Session(eng) as s:
+        import_masters(s, DEMO)
+        s.commit()
+        cat = Catalog.load(s)
+        assert cat.ledger is not None
+        text = "lever arch file A4 black"
+        _ledger_order(s, "CUST-1003", "L-1", "NEEDS_REVIEW", [("LAF-A4-80-BLK", 3)])  # not approved: not history
+        assert match_line(cat, customer_id="CUST-1003", code=None, description=text).via == "ambiguous"
+        _ledger_order(s, "CUST-1003", "L-2", "APPROVED", [("LAF-A4-50-BLK", 3), ("CP-A4-80-W", 10)])
+        m = match_line(cat, customer_id="CUST-1003", code=None, description=text)  # same catalog: read lazily
+        assert (m.sku, m.via) == ("LAF-A4-50-BLK", "history")
+        hist = cat.customer_history("CUST-1003")
+        assert hist.quantities("CP-A4-80-W") == [10.0] and hist.quantities("CP-A4-80-W", exclude_po="L-2") == []
+        _ledger_order(s, "CUST-1003", "L-3", "DELIVERED", [("LAF-A4-80-BLK", 2)])
+        assert match_line(cat, customer_id="CUST-1003", code=None, description=text).via == "ambiguous"
+    eng.dispose()
+
+
+def test_cache_sees_order_history_imports(engine: Engine, tmp_path: Path) -> None:
+    cache = CatalogCache()
+    with Session(engine) as s:
+        first = cache.get(s)
+    _with_history(engine, tmp_path, "CUST-1003,LAF-A4-50-BLK,4\n")
+    with Session(engine) as s:
+        second = cache.get(s)
+    assert second is not first and second.customer_history("CUST-1003").ordered("LAF-A4-50-BLK")
+
+
 # ---------------------------------------------------------------- the peer-office corpus
 
 
@@ -287,3 +381,24 @@ def test_peer_office_matching(tmp_path: Path) -> None:
     assert ok / non_amb >= 0.95, (ok, non_amb)
     assert wrong_auto == 0
     assert amb_review >= 0.9 * amb
+
+
+def test_peer_office_history_picks_are_right_and_stay_in_review(tmp_path: Path) -> None:
+    """On the corpus's truth wording, every line that order history decides is the right SKU,
+    and none of them becomes confident enough to be approved without a person."""
+    src = need_peer_office()
+    from tests.peer_office_masters import convert_peer_office, peer_office_orders
+
+    eng = make_engine("sqlite://")
+    Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
+    with Session(eng) as s:
+        import_masters(s, convert_peer_office(src, tmp_path / "po"), replace=True)
+        cat = Catalog.load(s)
+    right = wrong = 0
+    for o in peer_office_orders(src):
+        for ml, tl in zip(match_order(o.draft, cat).lines, o.truth["lines"]):
+            if ml.via == "history":
+                right += ml.sku == tl["sku"]
+                wrong += ml.sku != tl["sku"]
+                assert ml.score < 0.9
+    assert wrong == 0 and right >= 8, (right, wrong)

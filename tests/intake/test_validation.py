@@ -148,3 +148,94 @@ def test_without_master_data_only_the_document_is_checked() -> None:
 def test_warning_does_not_block() -> None:
     m, probs, ok = run(None, order(ln(1, sku="ANY-1", qty=2, uom="wheelbarrows")))
     assert [(p.code, p.severity) for p in probs] == [("uom_unknown", "warning")] and ok
+
+
+# ---------------------------------------------------------------- order history: qty_outlier
+
+
+@pytest.mark.parametrize(("qty", "past", "flagged"), [
+    (10, [2, 1, 2, 1, 1, 1], True),  # a typo for 1: far above max(3 x 1, 2 x 2)
+    (4, [2, 1, 2, 1, 1, 1], False),  # 2 x the largest: a big order, not an odd one
+    (5, [2, 1, 2, 1, 1, 1], False),  # = 2.5 x the largest: not above it
+    (6, [2, 1, 2, 1, 1, 1], True),
+    (340, [51, 42, 51, 17, 42, 26], True),
+    (99, [132, 50, 66, 66, 132, 50], False),  # a customer whose orders vary a lot
+    (199, [50, 50, 66, 66, 132], False),  # above 3 x median (198) but not above 2.5 x the largest (330)
+    (331, [50, 50, 66, 66, 132], True),
+    (1000, [10, 12], False),  # fewer than 3 past orders: no judgement
+    (1000, [], False),
+])
+def test_qty_outlier_rule(qty: float, past: list[float], flagged: bool) -> None:
+    from intake.validation import qty_outlier
+
+    assert qty_outlier(qty, past) is flagged
+
+
+@pytest.fixture(scope="module")
+def history_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    import shutil
+
+    folder = tmp_path_factory.mktemp("h") / "masters"
+    shutil.copytree(ROOT / "fixtures" / "masters", folder)
+    # CUST-1001 bought 1/2-13 nuts four times (EA): median 250, largest 400 -> above 1000 is odd
+    (folder / "order_history.csv").write_text(
+        "customer_id,sku,quantity,order_date\n"
+        "CUST-1001,HN-0513-G5Z,200,2026-03-01\nCUST-1001,HN-0513-G5Z,300,2026-04-01\n"
+        "CUST-1001,HN-0513-G5Z,200,2026-05-01\nCUST-1001,HN-0513-G5Z,400,2026-06-01\n"
+        "CUST-1001,FW-050-ZP,100,\nCUST-1001,FW-050-ZP,100,\n", encoding="utf-8")
+    eng = make_engine("sqlite://")
+    Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
+    with Session(eng) as s:
+        import_masters(s, folder, replace=True)
+        cat = Catalog.load(s)
+    eng.dispose()
+    return cat
+
+
+def test_qty_outlier_sends_the_order_to_review(history_catalog: Catalog) -> None:
+    # the usual quantity: approved as before
+    m, probs, ok = run(history_catalog, order(ln(1, sku="NW-778900", qty=300, price=0.08)))
+    assert probs == [] and ok
+    # 1000 is exactly 2.5 x the largest past order: still usual
+    _, probs, ok = run(history_catalog, order(ln(1, sku="NW-778900", qty=1000, price=0.08)))
+    assert probs == [] and ok
+    # 3000: a warning that names the history, and the order goes to a person
+    _, probs, ok = run(history_catalog, order(ln(1, sku="NW-778900", qty=3000, price=0.08)))
+    assert [(p.code, p.severity, p.line, p.field) for p in probs] == [("qty_outlier", "warning", 1, "quantity")]
+    assert "median 250" in probs[0].message and "4 past orders" in probs[0].message and not ok
+    # judged in the product's unit: 20 boxes of 100 = 2000 EA
+    m, probs, ok = run(history_catalog, order(ln(1, sku="NW-778900", qty=20, uom="BX", price=8.0)))
+    assert m.lines[0].quantity == 2000 and {p.code for p in probs} == {"qty_outlier"} and not ok
+    # two past orders of the washers: too few to judge
+    _, probs, ok = run(history_catalog, order(ln(1, sku="NW-778950", qty=5000, price=0.04)))
+    assert "qty_outlier" not in {p.code for p in probs}
+    # another customer's habits do not count
+    d = order(ln(1, sku="HN-0513-G5Z", qty=3000, price=0.09), sender="buyer@hmw-purchasing.com")
+    assert "qty_outlier" not in {p.code for p in run(history_catalog, d)[1]}
+
+
+def test_qty_outlier_counts_the_ledgers_approved_orders(tmp_path: Path) -> None:
+    import uuid
+
+    import intake.models  # noqa: F401 - the ledger tables
+    from intake.models import MessageRow, OrderRow
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
+    Base.metadata.create_all(eng)
+    with Session(eng) as s:
+        import_masters(s, ROOT / "fixtures" / "masters")
+        s.commit()
+        cat = Catalog.load(s)
+        for i, q in enumerate((20, 30, 25)):
+            mid = str(uuid.uuid4())
+            s.add(MessageRow(id=mid, sha256=uuid.uuid4().hex * 2, size=1))
+            s.flush()
+            s.add(OrderRow(id=str(uuid.uuid4()), message_id=mid, status="APPROVED", customer_id="CUST-1004",
+                           po_number=f"G-{i}", record={"lines": [{"sku": "BP-BLU-12", "quantity": q}]}))
+        s.commit()
+    d = order(ln(1, sku="GSD-PEN-BLUE", qty=200), sender="x@greenfield-sd.org", po="G-9")
+    _, probs, ok = run(cat, d)
+    assert {p.code for p in probs} == {"qty_outlier"} and not ok
+    _, probs, ok = run(cat, order(ln(1, sku="GSD-PEN-BLUE", qty=40), sender="x@greenfield-sd.org", po="G-9"))
+    assert probs == [] and ok
+    eng.dispose()

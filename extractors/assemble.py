@@ -281,6 +281,7 @@ def assemble(
                 best = _party_name(best)
             setattr(draft, f, best)
     _caption_check(draft, words, loc)
+    _sales_document_roles(draft, words)
     _buyer_from_delivery(draft)
     if not draft.currency.present:
         # A currency printed inside the total ("€ 1.234,50") or beside the amounts.
@@ -339,6 +340,28 @@ def _line_confidence(lines: list[LineDraft]) -> None:
                 cap(ln, NOT_ADDING_UP_CONF)
         elif priced and (q is None or p is None):
             cap(ln, INCOMPLETE_CONF)
+
+
+_SALES_TITLE = __import__("re").compile(
+    r"(?i)\b(quotation|sales order|order confirmation|pro ?forma|devis|confirmation de commande|angebot|"
+    r"auftragsbestätigung|auftragsbestaetigung|presupuesto|confirmación de pedido|offerte|orderbevestiging|"
+    r"preventivo|conferma d'ordine)\b")
+_PURCHASE_TITLE = __import__("re").compile(
+    r"(?i)\b(purchase order|bon de commande|bestellung|orden de compra|pedido de compra|inkooporder|"
+    r"ordine d'acquisto)\b")
+
+
+def _sales_document_roles(draft: OrderDraft, words: Sequence[Word]) -> None:
+    """A quotation or sales order confirmation is written by the seller to the buyer: the block
+    it is addressed to is the buyer, where on a purchase order it is the supplier. The model
+    learnt purchase orders, so on a sales document its buyer and supplier are swapped."""
+    top = [w for w in words if w.page == 0]
+    top.sort(key=lambda w: (w.box[1], w.box[0]))
+    text = " ".join(w.text for w in top[:80])
+    if not _SALES_TITLE.search(text) or _PURCHASE_TITLE.search(text):
+        return
+    draft.buyer, draft.supplier = draft.supplier, draft.buyer
+    draft.meta["document_type"] = "sales"
 
 
 def _buyer_from_delivery(draft: OrderDraft) -> None:

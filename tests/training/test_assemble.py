@@ -274,3 +274,14 @@ def test_a_number_with_thin_space_thousands_is_one_number() -> None:
     s.tags.append("O")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert d.lines[0].quantity.value == 30051
+
+
+def test_a_quotation_is_addressed_to_the_buyer() -> None:
+    s = Sheet()
+    s.put("Quotation", 20, 10)
+    s.put("Delta PC", 20, 30, "B-supplier")  # the addressee, which on a purchase order is the supplier
+    s.put("Fremont", 20, 41, "I-supplier")
+    s.put("YourCompany", 300, 30, "B-buyer")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.buyer.value == "Delta PC" and d.supplier.value == "YourCompany"
+    assert d.meta["document_type"] == "sales"

@@ -10,8 +10,11 @@ then after fine-tuning it (``training.retrain.fine_tune``: the same training as
 ``intake train --from-corrections``, from the same base model each time) on 1, 3 and 5 corrected
 documents. Corrections are made the way a CSR's are: the document's truth is aligned onto the
 words the reader returns (``training.learn.align_document``), not taken from the generator's
-labels. Each candidate is also scored on the frozen set, as the promotion gate would. Retraining
-time is the fine-tune alone (load, windows, training, save) with 2 threads.
+labels. Each candidate is also scored on the frozen set, as the promotion gate would, and so is
+the *routed* system retraining falls back to when the candidate is worse there
+(``training.router``: the candidate reads documents whose layout matches the corrected ones,
+the base model the rest), on the layout's documents and on the frozen set. Retraining time is
+the fine-tune alone (load, windows, training, save) with 2 threads.
 
 Writes a PNG chart (line F1 and field F1 against the number of corrected documents, and the
 retraining time). Prints figures; asserts nothing. Targets (issue 6): line F1 >= 0.95 after at
@@ -48,27 +51,29 @@ def _eval(model: Path, folder: Path) -> dict[str, Any]:
 
 
 def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], eval_docs: int, seed: int,
-               frozen: list[Path] | None, frozen_base: dict[str, Any] | None, say: Any) -> dict[str, Any]:
+               frozen: list[Path] | None, frozen_base: dict[str, Any] | None, say: Any,
+               ks: tuple[int, ...] = STEPS_K) -> dict[str, Any]:
     """The curve of one family: before, and after each number of corrected documents."""
     from training.learn import align_document
-    from training.retrain import evaluate_model, fine_tune, gate
+    from training.retrain import build_routed, evaluate_model, fine_tune, gate
+    from training.router import corrected_fingerprint
     from training.synth import generate
 
     d = work / fam
-    paths = generate(max(STEPS_K) + eval_docs, d / "all", seed=seed, formats=["pdf"], families=[fam], progress=False)
+    paths = generate(max(ks) + eval_docs, d / "all", seed=seed, formats=["pdf"], families=[fam], progress=False)
     ev = d / "eval"
     ev.mkdir(parents=True, exist_ok=True)
-    for p in paths[max(STEPS_K):]:
+    for p in paths[max(ks):]:
         for suf in ("", ".truth.json"):
             shutil.copyfile(f"{p}{suf}", ev / f"{p.name}{suf}")
     corrections = []
-    for p in paths[:max(STEPS_K)]:
+    for p in paths[:max(ks)]:
         truth = json.loads(Path(f"{p}.truth.json").read_text())
         ex, _idx, found, total = align_document(p.read_bytes(), p.name, truth)
         corrections.append((ex, found, total, truth))
     points = [{"corrected": 0, **_eval(base, ev), "train_seconds": 0.0}]
     say(f"{fam}: before: field F1 {points[0]['header_f1']:.3f} line F1 {points[0]['line_f1']:.3f}")
-    for k in STEPS_K:
+    for k in ks:
         out = d / f"model-{k}"
         t0 = time.time()
         meta = fine_tune(base, [c[0] for c in corrections[:k]], replay, out, cfg,
@@ -76,19 +81,36 @@ def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], ev
         secs = time.time() - t0
         pt: dict[str, Any] = {"corrected": k, **_eval(out, ev), "train_seconds": round(secs, 1),
                               "steps": meta["steps"]}
+        routed = d / f"routed-{k}"
+        build_routed(out, routed, [corrected_fingerprint(c[0]) for c in corrections[:k]], cfg.route_threshold,
+                     base, json.loads((base / "intake_model.json").read_text()).get("version", base.name))
+        rt = _eval(routed, ev)
+        pt["routed"] = {"header_f1": rt["header_f1"], "line_f1": rt["line_f1"]}
         if frozen is not None and frozen_base is not None:
             fz = evaluate_model(out, frozen)
             ok, why = gate(frozen_base, fz, cfg.tolerance)
             pt["frozen"] = fz
             pt["frozen_not_worse"] = ok
             pt["frozen_reasons"] = why
+            rfz = evaluate_model(routed, frozen)
+            r_ok, r_why = gate(frozen_base, rfz, cfg.tolerance)
+            pt["routed"].update({"frozen": rfz, "frozen_not_worse": r_ok, "frozen_reasons": r_why})
         points.append(pt)
+        fz_txt = "" if "frozen" not in pt else (
+            f"; frozen line F1 {_first(frozen_base)['line_f1']:.3f} -> candidate {_first(pt['frozen'])['line_f1']:.3f} "
+            f"routed {_first(pt['routed']['frozen'])['line_f1']:.3f}; not worse: candidate {pt['frozen_not_worse']} "
+            f"routed {pt['routed']['frozen_not_worse']}")
         say(f"{fam}: after {k}: field F1 {pt['header_f1']:.3f} line F1 {pt['line_f1']:.3f} "
-            f"({secs:.0f} s, {meta['steps']} steps)" + ("" if "frozen" not in pt else
-                                                        f" frozen not worse: {pt['frozen_not_worse']}"))
+            f"(routed {rt['header_f1']:.3f} / {rt['line_f1']:.3f}) ({secs:.0f} s, {meta['steps']} steps){fz_txt}")
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(routed, ignore_errors=True)
     return {"family": fam, "eval_documents": eval_docs,
             "alignment": [{"found": f, "total": t} for _, f, t, _ in corrections], "points": points}
+
+
+def _first(frozen: dict[str, Any] | None) -> dict[str, Any]:
+    """The figures of the synthetic frozen folder (the first)."""
+    return next(iter((frozen or {}).values()), {"header_f1": 0.0, "line_f1": 0.0})
 
 
 def chart(result: dict[str, Any], path: Path) -> Path:
@@ -99,7 +121,7 @@ def chart(result: dict[str, Any], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [2, 1]})
-    ks = [0, *STEPS_K]
+    ks = [0, *result["ks"]]
     for fr in result["families"]:
         ys = [p["line_f1"] for p in fr["points"]]
         ax.plot(ks, ys, "o-", alpha=0.45, label=f"{fr['family']} lines")
@@ -113,7 +135,9 @@ def chart(result: dict[str, Any], path: Path) -> Path:
     ax.set_ylim(0, 1.05)
     ax.set_title("Learning a layout the model has never seen")
     ax.legend(fontsize=7, loc="lower right")
-    ax2.bar([str(k) for k in STEPS_K], [m["train_seconds"] for m in mean[1:]], color="#4c72b0")
+    ax.plot(ks, [m.get("routed_line_f1", m["line_f1"]) for m in mean], "d:", color="#55a868", linewidth=2,
+            label="mean line F1, routed")
+    ax2.bar([str(k) for k in result["ks"]], [m["train_seconds"] for m in mean[1:]], color="#4c72b0")
     ax2.axhline(300, color="grey", linestyle=":", label="target 300 s")
     ax2.set_xlabel("corrected documents")
     ax2.set_ylabel("retraining seconds (2 threads)")
@@ -137,6 +161,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--chart", type=Path, default=None, help="PNG to write (default: <data_dir>/reports/learning-<time>.png)")
     ap.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--no-frozen", action="store_true", help="skip scoring each candidate on the frozen set")
+    ap.add_argument("--corrected", default=",".join(map(str, STEPS_K)),
+                    help="numbers of corrected documents to retrain with (default 1,3,5)")
     args = ap.parse_args(argv)
 
     import torch
@@ -144,12 +170,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     torch.set_num_threads(2)
     from extractors.inference import default_model_dir
     from intake.settings import get_settings
+    from training.router import general_model_dir
     from training.retrain import evaluate_model, frozen_dirs, load_retrain_config, replay_examples
     from training.synth import heldout_families
 
     settings = get_settings()
     data_dir = Path(settings.data_dir)
-    base = args.model or default_model_dir(settings)
+    base = general_model_dir(args.model or default_model_dir(settings))  # a routed live model: its general one
+    ks = tuple(sorted({int(x) for x in args.corrected.split(",") if x.strip()}))
     cfg = load_retrain_config(None, steps=args.steps)
     held = heldout_families()
     fams = held[: int(args.families)] if args.families.isdigit() else [f.strip() for f in args.families.split(",") if f.strip()]
@@ -170,17 +198,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     frozen_base = None if frozen is None else evaluate_model(base, frozen, data_dir / "models" / "frozen" / "scores.json")
     say(f"base model {base} ({json.loads((base / 'intake_model.json').read_text()).get('version', base.name)}); "
         f"{len(replay)} replay documents; steps {cfg.steps} (budget {cfg.max_minutes} min)")
-    families = [run_family(f, base, work, cfg, replay, args.eval_docs, args.seed, frozen, frozen_base, say)
+    families = [run_family(f, base, work, cfg, replay, args.eval_docs, args.seed, frozen, frozen_base, say, ks)
                 for f in fams]
     mean = []
-    for i, k in enumerate((0, *STEPS_K)):
+    for i, k in enumerate((0, *ks)):
         pts = [fr["points"][i] for fr in families]
-        mean.append({"corrected": k, "header_f1": round(sum(p["header_f1"] for p in pts) / len(pts), 4),
-                     "line_f1": round(sum(p["line_f1"] for p in pts) / len(pts), 4),
-                     "train_seconds": round(max(p["train_seconds"] for p in pts), 1)})
+        m = {"corrected": k, "header_f1": round(sum(p["header_f1"] for p in pts) / len(pts), 4),
+             "line_f1": round(sum(p["line_f1"] for p in pts) / len(pts), 4),
+             "train_seconds": round(max(p["train_seconds"] for p in pts), 1)}
+        if k:
+            m["routed_header_f1"] = round(sum(p["routed"]["header_f1"] for p in pts) / len(pts), 4)
+            m["routed_line_f1"] = round(sum(p["routed"]["line_f1"] for p in pts) / len(pts), 4)
+        mean.append(m)
     reach = next((m["corrected"] for m in mean if m["line_f1"] >= 0.95), None)
     result: dict[str, Any] = {
-        "base_model": str(base), "families": families, "mean": mean, "frozen_base": frozen_base,
+        "base_model": str(base), "ks": list(ks), "families": families, "mean": mean, "frozen_base": frozen_base,
         "targets": {
             "corrected_docs_to_line_f1_0.95": reach,
             "line_f1_0.95_within_3": reach is not None and reach <= 3,
@@ -189,6 +221,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "candidates_not_worse_on_frozen": None if frozen is None else
             sum(1 for fr in families for p in fr["points"][1:] if p.get("frozen_not_worse")),
             "candidates": sum(len(fr["points"]) - 1 for fr in families),
+            "routed_not_worse_on_frozen": None if frozen is None else
+            sum(1 for fr in families for p in fr["points"][1:] if p["routed"].get("frozen_not_worse")),
         },
         "seconds": round(time.time() - t0, 1), "threads": 2, "cpu_count": os.cpu_count(),
     }
@@ -199,14 +233,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     else:
-        say("corrected  field F1  line F1  retrain s (mean over " + str(len(families)) + " families)")
+        say("corrected  field F1  line F1  routed field/line F1  retrain s (mean over " + str(len(families)) + " families)")
         for m in mean:
-            say(f"{m['corrected']:>9}  {m['header_f1']:.3f}     {m['line_f1']:.3f}    {m['train_seconds']:.0f}")
+            rt = (f"{m['routed_header_f1']:.3f} / {m['routed_line_f1']:.3f}" if "routed_line_f1" in m else
+                  "      -      ")
+            say(f"{m['corrected']:>9}  {m['header_f1']:.3f}     {m['line_f1']:.3f}    {rt}        {m['train_seconds']:.0f}")
         t = result["targets"]
         say(f"line F1 >= 0.95 after {t['corrected_docs_to_line_f1_0.95']} corrected document(s); "
             f"slowest retraining {t['max_retrain_seconds']:.0f} s; "
             + ("" if t["candidates_not_worse_on_frozen"] is None else
-               f"{t['candidates_not_worse_on_frozen']} of {t['candidates']} candidates not worse on the frozen set; ")
+               f"{t['candidates_not_worse_on_frozen']} of {t['candidates']} candidates and "
+               f"{t['routed_not_worse_on_frozen']} routed systems not worse on the frozen set; ")
             + f"chart {result['chart']}")
     return result
 

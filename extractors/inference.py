@@ -81,8 +81,9 @@ class LayoutExtractor:
     def page_logits(self, doc: Document) -> list[np.ndarray]:
         """Per page: word logits (n_words x n_labels), before temperature."""
         other, _why = self.route(doc)
-        if other is not None:
-            return other.page_logits(doc)
+        return other.page_logits(doc) if other is not None else self._page_logits(doc)
+
+    def _page_logits(self, doc: Document) -> list[np.ndarray]:
         import torch
 
         from training.features import collate, encode_page, merge_windows
@@ -119,9 +120,10 @@ class LayoutExtractor:
     def word_probs(self, doc: Document) -> np.ndarray:
         """Calibrated per-word label probabilities for the whole document (pages concatenated)."""
         other, _why = self.route(doc)
-        if other is not None:
-            return other.word_probs(doc)
-        pages = self.page_logits(doc)
+        return other.word_probs(doc) if other is not None else self._word_probs(doc)
+
+    def _word_probs(self, doc: Document) -> np.ndarray:
+        pages = self._page_logits(doc)
         if not pages:
             return np.zeros((0, len(self.id2label)), dtype=np.float32)
         logits = np.concatenate(pages, axis=0)
@@ -143,7 +145,7 @@ class LayoutExtractor:
                 import torch
 
                 torch.set_num_threads(self.threads)
-            probs = self.word_probs(doc)
+            probs = self._word_probs(doc)
             # Words carry their page index; make it the page's position so rows never mix pages.
             words = [w if w.page == pi else w.model_copy(update={"page": pi})
                      for pi, p in enumerate(doc.pages) for w in p.words]

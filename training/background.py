@@ -146,7 +146,9 @@ class Learner:
         self.proc = None
         if report is not None:
             log.info("retraining finished: %s %s", report.get("version"),
-                     "promoted" if report.get("promoted") else "not promoted: " + "; ".join(report.get("reasons") or []))
+                     ("promoted (routed: it reads the corrected layouts, the general model the rest)"
+                      if report.get("routed") else "promoted") if report.get("promoted")
+                     else "not promoted: " + "; ".join(report.get("reasons") or []))
         else:
             log.warning("retraining exited with %s; see %s", rc, self._log_path)
         return run

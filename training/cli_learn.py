@@ -176,7 +176,8 @@ def model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
                      "frozen_header_f1": first["header_f1"] if first else None,
                      "frozen_line_f1": first["line_f1"] if first else None,
                      "heldout_line_f1": (mh.get("lines") or {}).get("f1"),
-                     "promoted_by_gate": (m.get("gate") or {}).get("promoted")})
+                     "promoted_by_gate": (m.get("gate") or {}).get("promoted"),
+                     "fallback": ((m.get("router") or {}).get("fallback") or {}).get("version")})
     if as_json:
         _emit({"live": live, "versions": rows})
         return
@@ -187,7 +188,8 @@ def model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         f = (f"frozen F1 {r['frozen_header_f1']:.3f}/{r['frozen_line_f1']:.3f}" if r["frozen_header_f1"] is not None
              else "")
         sys.stdout.write(f"{'*' if r['live'] else ' '} {r['version']:<28} {r['kind']:<8} {r['created_at'] or '':<21} "
-                         f"{('corrections ' + str(r['corrections'])) if r['corrections'] else '':<15} {f}\n")
+                         f"{('corrections ' + str(r['corrections'])) if r['corrections'] else '':<15} {f}"
+                         + (f"  (other layouts: {r['fallback']})" if r["fallback"] else "") + "\n")
 
 
 @model_app.command("promote")

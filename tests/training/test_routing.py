@@ -182,13 +182,49 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     get_settings.cache_clear()
 
 
+def _finnish_orders(out: Path, n: int) -> list[Path]:
+    """Orders as spreadsheets with Finnish captions: a language and a layout no synthetic family
+    has, so the committed model misreads their header (PO number, ship-to...). Values and truth
+    come from synthetic orders."""
+    from openpyxl import Workbook
+
+    from training.synth import generate, heldout_families
+
+    def num(x: Any) -> str:
+        return "" if x is None else (str(int(x)) if float(x).is_integer() else f"{x:.2f}")
+
+    paths = []
+    for i, p in enumerate(generate(n, out / "src", seed=7, formats=["csv"], families=[heldout_families()[0]],
+                                   progress=False)):
+        t = json.loads(Path(f"{p}.truth.json").read_text())
+        wb = Workbook()
+        ws = wb.active
+        for row in [["OSTOTILAUS"], ["Tilausnumero", t["po_number"]], ["Tilauspäivä", t.get("order_date") or ""],
+                    ["Ostaja", t.get("buyer") or ""], ["Toimittaja", t.get("supplier") or ""],
+                    ["Toimitusosoite", t.get("ship_to") or ""], ["Valuutta", t.get("currency") or ""], [],
+                    ["Rivi", "Tuotekoodi", "Nimike", "Määrä", "Yksikkö", "Yksikköhinta", "Rivisumma"]]:
+            ws.append(row)
+        for ln in t["lines"]:
+            ws.append([str(ln["line_no"]), ln.get("sku") or "", ln.get("description") or "", num(ln.get("quantity")),
+                       ln.get("uom") or "", num(ln.get("unit_price")), num(ln.get("amount"))])
+        ws.append([])
+        ws.append(["Yhteensä", "", "", "", "", "", num(t.get("total"))])
+        f = out / f"tilaus_{i:03d}.xlsx"
+        wb.save(f)
+        Path(f"{f}.truth.json").write_text(json.dumps(t))
+        paths.append(f)
+    return paths
+
+
 @pytest.mark.slow
 def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(settings: Any, tmp_path: Path) -> None:
-    """A short fine-tune at a high learning rate without distillation learns the corrected
-    layout and forgets a little of others: the plain candidate is refused on the frozen set, the
-    routed one is promoted. A second retraining on top of the routed live
-    model starts again from the general model, and its router covers every correction."""
+    """A short fine-tune on the corrections alone (no replay in the batches, no distillation, a
+    high learning rate) learns the corrected layout and forgets some of others: the plain
+    candidate is refused on the frozen set, the routed one is promoted. A second retraining on
+    top of the routed live model starts again from the general model, and its router covers
+    every correction."""
     from extractors.inference import LayoutExtractor
+    from extractors.registry import read_bytes
     from intake.db import make_engine, make_sessionmaker, unit_of_work
     from intake.migrate import upgrade
     from training.cli_learn import format_report
@@ -196,11 +232,8 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     from training.registry import Registry
     from training.retrain import load_retrain_config, retrain
     from training.router import read_router
-    from training.synth import generate, heldout_families
 
-    fam = "f19_fr_left_ruled"  # a held-out layout the committed model reads poorly (line F1 ~0.73)
-    assert fam in heldout_families()
-    docs = generate(5, tmp_path / "fam", seed=3, formats=["pdf"], families=[fam], progress=False)
+    docs = _finnish_orders(tmp_path / "fi", 5)
     engine = make_engine(settings.db_url)
     upgrade(engine)
     sm = make_sessionmaker(engine)
@@ -212,14 +245,13 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
 
     for p in docs[:3]:
         learn(p, "C-1")
-    # The first 3 documents of the frozen set (seed 4242) are of other held-out layouts than the
-    # corrections': none is routed to the specialist, so the routed model scores as live there.
+    # The frozen set is PDFs: no spreadsheet's layout matches them, so the routed model scores as
+    # the live one there.
     cfg = load_retrain_config(None, steps=8, max_minutes=0, replay_n=2, replay_formats=["pdf"], frozen_n=3,
-                              frozen_formats=["pdf"], batch_size=2, lr=2e-4, correction_share=0.5, distill=0.0,
+                              frozen_formats=["pdf"], batch_size=2, lr=3e-4, correction_share=1.0, distill=0.0,
                               fallback_merges=[])
     rep = retrain(settings, cfg)
-    names = [a["attempt"] for a in rep["attempts"]]
-    assert names == ["candidate", "routed"]
+    assert [a["attempt"] for a in rep["attempts"]] == ["candidate", "routed"], format_report(rep)
     assert not rep["attempts"][0]["passed"]  # the plain candidate is worse on the frozen set
     assert rep["promoted"] and rep["routed"], format_report(rep)
     reg = Registry(settings.registry_dir)
@@ -229,15 +261,12 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     assert fz["candidate"] == fz["live"]  # nothing frozen was routed: the general model read it all
     assert sum(rep["attempts"][1]["frozen_documents_to_specialist"].values()) == 0
     rc = rep["recent_corrections"]["C-1"]
-    assert rc["candidate"]["line_f1"] >= rc["live"]["line_f1"] and (
-        rc["candidate"]["line_f1"] > rc["live"]["line_f1"] or rc["candidate"]["header_f1"] > rc["live"]["header_f1"])
+    assert rc["candidate"]["line_f1"] >= rc["live"]["line_f1"] and rc["candidate"]["header_f1"] > rc["live"]["header_f1"]
     text = format_report(rep)
     assert "PROMOTED" in text and "routed" in text and "frozen set" in text
     router = read_router(reg.path(v1))
     assert router["fallback"]["version"].startswith("base-") and len(router["fingerprints"]) == 3
     ex = LayoutExtractor(reg.path(v1))
-    from extractors.registry import read_bytes
-
     assert ex.extract(read_bytes(docs[4].read_bytes(), docs[4].name)[0]).model_version == f"{v1}/specialist"
 
     # a retraining on top of the routed live model: from the general model, all corrections routed
@@ -246,9 +275,9 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     assert rep2["base"] == v1 and rep2["general"] == router["fallback"]["version"]
     meta2 = next(m for m in reg.versions() if m["version"] == rep2["version"])
     assert meta2["parent"] == router["fallback"]["version"] and meta2["corrections"] == 4
-    routed2 = next(a for a in rep2["attempts"] if a["attempt"] == "routed") if not rep2["attempts"][0]["passed"] else None
-    if routed2 is not None:
-        assert routed2["fallback"] == router["fallback"]["version"]
+    for a in rep2["attempts"]:
+        if a["attempt"] == "routed":
+            assert a["fallback"] == router["fallback"]["version"]
     if rep2["routed"]:
         r2 = read_router(reg.path(rep2["version"]))
         assert r2["fallback"] == router["fallback"] and len(r2["fingerprints"]) == 4

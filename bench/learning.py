@@ -128,6 +128,8 @@ def chart(result: dict[str, Any], path: Path) -> Path:
     mean = result["mean"]
     ax.plot(ks, [m["line_f1"] for m in mean], "o-", color="black", linewidth=2.5, label="mean line F1")
     ax.plot(ks, [m["header_f1"] for m in mean], "s--", color="#dd8452", linewidth=2, label="mean field F1")
+    ax.plot(ks, [m.get("routed_line_f1", m["line_f1"]) for m in mean], "d:", color="#55a868", linewidth=2,
+            label="mean line F1, routed")
     ax.axhline(0.95, color="grey", linestyle=":", label="target 0.95")
     ax.set_xticks(ks)
     ax.set_xlabel("corrected documents of the new layout")
@@ -135,8 +137,6 @@ def chart(result: dict[str, Any], path: Path) -> Path:
     ax.set_ylim(0, 1.05)
     ax.set_title("Learning a layout the model has never seen")
     ax.legend(fontsize=7, loc="lower right")
-    ax.plot(ks, [m.get("routed_line_f1", m["line_f1"]) for m in mean], "d:", color="#55a868", linewidth=2,
-            label="mean line F1, routed")
     ax2.bar([str(k) for k in result["ks"]], [m["train_seconds"] for m in mean[1:]], color="#4c72b0")
     ax2.axhline(300, color="grey", linestyle=":", label="target 300 s")
     ax2.set_xlabel("corrected documents")

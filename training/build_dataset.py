@@ -254,6 +254,36 @@ def _find_value(words: Sequence[Word], value: Any, kind: str, loc: Locale, used:
     return cands[0]
 
 
+def _block_below(words: Sequence[Word], idx: Sequence[int], used: set[int], max_rows: int = 5) -> list[int]:
+    """The address rows under a party's name: rows right below it at line spacing that start at
+    the name's left edge, until a gap, a caption ("Ship to:") or a row already labelled."""
+    if not idx:
+        return []
+    name = [words[i] for i in idx]
+    page = name[0].page
+    x0 = min(w.box[0] for w in name)
+    x1 = max(w.box[2] for w in name)
+    h = max(1.0, min(w.box[3] - w.box[1] for w in name))
+    bottom = max(w.box[3] for w in name)
+    out: list[int] = []
+    for _ in range(max_rows):
+        row = [i for i, w in enumerate(words) if w.page == page and i not in used and i not in out
+               and 0 <= w.box[1] - bottom < 0.9 * h and w.box[0] >= x0 - 1.5 * h and w.box[0] < x1 + 6 * h]
+        if not row:
+            break
+        row.sort(key=lambda i: words[i].box[0])
+        if abs(words[row[0]].box[0] - x0) > 1.5 * h or words[row[0]].text.endswith(":"):
+            break
+        run = [row[0]]
+        for i in row[1:]:
+            if words[i].box[0] - words[run[-1]].box[2] > 1.5 * h:
+                break
+            run.append(i)
+        out.extend(run)
+        bottom = max(words[i].box[3] for i in run)
+    return out
+
+
 def label_from_truth(doc: Document, truth: dict[str, Any]) -> LabelledDoc:
     """Find the truth's values among ``doc``'s words and label them (a correction -> an example).
 
@@ -274,6 +304,7 @@ def label_from_truth(doc: Document, truth: dict[str, Any]) -> LabelledDoc:
             used.add(j)
 
     kinds = {"order_date": "date", "requested_date": "date", "total": "number", "currency": "currency"}
+    named: list[tuple[str, list[int]]] = []
     for f in HEADER_FIELDS:
         v = truth.get(f)
         if v is None or v == "":
@@ -281,8 +312,16 @@ def label_from_truth(doc: Document, truth: dict[str, Any]) -> LabelledDoc:
         if f in ("buyer", "supplier", "ship_to", "bill_to") and isinstance(v, str) and ", " in v:
             for part in v.split(", "):
                 mark(_find_value(words, part, "text", loc, used), f)
+        elif f in ("buyer", "supplier") and isinstance(v, str):
+            # A party named by its name (the truth schema): the model reads the whole block
+            # (name and the address under it), as the synthetic labels teach it.
+            idx = _find_value(words, v, "text", loc, used)
+            mark(idx, f)
+            named.append((f, idx))
         else:
             mark(_find_value(words, v, kinds.get(f, "text"), loc, used), f)
+    for f, idx in named:  # after every other header value has taken its words
+        mark(_block_below(words, idx, used), f)
     for li, ln in enumerate(truth.get("lines") or []):
         anchor: list[int] = []
         for f in ("sku", "description"):

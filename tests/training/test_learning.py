@@ -305,3 +305,18 @@ def test_model_commands_promote_list_and_roll_back_to_the_packaged_model(setting
     assert r.returncode == 0 and reg.live() is not None and reg.live().startswith("base-")  # the packaged model
     bad = intake("model", "promote", "no-such-version")
     assert bad.returncode == 1 and "not in the registry" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_party_named_by_name_labels_its_whole_block() -> None:
+    """The truth names the buyer ("Acme Ltd"); the example labels the address under it too, as
+    the synthetic labels do, so corrections and synthetic data teach the model one thing."""
+    from extractors.text import layout_text
+    from training.build_dataset import label_from_truth
+
+    doc = layout_text("PURCHASE ORDER 4711\n\nAcme Ltd\n12 High Street\nLeeds LS1 4AB\n\nShip to:\nDepot 9\n")
+    ex = label_from_truth(doc, {"po_number": "4711", "buyer": "Acme Ltd", "lines": []})
+    page = ex.pages[0]
+    tags = dict(zip([w.text for w in page.words], [str(t) for t in page.tags]))
+    for w in ("Acme", "Ltd", "12", "High", "Street", "Leeds", "LS1", "4AB"):
+        assert "buyer" in tags[w], (w, tags[w])
+    assert "buyer" not in tags["Ship"] and "buyer" not in tags["Depot"]

@@ -7,6 +7,7 @@ import json
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -211,8 +212,9 @@ def test_cli_import_show_match(tmp_path: Path) -> None:
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-@pytest.mark.postgres
-def test_import_and_match_on_postgresql() -> None:
+@contextmanager
+def _pg_schema() -> Iterator[Engine]:
+    """An engine on a fresh PostgreSQL schema, dropped afterwards; skips when PostgreSQL is down."""
     admin = create_engine(PG_URL)
     try:
         with admin.connect() as c:
@@ -225,6 +227,17 @@ def test_import_and_match_on_postgresql() -> None:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))
     eng = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_import_and_match_on_postgresql() -> None:
+    with _pg_schema() as eng:
         Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
         from intake.matching import Catalog, learn_xref, match_line
 
@@ -241,11 +254,6 @@ def test_import_and_match_on_postgresql() -> None:
             m = match_line(cat, customer_id="CUST-1003", code=None, description="Boulons tete hex 1/2 x 2 zingues")
             assert (m.sku, m.via, m.score) == ("HB-0513-200-G5Z", "learned", 1.0)
             assert s.scalar(select(ProductRow.uom).where(ProductRow.sku == "CP-A4-80-W")) == "RM"
-    finally:
-        eng.dispose()
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_a_typed_mail_uploaded_as_eml_is_matched_by_its_own_sender_and_lines(tmp_path: Path) -> None:
@@ -383,18 +391,7 @@ def test_order_history_migration_and_import_on_postgresql(demo_copy: Path) -> No
     from intake.matching import Catalog
     from intake.migrate import upgrade
 
-    admin = create_engine(PG_URL)
-    try:
-        with admin.connect() as c:
-            c.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means: skip
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}")
-    schema = f"md_test_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with _pg_schema() as eng:
         upgrade(eng)  # every migration, 0006 included
         (demo_copy / "order_history.csv").write_text(HISTORY, encoding="utf-8")
         with Session(eng) as s:
@@ -406,8 +403,3 @@ def test_order_history_migration_and_import_on_postgresql(demo_copy: Path) -> No
             cat = Catalog.load(s)
             assert cat.customer_history("CUST-1003").quantities("LAF-A4-80-BLK") == [4.0, 6.0]
             assert cat.ledger is not None and cat.customer_history("CUST-1003").ledger == {}
-    finally:
-        eng.dispose()
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()

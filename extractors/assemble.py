@@ -14,6 +14,7 @@ model tagged it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -311,13 +312,15 @@ NOT_ADDING_UP_CONF = 0.6
 INCOMPLETE_CONF = 0.3
 
 
+def _num(f: Field) -> float | None:
+    """A field's numeric value (None when absent or not a number)."""
+    return float(f.value) if isinstance(f.value, (int, float)) and not isinstance(f.value, bool) else None
+
+
 def _line_confidence(lines: list[LineDraft]) -> None:
     """Line confidence checked by arithmetic: the model's probabilities do not know whether a
     line adds up; the printed figures do."""
-    def num(f: Field) -> float | None:
-        return float(f.value) if isinstance(f.value, (int, float)) and not isinstance(f.value, bool) else None
-
-    priced = any(num(ln.quantity) is not None and num(ln.unit_price) is not None for ln in lines)
+    priced = any(_num(ln.quantity) is not None and _num(ln.unit_price) is not None for ln in lines)
 
     def cap(ln: LineDraft, c: float) -> None:
         for f in ("quantity", "unit_price", "amount"):
@@ -330,7 +333,7 @@ def _line_confidence(lines: list[LineDraft]) -> None:
                 setattr(ln, f, fld.model_copy(update={"confidence": min(fld.confidence, max(c, 0.5))}))
 
     for ln in lines:
-        q, p, a = num(ln.quantity), num(ln.unit_price), num(ln.amount)
+        q, p, a = _num(ln.quantity), _num(ln.unit_price), _num(ln.amount)
         if q is not None and p is not None and a is not None:
             if _close(q * p, a):
                 for f in ("quantity", "unit_price", "amount"):
@@ -342,11 +345,11 @@ def _line_confidence(lines: list[LineDraft]) -> None:
             cap(ln, INCOMPLETE_CONF)
 
 
-_SALES_TITLE = __import__("re").compile(
+_SALES_TITLE = re.compile(
     r"(?i)\b(quotation|sales order|order confirmation|pro ?forma|devis|confirmation de commande|angebot|"
     r"auftragsbestätigung|auftragsbestaetigung|presupuesto|confirmación de pedido|offerte|orderbevestiging|"
     r"preventivo|conferma d'ordine)\b")
-_PURCHASE_TITLE = __import__("re").compile(
+_PURCHASE_TITLE = re.compile(
     r"(?i)\b(purchase order|bon de commande|bestellung|orden de compra|pedido de compra|inkooporder|"
     r"ordine d'acquisto)\b")
 
@@ -438,14 +441,11 @@ def _check_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale
     on the same row makes the line add up, that number is the one meant: a second price column
     (list vs net), a quantity tagged in the wrong column, an amount the model did not tag."""
 
-    def num(f: Field) -> float | None:
-        return float(f.value) if isinstance(f.value, (int, float)) and not isinstance(f.value, bool) else None
-
     def put(ln: LineDraft, key: str, v: float, w: Word, conf: float) -> None:
         setattr(ln, key, Field(value=v, raw=w.text, confidence=conf, source=[SourceRef(page=w.page, box=w.box)]))
 
     for ln in lines:
-        q, p, a = num(ln.quantity), num(ln.unit_price), num(ln.amount)
+        q, p, a = _num(ln.quantity), _num(ln.unit_price), _num(ln.amount)
         if q is not None and p is not None and a is not None and _close(q * p, a):
             continue
         cands = _row_numbers(ln, words, loc)
@@ -561,7 +561,7 @@ def _mend_descriptions(tags: list[WordTag]) -> None:
             tags[r[k]].begin = first_begins if k == lo else False
 
 
-_GROUP = __import__("re").compile(r"^\d{3}(?:[.,]\d{1,4})?$")
+_GROUP = re.compile(r"^\d{3}(?:[.,]\d{1,4})?$")
 
 
 def _join_digit_groups(tags: list[WordTag]) -> None:
@@ -580,9 +580,9 @@ def _join_digit_groups(tags: list[WordTag]) -> None:
                 tb.field, tb.score, tb.begin = ta.field, ta.score, False
 
 
-_MEASURE = __import__("re").compile(
+_MEASURE = re.compile(
     r"(?i)^\d+(?:[.,]\d+)?(?:(?:x\d+(?:[.,]\d+)?)+[a-z%\"]{0,4}|[a-z%\"]{1,4}),?$")  # 80gsm, 5x5, 50mm
-_CODE_PART = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9./_-]*$")
+_CODE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9./_-]*$")
 
 
 def _join_wrapped_codes(tags: list[WordTag]) -> None:
@@ -636,7 +636,7 @@ _TABLE_CAPTIONS: tuple[tuple[str, str], ...] = tuple(sorted(list(_COLUMN_CAPTION
                     "product", "libellé", "article description", "artikel", "producto", "prodotto"),
     "uom": ("uom", "u/m", "unit", "unité", "einheit", "me", "unidad", "eenheid", "um", "unit of measure"),
 }.items() for c in caps], key=lambda p: -len(p[0])))
-_TOTAL_ROW = __import__("re").compile(r"(?i)^(sub-?)?totals?\b|^summe|^gesamt|^montant|^importe|^totaal|^net\b|^grand")
+_TOTAL_ROW = re.compile(r"(?i)^(sub-?)?totals?\b|^summe|^gesamt|^montant|^importe|^totaal|^net\b|^grand")
 
 
 def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
@@ -653,7 +653,7 @@ def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
     out: list[tuple[float, float, str | None]] = []
     for c in cells:
         text = " ".join(w.text for w in c).casefold().strip(":")
-        text = __import__("re").sub(r"\s*\([^)]*\)\s*$", "", text).strip()  # "Cost (USD)"
+        text = re.sub(r"\s*\([^)]*\)\s*$", "", text).strip()  # "Cost (USD)"
         field = next((f for cap, f in _TABLE_CAPTIONS if text == cap), None)
         if field is None and " " in text:
             # "Prix unit.", "Total ligne", "Menge (Stk)": the first word names the column
@@ -847,7 +847,7 @@ def _vote_columns(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, st
 
 
 _NAMED_PARTIES = frozenset({"buyer", "supplier"})
-_LEGAL_FORM = __import__("re").compile(
+_LEGAL_FORM = re.compile(
     r"(?i)\b(ltd|limited|llc|inc|corp|corporation|co|company|gmbh|ag|kg|ohg|ug|sa|s\.a|sas|sarl|s\.a\.r\.l|sl|s\.l|"
     r"bv|b\.v|nv|n\.v|spa|s\.p\.a|srl|s\.r\.l|plc|pty|oy|ab|as|aps|kft|sp\.? z o\.?o|group|industries|"
     r"enterprises|trading|holding|bvba|e\.k|pvt)\b\.?")
@@ -1106,7 +1106,7 @@ def _lines(tags: list[WordTag], loc: Locale, cal: Calibrator | None) -> list[Lin
     return _drop_carried(out)
 
 
-_BRACKETED = __import__("re").compile(r"^\s*[\[(](?P<code>[A-Za-z0-9][A-Za-z0-9./_-]{0,30})[\])]\s*(?P<rest>.*)$")
+_BRACKETED = re.compile(r"^\s*[\[(](?P<code>[A-Za-z0-9][A-Za-z0-9./_-]{0,30})[\])]\s*(?P<rest>.*)$")
 
 
 def _bracketed_code(ln: LineDraft) -> None:

@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from extractors.normalize import Locale, detect_locale, parse_currency, parse_date, parse_number
+from extractors.normalize import Locale, detect_locale, normalize_uom, parse_currency, parse_date, parse_number
 from intake.domain import Document, DocumentKind, Field, LineDraft, OrderDraft, SourceRef, Word
 
 __all__ = ["TypedLine", "parse_items", "parse_header", "parse_typed", "refine", "TEXT_KINDS"]
@@ -416,11 +416,9 @@ def parse_typed(text: str, locale: Locale | None = None) -> tuple[list[TypedLine
 # --- merging into the model's draft ------------------------------------------------------------
 
 def _row_source(words_by_row: dict[int, list[Word]], row: int) -> list[SourceRef]:
-    ws = words_by_row.get(row) or []
-    if not ws:
-        return []
-    return [SourceRef(page=ws[0].page, box=(min(w.box[0] for w in ws), min(w.box[1] for w in ws),
-                                            max(w.box[2] for w in ws), max(w.box[3] for w in ws)))]
+    from extractors.assemble import _union
+
+    return _union(words_by_row.get(row) or [])
 
 
 def _text_of(doc: Document) -> str:
@@ -461,8 +459,6 @@ def refine(doc: Document, draft: OrderDraft, locale: Locale | None = None) -> Or
             if t.code:
                 ln.sku = Field(value=t.code, raw=t.code, confidence=conf, source=src)
             if t.unit:
-                from extractors.normalize import normalize_uom
-
                 ln.uom = Field(value=normalize_uom(t.unit), raw=t.unit, confidence=conf, source=src)
             if t.price is not None:
                 ln.unit_price = Field(value=t.price, raw=t.price_raw, confidence=conf, source=src)

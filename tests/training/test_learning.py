@@ -11,25 +11,11 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture()
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from intake.settings import Settings, get_settings
-
-    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("INTAKE_MODEL_DIR", raising=False)
-    monkeypatch.delenv("INTAKE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    s = Settings(data_dir=tmp_path / "data")
-    s.data_dir.mkdir(parents=True)
-    yield s
-    get_settings.cache_clear()
 
 
 @pytest.fixture()

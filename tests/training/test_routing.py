@@ -168,20 +168,6 @@ def test_corrections_gate_needs_a_gain_and_no_loss() -> None:
     assert not ok and "C-2" in why[0]
 
 
-@pytest.fixture()
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from intake.settings import Settings, get_settings
-
-    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("INTAKE_MODEL_DIR", raising=False)
-    monkeypatch.delenv("INTAKE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    s = Settings(data_dir=tmp_path / "data")
-    s.data_dir.mkdir(parents=True)
-    yield s
-    get_settings.cache_clear()
-
-
 def _finnish_orders(out: Path, n: int) -> list[Path]:
     """Orders as spreadsheets with Finnish captions: a language and a layout no synthetic family
     has, so the committed model misreads their header (PO number, ship-to...). Values and truth

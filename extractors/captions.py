@@ -76,6 +76,10 @@ def _compile() -> list[tuple[str, list[str]]]:
 
 
 _PATTERNS = _compile()
+# Patterns by their first token, longest first: a row is scanned once, not once per pattern.
+_BY_FIRST: dict[str, list[tuple[str, list[str]]]] = {}
+for _f, _pat in _PATTERNS:
+    _BY_FIRST.setdefault(_pat[0], []).append((_f, _pat))
 
 
 def _rows(words: Sequence[Word]) -> list[list[int]]:
@@ -113,7 +117,7 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
         k = 0
         while k < len(r):
             hit = None
-            for f, pat in _PATTERNS:
+            for f, pat in _BY_FIRST.get(toks[k], ()):
                 n = len(pat)
                 if k + n <= len(r) and not any(used[k:k + n]) and toks[k:k + n] == pat:
                     # a caption is followed by its value, not by more words of a sentence

@@ -410,6 +410,45 @@ def _caption_check(draft: OrderDraft, words: Sequence[Word], loc: Locale) -> Non
             continue  # another caption of the field vouches for the model's value
         raw = " ".join(w.text for w in cv.words) if f != "total" else cv.words[-1].text
         setattr(draft, f, Field(value=cv.value, raw=raw, confidence=CAPTION_ONLY_CONF, source=_union(cv.words)))
+    for f in ("currency", "payment_terms"):
+        vals = found.get(f)
+        if not vals:
+            continue
+        cv = vals[0]
+        cur = getattr(draft, f)
+        if cur.present and _same_text(cur.value, cv.value):
+            setattr(draft, f, cur.model_copy(update={"confidence": max(cur.confidence, CAPTION_AGREES_CONF)}))
+            continue
+        if cur.present and f == "payment_terms" and not _fold_text(str(cur.value)) in _fold_text(str(cv.value)):
+            continue  # free text the caption does not contain: the model read other terms
+        setattr(draft, f, Field(value=cv.value, raw=" ".join(w.text for w in cv.words),
+                                confidence=CAPTION_ONLY_CONF, source=_union(cv.words)))
+        # The caption's value is not also another field's (terms read as the bill-to block).
+        spans = _union(cv.words)
+        for g in HEADER_FIELDS:
+            other: Field = getattr(draft, g)
+            if g == f or not other.present or g in found:
+                continue
+            if other.source and all(any(r.page == sp.page and _inside(sp.box, r.box) for sp in spans)
+                                    for r in other.source):
+                setattr(draft, g, Field())
+
+
+def _fold_text(t: str) -> str:
+    import unicodedata
+
+    t = unicodedata.normalize("NFKD", t.casefold())
+    return " ".join("".join(c for c in t if not unicodedata.combining(c)).split())
+
+
+def _same_text(a: object, b: object) -> bool:
+    return _fold_text(str(a)) == _fold_text(str(b))
+
+
+def _inside(inner: tuple[float, float, float, float], outer: tuple[float, float, float, float]) -> bool:
+    """Whether box ``outer`` (a field's union box) lies within ``inner`` grown by a point."""
+    return (outer[0] >= inner[0] - 1 and outer[1] >= inner[1] - 1 and outer[2] <= inner[2] + 1
+            and outer[3] <= inner[3] + 1)
 
 
 def _row_numbers(ln: LineDraft, words: Sequence[Word], loc: Locale) -> list[tuple[float, Word]]:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from extractors.normalize import Locale, parse_date, parse_number
+from extractors.normalize import Locale, parse_currency, parse_date, parse_number
 from intake.domain import Word
 
 __all__ = ["CaptionValue", "caption_values", "CAPTIONS"]
@@ -43,7 +43,9 @@ CAPTIONS: dict[str, tuple[str, ...]] = {
         "requested delivery date", "requested delivery", "delivery date", "delivery dt", "required date",
         "required by", "date required", "need by", "needed by", "ship date", "due date", "deliver by",
         "liefertermin", "lieferdatum", "wunschtermin", "date de livraison", "livraison souhaitée",
-        "livraison le", "fecha de entrega", "entrega", "leverdatum", "gewenste leverdatum", "data consegna",
+        "livraison le", "délai de livraison", "délai", "fecha de entrega", "plazo de entrega", "entrega",
+        "leverdatum", "gewenste leverdatum", "leveren voor", "lieferung bis", "liefern bis", "data consegna",
+        "data di consegna", "consegna entro",
     ),
     "total": (
         "grand total", "total amount", "order total", "total order", "total purchase order", "net total",
@@ -51,9 +53,24 @@ CAPTIONS: dict[str, tuple[str, ...]] = {
         "total ttc", "total ht", "montant total", "gesamtbetrag", "gesamtsumme", "endbetrag", "summe",
         "importe total", "total a pagar", "totaal", "totale", "total",
     ),
+    "currency": (
+        "currency code", "currency", "order currency", "währung", "waehrung", "monnaie", "devise", "moneda",
+        "divisa", "valuta", "munt",
+    ),
+    "payment_terms": (
+        "payment terms", "terms of payment", "payment conditions", "terms of pay", "zahlungsbedingungen",
+        "zahlungsbedingung", "zahlungsziel", "zahlungskondition", "zahlungskonditionen",
+        "conditions de paiement", "conditions de règlement", "modalités de paiement", "mode de règlement",
+        "condiciones de pago", "condición de pago", "forma de pago", "betalingsvoorwaarden",
+        "betalingscondities", "betalingstermijn", "condizioni di pagamento", "termini di pagamento",
+        "terms", "payment", "zahlung", "paiement", "règlement", "pago", "betaling", "pagamento",
+    ),
 }
+# Single words that are a caption only when a colon follows them ("Terms: Net 30", "Pago:"), not
+# in a sentence ("Terms and conditions apply", "pago a 30 días").
+_NEEDS_COLON = frozenset({"terms", "payment", "zahlung", "paiement", "règlement", "pago", "betaling", "pagamento"})
 
-_SEP = frozenset({":", "#", "-", "–", "n°", "no", "no.", "nr", "nr.", "/"})
+_SEP = frozenset({"", ":", "#", "-", "–", "n°", "no", "no.", "nr", "nr.", "/"})
 _CODE = re.compile(r"^(?=[A-Za-z0-9/_.-]*\d)[A-Za-z0-9][A-Za-z0-9/_.-]*$")
 
 
@@ -104,7 +121,32 @@ def _typed(field: str, ws: Sequence[Word], loc: Locale) -> object | None:
     if field == "total":
         v = parse_number(ws[-1].text, loc)
         return float(v) if v is not None else None
+    if field == "currency":
+        return parse_currency(ws[0].text.strip(":;,()"))
+    if field == "payment_terms":
+        text = " ".join(w.text for w in ws).strip(" :;,")
+        # Terms are words ("Net 30", "Vorkasse"), not a lone number, date or another caption.
+        if not any(c.isalpha() for c in text) or _starts_caption([_norm(w.text) for w in ws]):
+            return None
+        return text
     return None
+
+
+def _starts_caption(toks: Sequence[str]) -> bool:
+    """Whether a run of tokens begins with a whole caption ("Delivery date ...")."""
+    return any(list(toks[:len(p)]) == p for _f, p in _BY_FIRST.get(toks[0] if toks else "", ()))
+
+
+def _run(ws: Sequence[Word]) -> list[Word]:
+    """The first words of a row up to a column gap (a value printed beside another column's)."""
+    out: list[Word] = []
+    for w in ws:
+        if out:
+            h = max(1.0, out[-1].box[3] - out[-1].box[1])
+            if w.box[0] - out[-1].box[2] > 2.5 * h:
+                break
+        out.append(w)
+    return out
 
 
 def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[CaptionValue]]:
@@ -119,7 +161,9 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
             hit = None
             for f, pat in _BY_FIRST.get(toks[k], ()):
                 n = len(pat)
-                if k + n <= len(r) and not any(used[k:k + n]) and toks[k:k + n] == pat:
+                if k + n <= len(r) and not any(used[k:k + n]) and toks[k:k + n] == pat and (
+                        n > 1 or pat[0] not in _NEEDS_COLON or words[r[k]].text.endswith(":")
+                        or (k + 1 < len(r) and words[r[k + 1]].text == ":")):
                     # a caption is followed by its value, not by more words of a sentence
                     hit = (f, n)
                     break
@@ -142,6 +186,8 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
                 right = [w for w in right if parse_number(w.text, loc) is not None][-1:]
             elif f in ("order_date", "requested_date"):
                 right = right[:3]
+            elif f == "payment_terms":
+                right = _run(right)
             else:
                 right = right[:1]
             v = _typed(f, right, loc) if right else None
@@ -151,8 +197,13 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
                 nxt = [words[i] for i in rows[ri + 1] if words[i].page == cap_words[0].page
                        and min(x1, words[i].box[2]) - max(x0, words[i].box[0]) > 0]
                 if nxt and nxt[0].box[1] - cap_words[-1].box[3] < 2.5 * h:
-                    v = _typed(f, nxt[:3] if f != "po_number" else nxt[:1], loc)
-                    right, below = nxt[:3] if f != "po_number" else nxt[:1], True
+                    if f == "payment_terms":  # the run that starts under the caption, to its column gap
+                        row = [words[i] for i in rows[ri + 1] if words[i].page == cap_words[0].page]
+                        under = _run(row[row.index(nxt[0]):])
+                    else:
+                        under = nxt[:1] if f in ("po_number", "currency") else nxt[:3]
+                    v = _typed(f, under, loc)
+                    right, below = under, True
             if v is not None:
                 out.setdefault(f, []).append(CaptionValue(f, v, list(right), " ".join(toks[k:k + n]), below))
             k += n

@@ -205,6 +205,44 @@ def test_captions_name_the_order_number_date_and_total_the_model_missed_or_misto
     assert d.total.value == 1857.0
 
 
+def test_a_caption_followed_by_a_separate_colon_still_names_its_value() -> None:
+    s = Sheet()
+    s.put("N° de commande", 20, 20)
+    s.put(":", 140, 20)
+    s.put("2026/4353", 200, 20, "B-order_date")  # the model took the order number for a date
+    s.put("Date de commande", 20, 32)
+    s.put(":", 140, 32)
+    s.put("10/07/2026", 200, 32, "B-requested_date")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="fr", decimal=",", dayfirst=True))
+    assert d.po_number.value == "2026/4353"
+    assert d.order_date.value == "2026-07-10"
+
+
+def test_currency_and_payment_terms_captions() -> None:
+    s = Sheet()
+    s.put("Terms:", 20, 20)
+    s.put("Net", 100, 20)
+    s.put("45", 140, 20, "B-payment_terms")  # the model took half the terms
+    s.put("Währung:", 20, 32)
+    s.put("PLN", 100, 32, "B-payment_terms")  # ... and the currency for terms
+    s.put("Pago:", 300, 20)
+    s.put("Terms and conditions apply", 20, 300)  # a sentence, not a caption
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.payment_terms.value == "Net 45" and d.currency.value == "PLN"
+
+    s = Sheet()
+    s.put("Sofort ohne Abzug", 20, 20, "B-bill_to")  # terms under their caption, read as a party
+    s.put("Zahlungsbedingungen:", 20, 8)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="de", decimal=",", dayfirst=True))
+    assert d.payment_terms.value == "Sofort ohne Abzug"
+    assert not d.bill_to.present
+
+    s = Sheet()
+    s.put("Terms and conditions apply", 20, 300)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.payment_terms.present
+
+
 def test_a_caption_above_a_block_names_the_party() -> None:
     s = Sheet()
     s.put("Ship", 20, 20)

@@ -15,6 +15,7 @@ model tagged it.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -74,15 +75,46 @@ def id2label_index(id2label: dict[int, str], label: str) -> int | None:
     return None
 
 
-def _overlap(a: Word, b0: float, b1: float) -> float:
-    h = min(a.box[3], b1) - max(a.box[1], b0)
-    return h / max(1e-6, min(a.box[3] - a.box[1], b1 - b0))
+# The slope (dy/dx) of each page's text lines while :func:`assemble` runs: a scan fed a little
+# askew puts the right end of a table row a row higher or lower than its left end.
+_SKEW: ContextVar[dict[int, float]] = ContextVar("_SKEW", default={})
+
+
+def page_skew(words: Sequence[Word]) -> dict[int, float]:
+    """Per page, the median slope between neighbouring words of one OCR line (words in reading
+    order); 0 for a text layer or a straight scan."""
+    slopes: dict[int, list[float]] = {}
+    for a, b in zip(words, words[1:]):
+        if a.conf is None or a.page != b.page:
+            continue
+        h = a.box[3] - a.box[1]
+        dx = (b.box[0] + b.box[2] - a.box[0] - a.box[2]) / 2
+        dy = (b.box[1] + b.box[3] - a.box[1] - a.box[3]) / 2
+        if 0 <= b.box[0] - a.box[2] < 3 * h and abs(dy) < 0.8 * h and dx > 0:
+            slopes.setdefault(a.page, []).append(dy / dx)
+    out = {}
+    for pg, sl in slopes.items():
+        if len(sl) >= 8:
+            m = float(np.median(sl))
+            if abs(m) >= 0.002:
+                out[pg] = m
+    return out
+
+
+def _overlap(a: tuple[float, float], b0: float, b1: float) -> float:
+    h = min(a[1], b1) - max(a[0], b0)
+    return h / max(1e-6, min(a[1] - a[0], b1 - b0))
 
 
 def visual_rows(words: Sequence[Word]) -> list[list[int]]:
     """Indices of ``words`` grouped into visual rows (per page, by vertical overlap), top to bottom,
-    each row left to right."""
-    order = sorted(range(len(words)), key=lambda i: (words[i].page, (words[i].box[1] + words[i].box[3]) / 2))
+    each row left to right. On a skewed scan rows follow the page's slope."""
+    skew = _SKEW.get()
+    ys = []
+    for w in words:
+        d = skew.get(w.page, 0.0) * (w.box[0] + w.box[2]) / 2 if skew else 0.0
+        ys.append((w.box[1] - d, w.box[3] - d))
+    order = sorted(range(len(words)), key=lambda i: (words[i].page, (ys[i][0] + ys[i][1]) / 2))
     rows: list[list[int]] = []
     spans: list[tuple[int, float, float]] = []
     for i in order:
@@ -90,14 +122,14 @@ def visual_rows(words: Sequence[Word]) -> list[list[int]]:
         placed = False
         for r in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
             pg, y0, y1 = spans[r]
-            if pg == w.page and _overlap(w, y0, y1) > 0.5:
+            if pg == w.page and _overlap(ys[i], y0, y1) > 0.5:
                 rows[r].append(i)
-                spans[r] = (pg, min(y0, w.box[1]), max(y1, w.box[3]))
+                spans[r] = (pg, min(y0, ys[i][0]), max(y1, ys[i][1]))
                 placed = True
                 break
         if not placed:
             rows.append([i])
-            spans.append((w.page, w.box[1], w.box[3]))
+            spans.append((w.page, ys[i][0], ys[i][1]))
     for r in rows:
         r.sort(key=lambda i: words[i].box[0])
     return rows
@@ -255,6 +287,15 @@ def assemble(
     """The order the labelled words spell. ``probs`` holds per-word label probabilities."""
     if len(words) != len(probs):
         raise ValueError(f"{len(words)} words but {len(probs)} probability rows")
+    token = _SKEW.set(page_skew(words))
+    try:
+        return _assemble(words, probs, id2label, locale, calibrator, extractor, model_version)
+    finally:
+        _SKEW.reset(token)
+
+
+def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str], locale: Locale | None,
+              calibrator: Calibrator | None, extractor: str, model_version: str | None) -> OrderDraft:
     loc = locale or detect_locale([w.text for w in words])
     tags = tag_words(words, probs, id2label)
     draft = OrderDraft(extractor=extractor, model_version=model_version)
@@ -299,8 +340,53 @@ def assemble(
     _mend_descriptions(tags)
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
     _check_arithmetic(draft.lines, words, loc)
+    if any(w.conf is not None for w in words):
+        _ocr_code_shapes(draft.lines)
     _line_confidence(draft.lines)
     return draft
+
+
+# Characters OCR confuses between letters and digits, each way.
+_AS_LETTER = {"0": "O", "1": "I", "5": "S", "8": "B", "2": "Z", "$": "S"}
+_AS_DIGIT = {"O": "0", "I": "1", "l": "1", "S": "5", "B": "8", "Z": "2", "o": "0"}
+
+
+def _shape(code: str) -> str:
+    return "".join("L" if c.isalpha() else "D" if c.isdigit() else c for c in code)
+
+
+def _ocr_code_shapes(lines: list[LineDraft]) -> None:
+    """Item codes of one table share a shape (letter + 7 digits, "AB.123.456"). On a scan, a code
+    one confusable character off its column's shape ("12744610" among "G1901530", "K1288247", ...)
+    is read with that character as the shape says (I, not 1)."""
+    codes = [str(ln.sku.value) for ln in lines if ln.sku.present]
+    by_len: dict[int, list[str]] = {}
+    for c in codes:
+        by_len.setdefault(len(c), []).append(_shape(c))
+    for ln in lines:
+        if not ln.sku.present:
+            continue
+        code = str(ln.sku.value)
+        shapes = by_len.get(len(code), [])
+        if len(shapes) < 3:
+            continue
+        common = max(set(shapes), key=shapes.count)
+        n = shapes.count(common)
+        if n < 3 or n < 0.4 * len(shapes) or _shape(code) == common:
+            continue
+        fixed = []
+        for c, want in zip(code, common):
+            got = "L" if c.isalpha() else "D" if c.isdigit() else c
+            if got == want:
+                fixed.append(c)
+            elif want == "L" and c in _AS_LETTER:
+                fixed.append(_AS_LETTER[c])
+            elif want == "D" and c in _AS_DIGIT:
+                fixed.append(_AS_DIGIT[c])
+            else:
+                break  # not a confusion: a code of another shape, left as printed
+        else:
+            ln.sku = ln.sku.model_copy(update={"value": "".join(fixed)})
 
 
 # Measured on held-out synthetic layouts (120 documents) and real POs of unseen issuers: a line
@@ -511,7 +597,9 @@ def _check_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale
                 put(ln, "amount", y, wy, conf)
                 continue
         if p is not None and a is not None and q is None:
-            hit = next(((v, w) for v, w in cands if v not in (p, a) and _close(v * p, a)), None)
+            # another word than the price's and the amount's (at a price of 1 the quantity is the amount)
+            taken = {(r.page, r.box) for f in (ln.unit_price, ln.amount) for r in f.source}
+            hit = next(((v, w) for v, w in cands if (w.page, w.box) not in taken and _close(v * p, a)), None)
             if hit:
                 put(ln, "quantity", hit[0], hit[1], conf)
 

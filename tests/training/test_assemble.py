@@ -323,3 +323,52 @@ def test_a_quotation_is_addressed_to_the_buyer() -> None:
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert d.buyer.value == "Delta PC" and d.supplier.value == "YourCompany"
     assert d.meta["document_type"] == "sales"
+
+
+def test_rows_of_a_skewed_scan_follow_the_slope() -> None:
+    # OCR words (conf set) of a page fed 1.4 degrees askew: the right end of each row sits 10 pt
+    # lower than its left end, a whole row's height.
+    s = Sheet()
+    for k, (sku, qty, price, amount) in enumerate([("A1001", "2", "5.00", "10.00"), ("A1002", "3", "4.00", "12.00"),
+                                                   ("A1003", "4", "2.50", "10.00")]):
+        y = 100 + 14 * k
+        for x, text, tag in ((20, sku, "B-sku"), (80, "Widget", "B-description"), (120, "small", "I-description"),
+                             (160, "blue", "I-description"), (200, "metal", "I-description"),
+                             (240, "pack", "I-description"), (300, qty, "B-quantity"),
+                             (360, price, "B-unit_price"), (420, amount, "B-amount")):
+            dy = 0.025 * x
+            s.words.append(Word(text=text, box=(x, y + dy, x + 35, y + dy + 9), page=0, conf=0.9))
+            s.tags.append(tag)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    got = [(ln.sku.value, ln.quantity.value, ln.unit_price.value, ln.amount.value) for ln in d.lines]
+    assert got == [("A1001", 2, 5.0, 10.0), ("A1002", 3, 4.0, 12.0), ("A1003", 4, 2.5, 10.0)]
+
+
+def test_a_scanned_code_one_confusable_character_off_its_column_shape_is_read_by_the_shape() -> None:
+    def sheet(conf: float | None) -> Sheet:
+        s = Sheet()
+        for k, code in enumerate(["G1901530", "K1288247", "H0957977", "12744610", "$5025480"]):
+            y = 100 + 14 * k
+            for x, text, tag in ((20, code, "B-sku"), (100, "Bolt", "B-description"), (300, "2", "B-quantity"),
+                                 (360, "1.50", "B-unit_price"), (420, "3.00", "B-amount")):
+                s.words.append(Word(text=text, box=(x, y, x + 35, y + 9), page=0, conf=conf))
+                s.tags.append(tag)
+        return s
+
+    s = sheet(0.9)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [ln.sku.value for ln in d.lines] == ["G1901530", "K1288247", "H0957977", "I2744610", "S5025480"]
+    s = sheet(None)  # a text layer is read as printed
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [ln.sku.value for ln in d.lines][3:] == ["12744610", "$5025480"]
+
+
+def test_at_a_price_of_one_the_quantity_equal_to_the_amount_is_found() -> None:
+    s = Sheet()
+    s.put("GAE-61156", 20, 100, "B-sku")
+    s.put("Gear motor", 100, 100, "B-description")
+    s.put("10.00", 300, 100, "B-line_no")  # the model mistook the quantity
+    s.put("1.00", 360, 100, "B-unit_price")
+    s.put("10.00", 420, 100, "B-amount")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.lines[0].quantity.value == 10

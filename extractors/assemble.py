@@ -1252,8 +1252,35 @@ def _has(tags: list[WordTag], item: list[int], field: str) -> bool:
     return any(tags[i].field == field for i in item)
 
 
+# Words that open a summary row under the items: subtotal, tax, shipping, discount, total.
+_SUMMARY_WORDS = frozenset("""
+    subtotal sub-total sub total totals summe zwischensumme gesamt gesamtsumme netto brutto nettobetrag
+    mwst mwst. ust ust. vat tva iva btw tax taxes sales shipping freight fracht versand versandkosten porto
+    frais port sous-total total totaal subtotaal totale imponibile importe base imponible envío envio
+    discount rabatt remise descuento korting sconto carriage handling verpackung emballage
+    """.split())
+
+
+_SUMMARY_STARTS = frozenset(_fold_text(w).strip(".") for w in _SUMMARY_WORDS)
+_SUMMARY_FOLDED = _SUMMARY_STARTS | frozenset({"de", "des", "on", "incl", "inkl", "exkl", "excl", "zzgl", "plus", "and", "und", "et", "y", "en"})
+
+
+def _summary_row(ln: LineDraft) -> bool:
+    """A row of the table's foot ("MwSt. 19 % 2.918,19", "Zwischensumme 18.532,15"): no item code,
+    and wording that is summary words and numbers only."""
+    if ln.sku.present and not (isinstance(ln.sku.value, str) and _fold_text(ln.sku.value).strip(".:") in _SUMMARY_WORDS):
+        return False
+    text = " ".join(str(f.value) for f in (ln.sku, ln.description) if f.present)
+    toks = [t.strip(".:,;()%") for t in _fold_text(text).split()]
+    toks = [t for t in toks if t and not any(c.isdigit() for c in t)]
+    return bool(toks) and toks[0] in _SUMMARY_STARTS and all(
+        t in _SUMMARY_FOLDED or len(t) <= 2 for t in toks)
+
+
 def _drop_carried(lines: list[LineDraft]) -> list[LineDraft]:
-    """Drop a 'line' that has only an amount equal to the running sum (a carried total)."""
+    """Drop a 'line' that has only an amount equal to the running sum (a carried total), and the
+    summary rows of the table's foot."""
+    lines = [ln for ln in lines if not _summary_row(ln)]
     out: list[LineDraft] = []
     running = 0.0
     for ln in lines:

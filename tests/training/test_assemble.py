@@ -372,3 +372,18 @@ def test_at_a_price_of_one_the_quantity_equal_to_the_amount_is_found() -> None:
     s.put("10.00", 420, 100, "B-amount")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert d.lines[0].quantity.value == 10
+
+
+def test_the_rows_of_the_table_foot_are_not_items() -> None:
+    s = Sheet()
+    s.put("Shipping box", 100, 100, "B-description")  # an item (no code) that begins like a summary word
+    s.put("2", 300, 100, "B-quantity")
+    s.put("5.00", 360, 100, "B-unit_price")
+    s.put("10.00", 420, 100, "B-amount")
+    s.put("Zwischensumme", 100, 114, "B-description")
+    s.put("10.00", 420, 114, "B-amount")
+    s.put("MwSt.", 100, 128, "B-description")
+    s.put("19", 300, 128, "B-quantity")
+    s.put("1.90", 420, 128, "B-amount")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="de", decimal="."))
+    assert [ln.description.value for ln in d.lines] == ["Shipping box"]

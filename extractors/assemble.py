@@ -340,10 +340,90 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
     _mend_descriptions(tags)
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
     _check_arithmetic(draft.lines, words, loc)
+    repaired: list[tuple[LineDraft, str]] = []
     if any(w.conf is not None for w in words):
         _ocr_code_shapes(draft.lines)
+        repaired = _ocr_arithmetic(draft.lines, words, loc)
     _line_confidence(draft.lines)
+    for ln, key in repaired:  # a value read by arithmetic, not as printed: a CSR looks at it
+        fld = getattr(ln, key)
+        setattr(ln, key, fld.model_copy(update={"confidence": min(fld.confidence, REPAIRED_CONF)}))
     return draft
+
+
+_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "$": "5", "B": "8", "Z": "2"})
+
+
+def _fmt_like(v: float, printed: str) -> str:
+    """``v`` written with as many decimals as ``printed`` has (digits only, for comparison)."""
+    m = re.search(r"[.,](\d+)\D*$", printed)
+    dec = len(m.group(1)) if m else 0
+    return re.sub(r"\D", "", f"{v:.{dec}f}")
+
+
+def _one_char_off(derived: str, printed: str) -> bool:
+    """Whether ``printed`` is ``derived`` misread: one digit off, or equal once OCR's letter-for-digit
+    confusions are undone ("$5.73" for 55.73)."""
+    b = re.sub(r"\D", "", printed.translate(_OCR_DIGITS))
+    return len(derived) == len(b) and sum(x != y for x, y in zip(derived, b)) <= 1 and derived != re.sub(r"\D", "", printed)
+
+
+REPAIRED_CONF = 0.8  # below the decision's 0.9: a repaired line is shown to a CSR
+
+
+def _ocr_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale) -> list[tuple[LineDraft, str]]:
+    """On a scan, quantity x price = amount repairs what OCR misread in one of the three: a
+    quantity printed "25°." (amount / price = 25, and the word starts with 25), a price read
+    "7.12" where amount / quantity = 1.12, an amount one digit off, "$5.73" for 55.73. Returns the
+    repaired (line, field) pairs."""
+    repaired: list[tuple[LineDraft, str]] = []
+    for ln in lines:
+        q, p, a = _num(ln.quantity), _num(ln.unit_price), _num(ln.amount)
+        if q is not None and p is not None and a is not None and _close(q * p, a):
+            continue
+        conf = min((f.confidence for f in (ln.quantity, ln.unit_price, ln.amount) if f.present), default=0.5)
+        taken = {(r.page, r.box) for f in (ln.quantity, ln.unit_price, ln.amount) if f.present for r in f.source}
+        row = [w for w in _row_words(ln, words) if (w.page, w.box) not in taken]
+
+        def put(key: str, v: float, raw: str, src: list[SourceRef]) -> None:
+            setattr(ln, key, Field(value=v, raw=raw, confidence=min(conf, REPAIRED_CONF), source=src))
+            repaired.append((ln, key))
+
+        if q is None and p and a is not None:
+            v = a / p
+            if v >= 1 and abs(v - round(v)) < 1e-6 * max(1.0, v):
+                n = str(int(round(v)))
+                w = next((w for w in row if re.match(r"\d+", w.text) and re.match(r"\d+", w.text).group() == n), None)
+                if w is not None:
+                    put("quantity", float(n), w.text, [SourceRef(page=w.page, box=w.box)])
+            continue
+        if q and a is not None:
+            v = a / q
+            if abs(v * 10000 - round(v * 10000)) < 1e-6 * max(1.0, v * 10000):
+                if p is not None and _one_char_off(_fmt_like(v, ln.unit_price.raw or ""), ln.unit_price.raw or ""):
+                    put("unit_price", round(v, 4), ln.unit_price.raw or "", ln.unit_price.source)
+                    continue
+                if p is None:
+                    for w in row:
+                        pv = parse_number(w.text.translate(_OCR_DIGITS), loc)
+                        if pv is not None and _close(q * pv, a):
+                            put("unit_price", float(pv), w.text, [SourceRef(page=w.page, box=w.box)])
+                            break
+                    continue
+        if q and p is not None and a is not None and _one_char_off(_fmt_like(q * p, ln.amount.raw or ""), ln.amount.raw or ""):
+            put("amount", round(q * p, 2), ln.amount.raw or "", ln.amount.source)
+    return repaired
+
+
+def _row_words(ln: LineDraft, words: Sequence[Word]) -> list[Word]:
+    """The words printed on a line's own row(s), by the vertical span of its values."""
+    refs = [r for f in ("quantity", "unit_price", "amount", "sku", "description") for r in getattr(ln, f).source]
+    if not refs:
+        return []
+    page = refs[0].page
+    y0 = min(r.box[1] for r in refs if r.page == page)
+    y1 = max(r.box[3] for r in refs if r.page == page)
+    return [w for w in words if w.page == page and y0 - 1 <= (w.box[1] + w.box[3]) / 2 <= y1 + 1]
 
 
 # Characters OCR confuses between letters and digits, each way.

@@ -387,3 +387,21 @@ def test_the_rows_of_the_table_foot_are_not_items() -> None:
     s.put("1.90", 420, 128, "B-amount")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="de", decimal="."))
     assert [ln.description.value for ln in d.lines] == ["Shipping box"]
+
+
+def test_on_a_scan_arithmetic_repairs_what_ocr_misread() -> None:
+    s = Sheet()
+    rows = [("MW.750.964", "25°.", "24.61", "615.25"),  # a degree sign stuck to the quantity
+            ("BC.214.337", "2500", "7.12", "2'800.00"),  # 1 read as 7 in the price
+            ("BY.513.906", "1000", "$5.73", "55'730.00"),  # 5 read as $
+            ("QJ.946.232", "214", "13.14", "2'811.96")]  # right as printed
+    for k, (sku, qty, price, amount) in enumerate(rows):
+        y = 100 + 14 * k
+        for x, text, tag in ((20, sku, "B-sku"), (100, "Gloves", "B-description"), (300, qty, "B-quantity"),
+                             (360, price, "B-unit_price"), (420, amount, "B-amount")):
+            s.words.append(Word(text=text, box=(x, y, x + 35, y + 9), page=0, conf=0.8))
+            s.tags.append(tag)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    got = [(ln.quantity.value, ln.unit_price.value, ln.amount.value) for ln in d.lines]
+    assert got == [(25, 24.61, 615.25), (2500, 1.12, 2800.0), (1000, 55.73, 55730.0), (214, 13.14, 2811.96)]
+    assert d.lines[1].unit_price.confidence < 0.9  # a repaired value is not trusted as a printed one

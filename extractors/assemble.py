@@ -333,6 +333,9 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
             draft.currency = Field(value=code, raw=src, confidence=draft.total.confidence * 0.9,
                                    source=draft.total.source)
 
+    if not draft.currency.present:
+        draft.currency = _document_currency(words)
+
     _header_tables(tags, loc)
     _vote_columns(tags, probs, id2label, loc)
     _join_wrapped_codes(tags)
@@ -639,6 +642,36 @@ def _row_numbers(ln: LineDraft, words: Sequence[Word], loc: Locale) -> list[tupl
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= max(0.011, 0.0015 * abs(b))
+
+
+# Codes that are also everyday capitalised words ("CAD drawing", "PEN", "TRY", "ALL") do not name
+# the currency of a document by themselves.
+_AMBIGUOUS_CODES = frozenset({"CAD", "PEN", "TRY", "ALL", "TOP", "MOP", "CUP", "BOB", "GEL", "MAD", "SOS"})
+DOCUMENT_CURRENCY_CONF = 0.7
+
+
+def _document_currency(words: Sequence[Word]) -> Field:
+    """The one currency a document names anywhere (a code, a sign on an amount, "RUPEES" in the
+    amount in words), when the model and the total name none; nothing when it names two."""
+    from extractors.normalize import _CODES, _NAMES
+
+    seen: dict[str, list[Word]] = {}
+    for w in words:
+        t = w.text.strip(".,:;()[]/")
+        code = None
+        if len(t) == 3 and t.isupper() and t in _CODES and t not in _AMBIGUOUS_CODES:
+            code = t
+        elif t.casefold() in _NAMES and len(t) > 3:
+            code = _NAMES[t.casefold()]
+        elif any(c in t for c in "€£₹₪") or (t.startswith("$") and len(t) > 1 and t[1:2].isdigit()):
+            code = parse_currency(t)
+        if code:
+            seen.setdefault(code, []).append(w)
+    if len(seen) != 1:
+        return Field()
+    (code, ws), = seen.items()
+    return Field(value=code, raw=ws[0].text, confidence=DOCUMENT_CURRENCY_CONF,
+                 source=[SourceRef(page=ws[0].page, box=ws[0].box)])
 
 
 def _check_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale) -> None:

@@ -405,3 +405,13 @@ def test_on_a_scan_arithmetic_repairs_what_ocr_misread() -> None:
     got = [(ln.quantity.value, ln.unit_price.value, ln.amount.value) for ln in d.lines]
     assert got == [(25, 24.61, 615.25), (2500, 1.12, 2800.0), (1000, 55.73, 55730.0), (214, 13.14, 2811.96)]
     assert d.lines[1].unit_price.confidence < 0.9  # a repaired value is not trusted as a printed one
+
+
+def test_the_one_currency_a_document_names_anywhere() -> None:
+    s = Sheet()
+    s.put("Amount in words RUPEES TWENTY ONE THOUSAND ONLY", 20, 300)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.currency.value == "INR" and d.currency.confidence < 0.9
+    s.put("ALL prices in USD", 20, 320)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.currency.present  # two currencies named: none is guessed ("ALL" is no currency here)

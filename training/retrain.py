@@ -6,23 +6,38 @@ families, so what the model knew is rehearsed while it learns the new layouts. C
 weighted up: a fixed share of every batch (``correction_share``) comes from them, however few
 they are.
 
-The candidate is then evaluated against the live model on
+Hold-out (``holdout_newest``, default on): for every customer with two or more labelled
+examples, the newest one (creation order) is left out of the fine-tune that is judged, so the
+per-customer figures measure how the candidate reads a *further* document of that customer, not
+the ones it was just taught (a candidate that overfits a layout reads the next document of it
+worse, and is caught). A customer with a single correction has nothing to hold out: it is scored
+on that example, marked ``held_out: false`` (seen in training) in the report.
+
+Every attempt is evaluated against the live model on
 
 * the **frozen set**: synthetic documents of the held-out layout families, generated once from a
   fixed seed and kept under ``<data_dir>/models/frozen/`` (plus any documents with a
   ``.truth.json`` that an operator puts in ``<data_dir>/models/frozen/docs/``), and
-* the **recent corrections of each customer** (the last few labelled examples per customer),
+* the **corrections of each customer**: its held-out example, or (nothing held out) its last
+  ``recent_per_customer`` labelled examples,
 
-and promoted only when it is not worse on the frozen set: neither its header F1 nor its line
-F1 may drop by more than ``tolerance`` (default 0). When it is worse, blends of it with the
-general model are tried, and then a *routed* model (:mod:`training.router`): the candidate
-reads only documents whose layout matches a corrected document's, the general model reads the
-rest. The routed model is held to the same frozen-set gate (evaluated as it serves, document by
-document) and must also read the recent corrections better than live. With a routed live
-model, fine-tuning starts from its general model (the fallback) and the new router covers all
-the corrections, so routes merge rather than chain. Every attempt's figures are returned (and
-printed by the CLI). Every candidate is registered with its config, dataset hash and metrics,
-promoted or not, so ``intake model promote VERSION`` can still choose it by hand.
+and passes only when it is not worse on either: no frozen folder's and no customer's header F1
+or line F1 may drop by more than ``tolerance`` (default 0). The attempts, in order: the
+fine-tuned candidate; blends of it with the general model (``fallback_merges``); a *routed*
+model (:mod:`training.router`): the candidate reads only documents whose layout matches a
+corrected (trained-on) document's, the general model reads the rest. The routed model is
+evaluated as it serves, document by document, and must also read some customer's corrections
+better than live. With a routed live model, fine-tuning starts from its general model (the
+fallback) and the new router covers all the corrections, so routes merge rather than chain.
+
+Refit (``refit_all``, default on): when an attempt passes and something was held out, the
+general model is fine-tuned again, same config and seed, on *all* the labelled examples, the same
+kind of model is built from it (same blend, or routed over every corrected document) and checked
+on the frozen set once more; it is promoted if not worse there, otherwise the held-out-trained
+model that passed is (the report and the version's metadata say which). Every attempt's figures
+are returned (and printed by the CLI). Every candidate is registered with its config, dataset
+hash and metrics, promoted or not, so ``intake model promote VERSION`` can still choose it by
+hand. Every setting of :class:`RetrainConfig` can be given in a JSON config (``--config``).
 """
 
 from __future__ import annotations
@@ -42,7 +57,8 @@ from intake.errors import ConfigError, IntakeError
 
 __all__ = [
     "RetrainConfig", "load_retrain_config", "frozen_dirs", "truth_fields", "correction_labels", "replay_examples", "fine_tune", "evaluate_model",
-    "evaluate_examples", "gate", "corrections_gate", "build_routed", "retrain", "summary_of",
+    "evaluate_examples", "gate", "corrections_not_worse", "corrections_better", "corrections_gate", "build_routed",
+    "retrain", "summary_of",
 ]
 
 FROZEN_VERSION = "v1"
@@ -85,9 +101,16 @@ class RetrainConfig:
     # When the blends fail too, try a routed model (training/router.py): the candidate reads the
     # documents whose layout matches a corrected one (at least ``route_threshold`` of a corrected
     # layout's template tokens), the general model everything else. Promoted when it is not worse
-    # on the frozen set and better than live on the recent corrections.
+    # on the frozen set, not worse for any customer and better than live for at least one.
     route: bool = True
     route_threshold: float = 0.7
+    # Judge on unseen corrections: each customer's newest labelled example (when it has two or
+    # more) is left out of the fine-tune that is judged, and the per-customer figures are its.
+    holdout_newest: bool = True
+    # When an attempt passes and something was held out: fine-tune again on every labelled
+    # example (same config and seed), build the same kind of model and promote it if it is not
+    # worse on the frozen set (else the held-out-trained model that passed).
+    refit_all: bool = True
 
 
 def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainConfig:
@@ -103,6 +126,10 @@ def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainCo
     bad = sorted(set(obj) - known)
     if bad:
         raise ConfigError(f"unknown retraining settings: {', '.join(bad)}")
+    flags = [f.name for f in fields(RetrainConfig) if isinstance(f.default, bool)]
+    wrong = sorted(k for k in flags if k in obj and not isinstance(obj[k], bool))
+    if wrong:
+        raise ConfigError(f"retraining settings {', '.join(wrong)} take true or false")
     return RetrainConfig(**obj)
 
 
@@ -458,31 +485,55 @@ def gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0) -> 
     for name, lv in live.items():
         cv = cand.get(name)
         if cv is None:
-            why.append(f"{name}: candidate not evaluated")
+            why.append(f"frozen set {name}: candidate not evaluated")
             continue
         for k in ("header_f1", "line_f1"):
             if cv[k] < lv[k] - tolerance - 1e-9:
-                why.append(f"{name}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
+                why.append(f"frozen set {name}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
     return not why, why
 
 
-def corrections_gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0) -> tuple[bool, list[str]]:
-    """Whether a candidate reads the recent corrections better than live: no customer's header
-    or line F1 lower, and at least one higher. ``live``/``cand``: customer -> summary."""
-    why, gained = [], False
+def _corrections_label(c: str, held: dict[str, bool] | None) -> str:
+    if held is None:
+        return f"corrections of {c}"
+    return f"corrections of {c} ({'held out' if held.get(c) else 'seen in training'})"
+
+
+def corrections_not_worse(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0,
+                          held: dict[str, bool] | None = None) -> tuple[bool, list[str]]:
+    """Whether a candidate reads every customer's corrections at least as well as live: neither
+    header nor line F1 lower by more than ``tolerance``. ``live``/``cand``: customer -> summary;
+    ``held``: customer -> whether its figures are on held-out examples (said in the reasons)."""
+    why = []
     for c, lv in live.items():
         cv = cand.get(c)
         if cv is None:
-            why.append(f"{c}: candidate not evaluated")
+            why.append(f"{_corrections_label(c, held)}: candidate not evaluated")
             continue
         for k in ("header_f1", "line_f1"):
             if cv[k] < lv[k] - tolerance - 1e-9:
-                why.append(f"recent corrections of {c}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
-            elif cv[k] > lv[k] + 1e-9:
-                gained = True
-    if not why and not gained:
-        why.append("reads no customer's recent corrections better than live")
+                why.append(f"{_corrections_label(c, held)}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
     return not why, why
+
+
+def corrections_better(live: dict[str, Any], cand: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Whether a candidate reads some customer's corrections better than live (header or line F1
+    higher), and why not."""
+    for c, lv in live.items():
+        cv = cand.get(c)
+        if cv is not None and any(cv[k] > lv[k] + 1e-9 for k in ("header_f1", "line_f1")):
+            return True, []
+    return False, ["reads no customer's corrections better than live"]
+
+
+def corrections_gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0,
+                     held: dict[str, bool] | None = None) -> tuple[bool, list[str]]:
+    """The routed model's test on the corrections: not worse for any customer
+    (:func:`corrections_not_worse`) and better for at least one (:func:`corrections_better`)."""
+    ok, why = corrections_not_worse(live, cand, tolerance, held)
+    if ok:
+        ok, why = corrections_better(live, cand)
+    return ok, why
 
 
 def build_routed(specialist: Path, out: Path, fingerprints: Sequence[dict[str, Any]], threshold: float,
@@ -548,18 +599,25 @@ def _new_version() -> str:
 
 def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = True,
             log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Fine-tune the general model on every labelled example, judge it and promote it if not worse.
+    """Fine-tune the general model on the labelled examples, judge it and promote it if not worse.
 
-    Attempts, in order, each judged against the live model (as it serves: a routed live model
-    routes) on the frozen set: the fine-tuned candidate; its blends with the general model
+    Each customer's newest example is held out of the fine-tune that is judged when it has two
+    or more (``holdout_newest``). Attempts, in order, each judged against the live model (as it
+    serves: a routed live model routes) on the frozen set and on every customer's corrections
+    (held out where there are): the fine-tuned candidate; its blends with the general model
     (``fallback_merges``); a routed model (the candidate for the corrected layouts, the general
-    model for the rest), which must also read the recent corrections better than live. The
-    first that passes is promoted. With a routed live model, "the general model" is its fallback:
-    the new candidate learns from all the corrections and its router covers all of them.
+    model for the rest), which must also read some customer's corrections better than live. The
+    first that is not worse on either passes. When something was held out, the same kind of
+    model is then refit on every labelled example (``refit_all``) and promoted if it is still not
+    worse on the frozen set; otherwise the held-out-trained model that passed is promoted. With a
+    routed live model, "the general model" is its fallback: the new candidate learns from the
+    corrections afresh and its router covers all of them.
 
     Returns a report: version, promoted (bool), routed (bool), reasons, the frozen-set figures of
-    live and the chosen candidate, every attempt's figures, the per-customer figures on recent
-    corrections, and timings. Raises ``ConfigError`` when there are no corrections.
+    live and the chosen model, every attempt's figures, the per-customer figures (live and
+    candidate, with which examples they were scored on and whether those were held out), the
+    held-out examples, the refit (or None), and timings. Raises ``ConfigError`` when there are
+    no corrections.
     """
     from extractors.inference import DEFAULT_MODEL_DIR, default_model_dir
     from intake.db import make_engine, make_sessionmaker, unit_of_work
@@ -578,14 +636,27 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     sm = make_sessionmaker(engine)
     with unit_of_work(sm) as s:
         synced = sync_training_examples(s, settings)
-        rows = labelled_examples(s)
+        rows = labelled_examples(s)  # oldest first
         examples = [example_of(r) for r in rows]
         truths = [dict(r.truth) for r in rows]
         ids = [r.id for r in rows]
+        files = [r.filename or "" for r in rows]
         customers = [r.customer_id or "(no customer)" for r in rows]
     if not examples:
         raise ConfigError("no corrections to learn from: record some with `intake learn FILE TRUTH.json` or the review UI")
     say(f"{len(examples)} labelled example(s) ({synced} new from the review UI)")
+    by_c: dict[str, list[int]] = {}
+    for i, c in enumerate(customers):
+        by_c.setdefault(c, []).append(i)
+    # Each customer's newest example is kept out of the judged fine-tune when it has another one;
+    # a customer with a single correction is scored on it (seen in training).
+    held_c = {c: bool(cfg.holdout_newest and len(idx) >= 2) for c, idx in by_c.items()}
+    judged = {c: (idx[-1:] if held_c[c] else idx[-max(1, cfg.recent_per_customer):]) for c, idx in by_c.items()}
+    held = sorted(judged[c][0] for c in by_c if held_c[c])
+    train_idx = [i for i in range(len(examples)) if i not in set(held)]
+    if held:
+        say(f"held out of the judged fine-tune: {len(held)} example(s), each customer's newest "
+            f"({', '.join(f'{customers[i]}: {files[i] or ids[i]}' for i in held)}); trained on {len(train_idx)}")
     live = default_model_dir(settings)
     if not (live / "model.safetensors").is_file():
         raise ConfigError(f"no live model at {live} to fine-tune: train one with `intake train`")
@@ -596,86 +667,141 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         + (f" (the general model of the routed {live.name})" if base != live else ""))
     version = _new_version()
     out = data_dir / "cache" / "runs" / version
-    meta = fine_tune(base, examples, replay, out, cfg, progress=say, truths=truths)
+    meta = fine_tune(base, [examples[i] for i in train_idx], replay, out, cfg, progress=say,
+                     truths=[truths[i] for i in train_idx])
     t_train = time.time() - t0
     say(f"trained in {t_train:.0f} s; evaluating candidate and live model")
     folders = frozen_dirs(data_dir, cfg)
     cache = data_dir / "models" / "frozen" / "scores.json"
     live_frozen = evaluate_model(live, folders, cache)
-    cand_frozen = evaluate_model(out, folders, cache)
-    by_c: dict[str, list[int]] = {}
-    for i, c in enumerate(customers):
-        by_c.setdefault(c, []).append(i)
 
-    def recent(model: Path) -> dict[str, Any]:
-        res = {}
-        for c, idx in by_c.items():
-            idx = idx[-cfg.recent_per_customer:]
-            res[c] = evaluate_examples(model, [examples[i] for i in idx], [truths[i] for i in idx])
-        return res
+    def on_corrections(model: Path) -> dict[str, Any]:
+        return {c: evaluate_examples(model, [examples[i] for i in idx], [truths[i] for i in idx])
+                for c, idx in judged.items()}
 
-    live_recent = recent(live)
-    cand_recent = recent(out)
-    ok, why = gate(live_frozen, cand_frozen, cfg.tolerance)
-    say(f"candidate: {'not worse on the frozen set' if ok else '; '.join(why)}")
-    attempts: list[dict[str, Any]] = [{"attempt": "candidate", "frozen": cand_frozen, "recent_corrections": cand_recent,
-                                       "passed": ok, "reasons": why}]
+    live_recent = on_corrections(live)
+
+    def judge(name: str, model: Path, **extra: Any) -> dict[str, Any]:
+        """An attempt's figures, and whether it is not worse than live on the frozen set and for
+        every customer."""
+        fz = evaluate_model(model, folders, cache)
+        rc = on_corrections(model)
+        f_ok, f_why = gate(live_frozen, fz, cfg.tolerance)
+        c_ok, c_why = corrections_not_worse(live_recent, rc, cfg.tolerance, held_c)
+        return {"attempt": name, "frozen": fz, "recent_corrections": rc, "passed": f_ok and c_ok,
+                "reasons": f_why + c_why, **extra}
+
+    not_worse = "not worse on the frozen set nor on any customer's corrections"
+    attempts: list[dict[str, Any]] = [judge("candidate", out)]
+    say(f"candidate: {not_worse if attempts[0]['passed'] else '; '.join(attempts[0]['reasons'])}")
+    chosen: dict[str, Any] | None = attempts[0] if attempts[0]["passed"] else None
     tried: list[dict[str, Any]] = []
-    for alpha in ([] if ok else cfg.fallback_merges):
+    for alpha in ([] if chosen else cfg.fallback_merges):
         blend = out.with_name(out.name + f"-m{int(alpha * 100)}")
         blend_models(base, out, blend, alpha)
-        bf = evaluate_model(blend, folders, cache)
-        b_ok, b_why = gate(live_frozen, bf, cfg.tolerance)
-        tried.append({"merge": alpha, "frozen": bf, "passed": b_ok, "reasons": b_why})
-        attempts.append({"attempt": f"blend {alpha:.2f}", "frozen": bf, "passed": b_ok, "reasons": b_why})
-        say(f"blend {alpha:.2f} of the candidate: {'not worse' if b_ok else '; '.join(b_why)}")
-        if b_ok:
+        b = judge(f"blend {alpha:.2f}", blend, merge=alpha)
+        attempts.append(b)
+        tried.append({"merge": alpha, "frozen": b["frozen"], "passed": b["passed"], "reasons": b["reasons"]})
+        say(f"blend {alpha:.2f} of the candidate: {not_worse if b['passed'] else '; '.join(b['reasons'])}")
+        if b["passed"]:
             shutil.rmtree(out, ignore_errors=True)
             os.replace(blend, out)
             meta = json.loads((out / "intake_model.json").read_text())
-            cand_frozen, ok, why = bf, True, []
-            cand_recent = recent(out)
-            attempts[-1]["recent_corrections"] = cand_recent
+            chosen = b
             break
         shutil.rmtree(blend, ignore_errors=True)
     routed = False
-    if not ok and cfg.route:
+    fb_dir, fb_version = base, _version_of(base)
+    if chosen is None and cfg.route:
         rdir = out.with_name(out.name + "-routed")
-        fps = [corrected_fingerprint(e) for e in examples]
         fb_dir, fb_version = _fallback_for(base, reg)
-        build_routed(out, rdir, fps, cfg.route_threshold, fb_dir, fb_version)
-        rf = evaluate_model(rdir, folders, cache)
-        r_ok, r_why = gate(live_frozen, rf, cfg.tolerance)
-        r_recent = recent(rdir)
-        c_ok, c_why = corrections_gate(live_recent, r_recent, cfg.tolerance)
+        # The router covers the documents trained on: a held-out one is routed only if its
+        # layout matches one of them, as a customer's next document would be.
+        build_routed(out, rdir, [corrected_fingerprint(examples[i]) for i in train_idx], cfg.route_threshold,
+                     fb_dir, fb_version)
         to_spec = _count_routed(rdir, folders)
-        attempts.append({"attempt": "routed", "frozen": rf, "recent_corrections": r_recent, "passed": r_ok and c_ok,
-                         "reasons": r_why + c_why, "fallback": fb_version, "threshold": cfg.route_threshold,
-                         "frozen_documents_to_specialist": to_spec})
+        r = judge("routed", rdir, fallback=fb_version, threshold=cfg.route_threshold,
+                  frozen_documents_to_specialist=to_spec)
+        g_ok, g_why = corrections_better(live_recent, r["recent_corrections"])
+        r["passed"], r["reasons"] = r["passed"] and g_ok, r["reasons"] + g_why
+        attempts.append(r)
         say(f"routed (candidate for the corrected layouts, {fb_version} for the rest; "
             f"{sum(to_spec.values())} frozen document(s) routed to the candidate): "
-            + ("not worse on the frozen set, better on the corrections" if r_ok and c_ok else "; ".join(r_why + c_why)))
-        if r_ok and c_ok:
+            + (not_worse + ", better on some customer's" if r["passed"] else "; ".join(r["reasons"])))
+        if r["passed"]:
             shutil.rmtree(out, ignore_errors=True)
             os.replace(rdir, out)
             meta = json.loads((out / "intake_model.json").read_text())
-            cand_frozen, cand_recent, ok, why, routed = rf, r_recent, True, [], True
+            chosen, routed = r, True
         else:
             shutil.rmtree(rdir, ignore_errors=True)
-    per_customer = {c: {"live": live_recent[c], "candidate": cand_recent[c]} for c in by_c}
+    ok = chosen is not None
+    why = [] if ok else [f"{a['attempt']}: {w}" for a in attempts for w in a["reasons"]]
+    cand_frozen = (chosen or attempts[0])["frozen"]
+    cand_recent = (chosen or attempts[0])["recent_corrections"]
+
+    refit: dict[str, Any] | None = None
+    t_refit = 0.0
+    if chosen is not None and held and cfg.refit_all:
+        # The attempt passed on corrections it had not seen; the model that serves should know
+        # them all. Same base, config and seed, same kind of model; the frozen set checks it again.
+        t1 = time.time()
+        say(f"refit: fine-tuning {base.name} again on all {len(examples)} correction(s), the held-out ones included")
+        final = out.with_name(out.name + "-refit")
+        fine_tune(base, examples, replay, final, cfg, progress=say, truths=truths)
+        if routed:
+            raw, final = final, final.with_name(final.name + "-routed")
+            build_routed(raw, final, [corrected_fingerprint(e) for e in examples], cfg.route_threshold,
+                         fb_dir, fb_version)
+            shutil.rmtree(raw, ignore_errors=True)
+        elif chosen.get("merge") is not None:
+            raw, final = final, final.with_name(final.name + f"-m{int(chosen['merge'] * 100)}")
+            blend_models(base, raw, final, chosen["merge"])
+            shutil.rmtree(raw, ignore_errors=True)
+        rf = evaluate_model(final, folders, cache)
+        f_ok, f_why = gate(live_frozen, rf, cfg.tolerance)
+        refit = {"of": chosen["attempt"], "corrections": len(examples), "frozen": rf, "passed": f_ok,
+                 "reasons": f_why, "refit_on_all_corrections": f_ok}
+        if routed:
+            refit["frozen_documents_to_specialist"] = _count_routed(final, folders)
+        if f_ok:
+            shutil.rmtree(out, ignore_errors=True)
+            os.replace(final, out)
+            meta = json.loads((out / "intake_model.json").read_text())
+            cand_frozen = rf
+        else:
+            shutil.rmtree(final, ignore_errors=True)
+            refit["note"] = (f"the refit is worse on the frozen set: the {chosen['attempt']} trained without the "
+                             f"{len(held)} held-out correction(s) is kept")
+        t_refit = time.time() - t1
+        refit["seconds"] = round(t_refit, 1)
+        say(f"refit ({t_refit:.0f} s): "
+            + ("not worse on the frozen set" if f_ok else refit["note"] + ": " + "; ".join(f_why)))
+    all_in = not held or bool(refit and refit["passed"])
+    held_info = {"enabled": cfg.holdout_newest, "count": len(held),
+                 "examples": [{"id": ids[i], "file": files[i], "customer": customers[i]} for i in held],
+                 "trained_on_all_corrections": all_in}
+    per_customer = {c: {"live": live_recent[c], "candidate": cand_recent[c], "held_out": held_c[c],
+                        "examples": [{"id": ids[i], "file": files[i]} for i in judged[c]]} for c in by_c}
     meta["fallback_merges_tried"] = tried
     meta["attempts"] = attempts
     meta["metrics_frozen"] = cand_frozen
     meta["metrics_frozen_live"] = {"version": _version_of(live), "figures": live_frozen}
     meta["metrics_recent_corrections"] = per_customer
+    meta["holdout"] = held_info
+    meta["refit"] = refit
     meta["gate"] = {"promoted": bool(ok and promote), "passed": ok, "reasons": why, "tolerance": cfg.tolerance,
-                    "routed": routed}
+                    "routed": routed, "refit_on_all_corrections": bool(refit and refit["passed"])}
     (out / "intake_model.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
     if ok and promote and live.resolve() == DEFAULT_MODEL_DIR.resolve():
         ensure_baseline(reg)
     reg.add(out, version)
     if ok and promote:
-        reg.promote(version, reason=f"retrained on {len(examples)} correction(s); not worse on the frozen set"
+        how = (f"; refit on all {len(examples)} corrections" if refit and refit["passed"] else
+               f"; trained without the {len(held)} held-out correction(s) (the refit was worse on the frozen set)"
+               if refit else "")
+        reg.promote(version, reason=f"retrained on {meta['corrections']} correction(s); not worse on the frozen set "
+                    "nor on any customer's corrections" + how
                     + ("; routed: the candidate reads the corrected layouts" if routed else ""))
     with unit_of_work(sm) as s:
         from training.learn import LabelledExampleRow
@@ -685,8 +811,10 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     shutil.rmtree(out, ignore_errors=True)  # the registry holds its copy
     return {"version": version, "promoted": bool(ok and promote), "passed": ok, "routed": routed, "reasons": why,
             "base": _version_of(live), "general": _version_of(base), "corrections": len(examples),
+            "trained_on": meta["corrections"], "held_out": held_info,
             "frozen": {"live": live_frozen, "candidate": cand_frozen}, "recent_corrections": per_customer,
-            "attempts": attempts, "train_seconds": round(t_train, 1),
+            "attempts": attempts, "refit": refit, "train_seconds": round(t_train, 1),
+            "refit_seconds": round(t_refit, 1),
             "total_seconds": round(time.time() - t0, 1), "steps": meta["steps"], "final_loss": meta["final_loss"],
             "merge": meta.get("merge", 1.0), "fallback_merges_tried": tried}
 

@@ -156,6 +156,20 @@ def test_gate_refuses_a_candidate_worse_on_any_frozen_figure() -> None:
     assert not gate(live, better_but_missing)[0]
 
 
+def test_retrain_config_holds_the_holdout_and_refit_switches(tmp_path: Path) -> None:
+    from intake.errors import ConfigError
+    from training.retrain import RetrainConfig, load_retrain_config
+
+    assert RetrainConfig().holdout_newest is True and RetrainConfig().refit_all is True
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"holdout_newest": False, "refit_all": False}))
+    cfg = load_retrain_config(p)
+    assert cfg.holdout_newest is False and cfg.refit_all is False
+    p.write_text(json.dumps({"refit_all": "no"}))
+    with pytest.raises(ConfigError, match="refit_all take true or false"):
+        load_retrain_config(p)
+
+
 def _default_model() -> Path:
     from extractors.inference import DEFAULT_MODEL_DIR
 
@@ -189,7 +203,7 @@ def test_a_promotion_is_picked_up_without_a_restart(settings: Any, monkeypatch: 
 
 def _tiny_config(path: Path, **kw: Any) -> Path:
     cfg = {"steps": 2, "max_minutes": 0, "replay_n": 2, "replay_formats": ["pdf"], "frozen_n": 2,
-           "frozen_formats": ["pdf"], "batch_size": 2, "lr": 1e-5, **kw}
+           "frozen_formats": ["pdf"], "batch_size": 2, "lr": 1e-5, "bf16": False, **kw}
     path.write_text(json.dumps(cfg))
     return path
 
@@ -206,24 +220,37 @@ def test_retrain_refuses_a_candidate_that_is_worse_and_prints_both_sets(settings
     reg = Registry(settings.registry_dir)
     reg.promote(reg.add(_default_model(), "base"))
     with unit_of_work(sm) as s:
-        for p in family_docs[:2]:
-            learn_document(s, settings, p.read_bytes(), p.name, _truth(p), customer_id="C-1")
+        ids = [learn_document(s, settings, p.read_bytes(), p.name, _truth(p), customer_id="C-1").id
+               for p in family_docs[:2]]
     # A tolerance below zero demands a candidate better by more than F1 can rise: never promoted.
     cfg = load_retrain_config(_tiny_config(tmp_path / "c.json", tolerance=-1.5))
     rep = retrain(settings, cfg)
     assert rep["promoted"] is False and rep["reasons"]
     assert reg.live() == "base"
     assert set(rep["frozen"]["live"]) == set(rep["frozen"]["candidate"]) and rep["frozen"]["live"]
+    # the newest correction was held out of the judged fine-tune, and C-1's figures are on it alone
+    assert rep["held_out"]["count"] == 1 and [e["id"] for e in rep["held_out"]["examples"]] == [ids[1]]
+    assert rep["trained_on"] == 1 and rep["corrections"] == 2
     assert set(rep["recent_corrections"]) == {"C-1"}
-    assert rep["recent_corrections"]["C-1"]["live"]["documents"] == 2
+    c1 = rep["recent_corrections"]["C-1"]
+    assert c1["held_out"] is True and [e["id"] for e in c1["examples"]] == [ids[1]]
+    assert c1["live"]["documents"] == 1 and c1["candidate"]["documents"] == 1
+    # every attempt faces the per-customer check, and its reasons name the customer and the figure
+    for a in rep["attempts"]:
+        assert set(a["recent_corrections"]) == {"C-1"} and not a["passed"]
+        assert any(r.startswith("corrections of C-1 (held out): header_f1") for r in a["reasons"]), a["reasons"]
+    assert rep["refit"] is None and rep["refit_seconds"] == 0  # nothing passed: nothing refit
     meta = next(v for v in reg.versions() if v["version"] == rep["version"])  # registered all the same
-    assert meta["gate"]["promoted"] is False and meta["corrections"] == 2 and len(meta["dataset_hash"]) == 64
+    assert meta["gate"]["promoted"] is False and meta["corrections"] == 1 and len(meta["dataset_hash"]) == 64
+    assert meta["holdout"]["examples"][0]["id"] == ids[1] and meta["holdout"]["trained_on_all_corrections"] is False
     with unit_of_work(sm) as s:
         assert count_unused(s) == 0  # trained on, so the background learner does not loop
     from training.cli_learn import format_report
 
     text = format_report(rep)
-    assert "NOT promoted" in text and "frozen set" in text and "C-1" in text
+    assert "NOT promoted" in text and "frozen set" in text
+    assert f"corrections of C-1 (held out: #{ids[1]} {family_docs[1].name})" in text
+    assert f"held out of the judged fine-tune (each customer's newest): C-1 #{ids[1]}" in text
 
 
 @pytest.mark.slow
@@ -262,6 +289,11 @@ def test_serve_learner_retrains_in_the_background_and_the_model_is_reloaded(sett
         assert run["returncode"] == 0, Path(run["log"]).read_text()[-2000:]
         rep = run["report"]
         assert rep["promoted"] is True and reg.live() == rep["version"]
+        # the newest correction was held out of the judged fine-tune; the promoted model is the
+        # refit on both
+        assert rep["held_out"]["count"] == 1 and rep["refit"]["passed"] and rep["refit"]["of"] == "candidate"
+        meta = next(m for m in reg.versions() if m["version"] == rep["version"])
+        assert meta["refit"]["refit_on_all_corrections"] is True and meta["corrections"] == 2
         # the serving process picks the promoted model up on its next extraction
         assert inf.default_extractor().__self__.version == rep["version"]  # type: ignore[attr-defined]
         learner.step()

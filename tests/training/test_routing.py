@@ -202,13 +202,25 @@ def _finnish_orders(out: Path, n: int) -> list[Path]:
     return paths
 
 
+def _overfitting_config() -> Any:
+    """A short fine-tune on the corrections alone (no replay in the batches, no distillation, a
+    high learning rate), in float32 (bfloat16 autocast is several times slower on a CPU without
+    bfloat16 instructions)."""
+    from training.retrain import load_retrain_config
+
+    return load_retrain_config(None, steps=8, max_minutes=0, replay_n=2, replay_formats=["pdf"], frozen_n=3,
+                               frozen_formats=["pdf"], batch_size=2, lr=3e-4, correction_share=1.0, distill=0.0,
+                               fallback_merges=[], bf16=False)
+
+
 @pytest.mark.slow
 def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(settings: Any, tmp_path: Path) -> None:
     """A short fine-tune on the corrections alone (no replay in the batches, no distillation, a
     high learning rate) learns the corrected layout and forgets some of others: the plain
-    candidate is refused on the frozen set, the routed one is promoted. A second retraining on
-    top of the routed live model starts again from the general model, and its router covers
-    every correction."""
+    candidate is refused on the frozen set, the routed one is promoted. It is judged on the
+    customer's newest correction, held out of its fine-tune, then refit on all three and
+    promoted as the refit. A second retraining on top of the routed live model starts again
+    from the general model, and its router covers every correction."""
     from extractors.inference import LayoutExtractor
     from extractors.registry import read_bytes
     from intake.db import make_engine, make_sessionmaker, unit_of_work
@@ -216,7 +228,7 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     from training.cli_learn import format_report
     from training.learn import learn_document
     from training.registry import Registry
-    from training.retrain import load_retrain_config, retrain
+    from training.retrain import retrain
     from training.router import read_router
 
     docs = _finnish_orders(tmp_path / "fi", 5)
@@ -233,9 +245,7 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
         learn(p, "C-1")
     # The frozen set is PDFs: no spreadsheet's layout matches them, so the routed model scores as
     # the live one there.
-    cfg = load_retrain_config(None, steps=8, max_minutes=0, replay_n=2, replay_formats=["pdf"], frozen_n=3,
-                              frozen_formats=["pdf"], batch_size=2, lr=3e-4, correction_share=1.0, distill=0.0,
-                              fallback_merges=[])
+    cfg = _overfitting_config()
     rep = retrain(settings, cfg)
     assert [a["attempt"] for a in rep["attempts"]] == ["candidate", "routed"], format_report(rep)
     assert not rep["attempts"][0]["passed"]  # the plain candidate is worse on the frozen set
@@ -246,12 +256,23 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     fz = rep["frozen"]
     assert fz["candidate"] == fz["live"]  # nothing frozen was routed: the general model read it all
     assert sum(rep["attempts"][1]["frozen_documents_to_specialist"].values()) == 0
+    # judged on the newest correction, which the judged fine-tune did not see
+    assert [e["file"] for e in rep["held_out"]["examples"]] == [docs[2].name] and rep["trained_on"] == 3
     rc = rep["recent_corrections"]["C-1"]
+    assert rc["held_out"] is True and [e["file"] for e in rc["examples"]] == [docs[2].name]
     assert rc["candidate"]["line_f1"] >= rc["live"]["line_f1"] and rc["candidate"]["header_f1"] > rc["live"]["header_f1"]
+    # then refit on all three corrections, routed again, and not worse on the frozen set: promoted
+    assert rep["refit"]["of"] == "routed" and rep["refit"]["passed"] and rep["refit"]["corrections"] == 3
+    assert rep["refit"]["frozen"] == fz["live"] and rep["refit_seconds"] > 0
+    meta = next(m for m in reg.versions() if m["version"] == v1)
+    assert meta["kind"] == "routed" and meta["corrections"] == 3
+    assert meta["refit"]["refit_on_all_corrections"] is True and meta["gate"]["refit_on_all_corrections"] is True
+    assert meta["holdout"]["trained_on_all_corrections"] is True
+    assert set(meta["trained_on_files"]) >= {d.name for d in docs[:3]}
     text = format_report(rep)
-    assert "PROMOTED" in text and "routed" in text and "frozen set" in text
+    assert "PROMOTED" in text and "routed" in text and "frozen set" in text and "refit on all 3 correction(s)" in text
     router = read_router(reg.path(v1))
-    assert router["fallback"]["version"].startswith("base-") and len(router["fingerprints"]) == 3
+    assert router["fallback"]["version"].startswith("base-") and len(router["fingerprints"]) == 3  # the refit's
     ex = LayoutExtractor(reg.path(v1))
     assert ex.extract(read_bytes(docs[4].read_bytes(), docs[4].name)[0]).model_version == f"{v1}/specialist"
 
@@ -260,11 +281,62 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     rep2 = retrain(settings, cfg)
     assert rep2["base"] == v1 and rep2["general"] == router["fallback"]["version"]
     meta2 = next(m for m in reg.versions() if m["version"] == rep2["version"])
-    assert meta2["parent"] == router["fallback"]["version"] and meta2["corrections"] == 4
+    # C-1's newest is held out; C-2's single correction has nothing to hold out: seen in training
+    assert [e["file"] for e in rep2["held_out"]["examples"]] == [docs[2].name]
+    assert rep2["recent_corrections"]["C-2"]["held_out"] is False and rep2["recent_corrections"]["C-1"]["held_out"]
+    assert meta2["parent"] == router["fallback"]["version"]
+    assert meta2["corrections"] == (4 if rep2["held_out"]["trained_on_all_corrections"] else 3)
     for a in rep2["attempts"]:
         if a["attempt"] == "routed":
             assert a["fallback"] == router["fallback"]["version"]
     if rep2["routed"]:
         r2 = read_router(reg.path(rep2["version"]))
-        assert r2["fallback"] == router["fallback"] and len(r2["fingerprints"]) == 4
+        assert r2["fallback"] == router["fallback"]
+        assert len(r2["fingerprints"]) == (4 if rep2["refit"]["passed"] else 3)
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_retrain_refuses_a_model_that_reads_the_next_document_of_the_customer_worse(settings: Any,
+                                                                                     tmp_path: Path) -> None:
+    """A customer's two older corrections swap the code and description columns (corrected
+    inconsistently); its newest is right. The model fine-tuned on the two learns the swap: it
+    reads those two as corrected, but the customer's next document worse. Judged on that held-out
+    document, every attempt is refused, the routed one too, though nothing of the frozen set is
+    routed (it is not worse there); the reason names the customer and the figure."""
+    from intake.db import make_engine, make_sessionmaker, unit_of_work
+    from intake.migrate import upgrade
+    from training.cli_learn import format_report
+    from training.learn import learn_document
+    from training.registry import Registry
+    from training.retrain import retrain
+
+    docs = _finnish_orders(tmp_path / "fi", 3)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    sm = make_sessionmaker(engine)
+    for k, p in enumerate(docs):
+        t = json.loads(Path(f"{p}.truth.json").read_text())
+        if k < 2:
+            for ln in t["lines"]:
+                ln["sku"], ln["description"] = ln["description"], ln["sku"]
+        with unit_of_work(sm) as s:
+            learn_document(s, settings, p.read_bytes(), p.name, t, customer_id="C-1")
+    engine.dispose()
+    rep = retrain(settings, _overfitting_config())
+    text = format_report(rep)
+    assert not rep["promoted"] and not rep["passed"] and Registry(settings.registry_dir).live() is None, text
+    assert [e["file"] for e in rep["held_out"]["examples"]] == [docs[2].name] and rep["trained_on"] == 2
+    rc = rep["recent_corrections"]["C-1"]
+    assert rc["held_out"] is True and rc["live"]["documents"] == 1
+    assert [a["attempt"] for a in rep["attempts"]] == ["candidate", "routed"], text
+    for a in rep["attempts"]:
+        assert not a["passed"]
+        assert f"corrections of C-1 (held out): line_f1 {a['recent_corrections']['C-1']['line_f1']:.4f} < live " \
+               f"{rc['live']['line_f1']:.4f}" in a["reasons"], text
+    routed = rep["attempts"][1]
+    assert routed["frozen"] == rep["frozen"]["live"]  # the frozen set alone would have let it through
+    assert not [r for r in routed["reasons"] if r.startswith("frozen set")], text
+    assert rep["refit"] is None and rep["refit_seconds"] == 0
+    assert "routed: corrections of C-1 (held out): line_f1" in "; ".join(rep["reasons"])
+    assert "NOT promoted" in text and "corrections of C-1 (held out: " in text

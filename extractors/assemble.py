@@ -569,7 +569,8 @@ def _caption_check(draft: OrderDraft, words: Sequence[Word], loc: Locale) -> Non
         vals = found.get(f)
         if not vals:
             continue
-        cv = vals[-1] if f == "total" else vals[0]
+        pool = [v for v in vals if not v.qualified] or vals  # "Order Number" before "Bulk Order Number"
+        cv = pool[-1] if f == "total" else pool[0]
         cur: Field = getattr(draft, f)
         if cur.present and (cur.value == cv.value or (isinstance(cur.value, float) and isinstance(cv.value, float)
                                                       and abs(cur.value - cv.value) < 0.005)):
@@ -577,6 +578,8 @@ def _caption_check(draft: OrderDraft, words: Sequence[Word], loc: Locale) -> Non
             continue
         if cur.present and any(v.value == cur.value for v in vals):
             continue  # another caption of the field vouches for the model's value
+        if cur.present and cv.qualified:
+            continue  # "Bulk Order Number": another number of the kind, not a reason to replace
         raw = " ".join(w.text for w in cv.words) if f != "total" else cv.words[-1].text
         setattr(draft, f, Field(value=cv.value, raw=raw, confidence=CAPTION_ONLY_CONF, source=_union(cv.words)))
     for f in ("currency", "payment_terms"):

@@ -70,6 +70,10 @@ CAPTIONS: dict[str, tuple[str, ...]] = {
 # in a sentence ("Terms and conditions apply", "pago a 30 días").
 _NEEDS_COLON = frozenset({"terms", "payment", "zahlung", "paiement", "règlement", "pago", "betaling", "pagamento"})
 
+# Words after "Total" that make it a count, not an amount of money.
+_COUNTED = frozenset({"units", "unit", "packs", "pack", "qty", "quantity", "quantities", "pieces", "pcs", "cartons",
+                      "ctns", "weight", "kg", "volume", "cbm", "items", "lines", "pages", "menge", "stück", "colis",
+                      "pallets", "pallet", "boxes", "gewicht", "poids", "peso", "cantidad", "quantité"})
 _SEP = frozenset({"", ":", "#", "-", "–", "n°", "no", "no.", "nr", "nr.", "/"})
 _CODE = re.compile(r"^(?=[A-Za-z0-9/_.-]*\d)[A-Za-z0-9][A-Za-z0-9/_.-]*$")
 
@@ -81,6 +85,7 @@ class CaptionValue:
     words: list[Word]
     caption: str
     below: bool
+    qualified: bool = False  # a word before the caption names another number ("Bulk Order Number")
 
 
 def _norm(t: str) -> str:
@@ -175,6 +180,15 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
                 used[j] = True
             cap_words = [words[i] for i in r[k:k + n]]
             h = max(1.0, cap_words[-1].box[3] - cap_words[-1].box[1])
+            if f == "total" and k + n < len(r) and toks[k + n] in _COUNTED:
+                k += n  # "Total Units: 3,500", "Total Packs": a count, not the order's total
+                continue
+            # "Bulk Order Number", "Customer PO No": a word just before the caption, at word spacing,
+            # makes it another number of the same kind; such a caption only fills an empty field.
+            prev = words[r[k - 1]] if k > 0 else None
+            qualified = bool(prev is not None and not used[k - 1] and toks[k - 1] not in _SEP
+                             and any(c.isalpha() for c in toks[k - 1]) and not prev.text.endswith(":")
+                             and 0 <= cap_words[0].box[0] - prev.box[2] < 1.0 * h)
             # to the right, on the same row, skipping ":" "#" "No."
             j = k + n
             while j < len(r) and toks[j] in _SEP:
@@ -197,14 +211,22 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
                 nxt = [words[i] for i in rows[ri + 1] if words[i].page == cap_words[0].page
                        and min(x1, words[i].box[2]) - max(x0, words[i].box[0]) > 0]
                 if nxt and nxt[0].box[1] - cap_words[-1].box[3] < 2.5 * h:
-                    if f == "payment_terms":  # the run that starts under the caption, to its column gap
+                    if f in ("payment_terms", "order_date", "requested_date"):
+                        # the run that starts under the caption, to its column gap ("Jun 29, 2026")
                         row = [words[i] for i in rows[ri + 1] if words[i].page == cap_words[0].page]
-                        under = _run(row[row.index(nxt[0]):])
+                        start = row.index(nxt[0])
+                        while start > 0 and row[start].box[0] - row[start - 1].box[2] < 1.0 * h \
+                                and row[start - 1].box[2] > x0 - 3 * h:  # a value centred under its caption
+                            start -= 1
+                        under = _run(row[start:])
+                        if f != "payment_terms":
+                            under = under[:3]
                     else:
                         under = nxt[:1] if f in ("po_number", "currency") else nxt[:3]
                     v = _typed(f, under, loc)
                     right, below = under, True
             if v is not None:
-                out.setdefault(f, []).append(CaptionValue(f, v, list(right), " ".join(toks[k:k + n]), below))
+                out.setdefault(f, []).append(CaptionValue(f, v, list(right), " ".join(toks[k:k + n]), below,
+                                                          qualified))
             k += n
     return out

@@ -415,3 +415,27 @@ def test_the_one_currency_a_document_names_anywhere() -> None:
     s.put("ALL prices in USD", 20, 320)
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert not d.currency.present  # two currencies named: none is guessed ("ALL" is no currency here)
+
+
+def test_qualified_and_counting_captions_do_not_override_the_model() -> None:
+    s = Sheet()
+    s.put("711472-0", 300, 20, "B-po_number")  # the model read the order number
+    s.put("Bulk Order Number:", 20, 40)  # another number of the kind
+    s.put("316867-0", 160, 40)
+    s.put("Total Units:", 20, 200)  # a count, not the order's total
+    s.put("3,500", 100, 200)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.po_number.value == "711472-0"
+    assert not d.total.present
+
+
+def test_a_date_centred_under_its_caption() -> None:
+    s = Sheet()
+    s.put("Vendor", 20, 20)
+    s.put("PO Date", 200, 20)
+    s.put("INF01", 20, 32)
+    for x, t in ((180, "Jun"), (204, "29,"), (228, "2026")):  # "Jun" starts left of the caption
+        s.words.append(Word(text=t, box=(x, 32, x + 22, 41), page=0))
+        s.tags.append("O")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.order_date.value == "2026-06-29"

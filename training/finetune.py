@@ -48,7 +48,7 @@ class TrainConfig:
     lr: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
-    bf16: bool = True
+    bf16: bool | str = "auto"  # bf16 autocast: true, false, or "auto" (only where the CPU has native bf16)
     threads: int = 2
     use_labelled: bool = True  # add <data_dir>/labelled/*.labelled.json
     # Real documents with truth to train on, as CSR corrections would be (folders relative to the
@@ -75,7 +75,11 @@ def load_config(path: Path | None) -> TrainConfig:
     bad = sorted(set(obj) - known)
     if bad:
         raise ConfigError(f"unknown keys in {path}: {', '.join(bad)}")
-    return TrainConfig(**obj)
+    cfg = TrainConfig(**obj)
+    from training.model import use_bf16
+
+    use_bf16(cfg.bf16)  # a bad value is a one-line error now, not after the corpus is built
+    return cfg
 
 
 def set_seed(seed: int) -> None:
@@ -261,13 +265,16 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
     step = 0
     bar = tqdm(total=total, desc=f"train {cfg.name}", unit="step", disable=not progress)
     stopped_early = False
+    from training.model import use_bf16
+
+    bf16 = use_bf16(cfg.bf16)
     t_loop = time.time()
     while step < total:
         for batch in _batches(windows, cfg.batch_size, rng):
             from training.features import collate
 
             inputs = collate(batch, tok.pad_token_id)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = model(**inputs).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

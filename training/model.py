@@ -203,6 +203,22 @@ def load_model(path: Path, quantized: bool = True, dtype: str = "fp32") -> Loade
     return LoadedModel(model, tok, meta, cal, path)
 
 
+def use_bf16(setting: object) -> bool:
+    """Whether to train under bf16 autocast: ``True``/``False`` as configured, ``"auto"`` only on a
+    CPU with native bf16 (AVX512-BF16 or AMX). Elsewhere bf16 is emulated and about 7x slower than
+    float32 (measured: 8 fine-tuning steps 120 s in bf16, 17 s in float32 on an AVX2 CPU)."""
+    if isinstance(setting, bool):
+        return setting
+    if setting == "auto":
+        try:
+            import torch
+
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    raise ConfigError(f"bf16 must be true, false or \"auto\", not {setting!r}")
+
+
 def quantize(model: Any) -> Any:
     """int8 dynamic quantisation of every ``nn.Linear`` (about 3x faster on CPU)."""
     import warnings

@@ -84,7 +84,7 @@ class RetrainConfig:
     tolerance: float = 0.0  # how much F1 on the frozen set a candidate may lose and still be promoted
     threads: int = 2
     seed: int = 13
-    bf16: bool = True
+    bf16: bool | str = "auto"  # bf16 autocast: true, false, or "auto" (only where the CPU has native bf16)
     # Train only the top N encoder layers and the classifier (0: everything). Fewer trainable
     # weights forget less of what the model knew, and a step costs less (shorter backward pass).
     train_layers: int = 0
@@ -130,7 +130,11 @@ def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainCo
     wrong = sorted(k for k in flags if k in obj and not isinstance(obj[k], bool))
     if wrong:
         raise ConfigError(f"retraining settings {', '.join(wrong)} take true or false")
-    return RetrainConfig(**obj)
+    cfg = RetrainConfig(**obj)
+    from training.model import use_bf16
+
+    use_bf16(cfg.bf16)  # true, false or "auto"; anything else is a one-line error
+    return cfg
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -307,11 +311,14 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
     model.train()
     losses: list[float] = []
     step = 0
+    from training.model import use_bf16
+
+    bf16 = use_bf16(cfg.bf16)
     t_loop = time.time()
     while step < plan["total"]:
         batch = draw("c", n_c) + draw("r", n_r)
         inputs = collate(batch, tok.pad_token_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out_ = model(**inputs)
         loss = out_.loss
         if teacher and any(id(w) in teacher for w in batch):

@@ -172,3 +172,14 @@ def test_registry_promotes_and_rolls_back(tmp_path: Path) -> None:
     assert reg.live() == "v2" and reg.live_path() == tmp_path / "models" / "versions" / "v2"
     assert reg.rollback() == "v1" and reg.live() == "v1"
     assert [v["version"] for v in reg.versions()] == ["v1", "v2"]
+
+
+def test_bf16_setting_is_true_false_or_auto() -> None:
+    from intake.errors import ConfigError
+    from training.model import use_bf16
+    from training.retrain import load_retrain_config
+
+    assert use_bf16(True) is True and use_bf16(False) is False
+    assert isinstance(use_bf16("auto"), bool)  # native bf16 on this CPU or not
+    with pytest.raises(ConfigError, match="bf16 must be true, false or"):
+        load_retrain_config(None, bf16="fast")

@@ -2,9 +2,13 @@
 
     .venv/bin/python bench/learning.py [--json] [--model DIR] [--families N|NAME,...]
                                        [--eval-docs N] [--steps N] [--chart FILE] [--no-frozen]
+                                       [--folder DIR] [--corrected 1,3,5]
 
 For each layout family held out of training (``training.synth.heldout_families()``), PDFs are
 generated; the first 5 are the "corrected" documents, the rest are the evaluation documents.
+With ``--folder DIR`` the families are real: the layouts among DIR's documents with truth (grouped
+by layout fingerprint, as routing groups them) that have at least 3 documents the model was not
+trained on; the first 1 and 2 (by name) are corrected, the rest evaluated.
 Field (header) and line F1 on the evaluation documents are measured with the model as it is,
 then after fine-tuning it (``training.retrain.fine_tune``: the same training as
 ``intake train --from-corrections``, from the same base model each time) on 1, 3 and 5 corrected
@@ -53,21 +57,56 @@ def _eval(model: Path, folder: Path) -> dict[str, Any]:
 def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], eval_docs: int, seed: int,
                frozen: list[Path] | None, frozen_base: dict[str, Any] | None, say: Any,
                ks: tuple[int, ...] = STEPS_K) -> dict[str, Any]:
-    """The curve of one family: before, and after each number of corrected documents."""
-    from training.learn import align_document
-    from training.retrain import build_routed, evaluate_model, fine_tune, gate
-    from training.router import corrected_fingerprint
+    """The curve of one synthetic family: before, and after each number of corrected documents."""
     from training.synth import generate
 
     d = work / fam
     paths = generate(max(ks) + eval_docs, d / "all", seed=seed, formats=["pdf"], families=[fam], progress=False)
+    return curve(fam, paths[:max(ks)], paths[max(ks):], base, d, cfg, replay, frozen, frozen_base, say, ks)
+
+
+def real_families(folder: Path, skip: set[str], min_docs: int = 3) -> list[tuple[str, list[Path]]]:
+    """Layouts among the documents with truth in ``folder``: documents grouped by their layout
+    fingerprint (``training.router.layouts``, the grouping routing uses), families of at least
+    ``min_docs`` documents, documents the base model was trained on left out."""
+    from extractors.registry import read_bytes
+    from training.evaluate import truth_documents
+    from training.router import fingerprint, layouts
+
+    fps = []
+    for p in truth_documents(folder):
+        if p.name in skip:
+            continue
+        try:
+            docs = [d for d in read_bytes(p.read_bytes(), p.name) if d.pages and d.words]
+        except Exception:  # noqa: BLE001 - a benchmark leaves out what it cannot read
+            continue
+        if docs:
+            fps.append(fingerprint(docs[0], p.name))
+    out = []
+    for lay in layouts(fps):
+        names = sorted(lay["documents"])
+        if len(names) >= min_docs:
+            out.append((f"{Path(names[0]).stem}+{len(names) - 1}", [folder / n for n in names]))
+    return out
+
+
+def curve(fam: str, corrected: list[Path], evaluated: list[Path], base: Path, d: Path, cfg: Any,
+          replay: list[Any], frozen: list[Path] | None, frozen_base: dict[str, Any] | None, say: Any,
+          ks: tuple[int, ...]) -> dict[str, Any]:
+    """Field and line F1 on ``evaluated`` before, and after fine-tuning on the first k of
+    ``corrected`` (each k in ``ks``), with the routed system and the frozen-set gate beside them."""
+    from training.learn import align_document
+    from training.retrain import build_routed, evaluate_model, fine_tune, gate
+    from training.router import corrected_fingerprint
+
     ev = d / "eval"
     ev.mkdir(parents=True, exist_ok=True)
-    for p in paths[max(ks):]:
+    for p in evaluated:
         for suf in ("", ".truth.json"):
             shutil.copyfile(f"{p}{suf}", ev / f"{p.name}{suf}")
     corrections = []
-    for p in paths[:max(ks)]:
+    for p in corrected:
         truth = json.loads(Path(f"{p}.truth.json").read_text())
         ex, _idx, found, total = align_document(p.read_bytes(), p.name, truth)
         corrections.append((ex, found, total, truth))
@@ -104,7 +143,8 @@ def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], ev
             f"(routed {rt['header_f1']:.3f} / {rt['line_f1']:.3f}) ({secs:.0f} s, {meta['steps']} steps){fz_txt}")
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(routed, ignore_errors=True)
-    return {"family": fam, "eval_documents": eval_docs,
+    return {"family": fam, "eval_documents": len(evaluated), "corrected_files": [p.name for p in corrected],
+            "eval_files": [p.name for p in evaluated],
             "alignment": [{"found": f, "total": t} for _, f, t, _ in corrections], "points": points}
 
 
@@ -161,8 +201,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--chart", type=Path, default=None, help="PNG to write (default: <data_dir>/reports/learning-<time>.png)")
     ap.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--no-frozen", action="store_true", help="skip scoring each candidate on the frozen set")
-    ap.add_argument("--corrected", default=",".join(map(str, STEPS_K)),
-                    help="numbers of corrected documents to retrain with (default 1,3,5)")
+    ap.add_argument("--corrected", default=None,
+                    help="numbers of corrected documents to retrain with (default 1,3,5; with --folder 1,2)")
+    ap.add_argument("--folder", type=Path, default=None,
+                    help="real documents with truth (e.g. ../shared/realdocs/pdf): their layouts of 3 or more "
+                         "documents the model was not trained on are the families")
     args = ap.parse_args(argv)
 
     import torch
@@ -177,14 +220,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     settings = get_settings()
     data_dir = Path(settings.data_dir)
     base = general_model_dir(args.model or default_model_dir(settings))  # a routed live model: its general one
-    ks = tuple(sorted({int(x) for x in args.corrected.split(",") if x.strip()}))
+    default_ks = "1,2" if args.folder else ",".join(map(str, STEPS_K))
+    ks = tuple(sorted({int(x) for x in (args.corrected or default_ks).split(",") if x.strip()}))
     cfg = load_retrain_config(None, steps=args.steps)
-    held = heldout_families()
-    fams = held[: int(args.families)] if args.families.isdigit() else [f.strip() for f in args.families.split(",") if f.strip()]
-    unknown = [f for f in fams if f not in held]
-    if unknown:
-        sys.stderr.write(f"error: not held-out families: {', '.join(unknown)} (choose from {', '.join(held)})\n")
-        raise SystemExit(2)
+    real: list[tuple[str, list[Path]]] = []
+    fams: list[str] = []
+    if args.folder:
+        if not args.folder.is_dir():
+            sys.stderr.write(f"error: {args.folder} is not a folder of documents with truth\n")
+            raise SystemExit(2)
+        trained = set(json.loads((base / "intake_model.json").read_text()).get("trained_on_files") or [])
+        real = [(n, ps) for n, ps in real_families(args.folder, trained, max(ks) + 1)]
+        if not real:
+            sys.stderr.write(f"error: no layout in {args.folder} has {max(ks) + 1} or more documents with truth "
+                             "that the model was not trained on\n")
+            raise SystemExit(2)
+    else:
+        held = heldout_families()
+        fams = held[: int(args.families)] if args.families.isdigit() else [f.strip() for f in args.families.split(",") if f.strip()]
+        unknown = [f for f in fams if f not in held]
+        if unknown:
+            sys.stderr.write(f"error: not held-out families: {', '.join(unknown)} (choose from {', '.join(held)})\n")
+            raise SystemExit(2)
 
     def say(m: str) -> None:
         if not args.json:
@@ -198,8 +255,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     frozen_base = None if frozen is None else evaluate_model(base, frozen, data_dir / "models" / "frozen" / "scores.json")
     say(f"base model {base} ({json.loads((base / 'intake_model.json').read_text()).get('version', base.name)}); "
         f"{len(replay)} replay documents; steps {cfg.steps} (budget {cfg.max_minutes} min)")
-    families = [run_family(f, base, work, cfg, replay, args.eval_docs, args.seed, frozen, frozen_base, say, ks)
-                for f in fams]
+    if real:
+        say("real layouts: " + "; ".join(f"{n}: {', '.join(p.name for p in ps)}" for n, ps in real))
+        families = [curve(n, ps[:max(ks)], ps[max(ks):], base, work / n, cfg, replay, frozen, frozen_base, say, ks)
+                    for n, ps in real]
+    else:
+        families = [run_family(f, base, work, cfg, replay, args.eval_docs, args.seed, frozen, frozen_base, say, ks)
+                    for f in fams]
     mean = []
     for i, k in enumerate((0, *ks)):
         pts = [fr["points"][i] for fr in families]

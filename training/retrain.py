@@ -49,7 +49,7 @@ import random
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -69,7 +69,10 @@ class RetrainConfig:
     """How a retraining run trains and judges (defaults fit ~3 minutes on 2 CPU cores)."""
 
     steps: int = 60
-    max_minutes: float = 3.0  # the training loop stops (with its LR decayed) within this budget
+    # The training budget of a run: the loop stops (with its LR decayed) within it. When a refit
+    # follows (something held out, ``refit_all``), the judged fine-tune gets half and the refit
+    # repeats its number of steps, so the two together stay within the budget.
+    max_minutes: float = 3.0
     lr: float = 6e-5
     warmup_steps: int = 4
     batch_size: int = 8
@@ -333,7 +336,7 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
         if step in (3, 10) and cfg.max_minutes:
             # Shrink the plan to the time budget so the learning rate still decays to zero.
             per = (time.time() - t_loop) / step
-            fit = int((cfg.max_minutes * 60 - (time.time() - t0)) / per)
+            fit = step + int((cfg.max_minutes * 60 - (time.time() - t0)) / per)  # steps done + steps that fit
             if fit < plan["total"]:
                 plan["total"] = max(step + 1, fit)
         if progress and (step % 10 == 0 or step == plan["total"]):
@@ -674,8 +677,10 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         + (f" (the general model of the routed {live.name})" if base != live else ""))
     version = _new_version()
     out = data_dir / "cache" / "runs" / version
-    meta = fine_tune(base, [examples[i] for i in train_idx], replay, out, cfg, progress=say,
+    judged_cfg = replace(cfg, max_minutes=cfg.max_minutes / 2) if held and cfg.refit_all else cfg
+    meta = fine_tune(base, [examples[i] for i in train_idx], replay, out, judged_cfg, progress=say,
                      truths=[truths[i] for i in train_idx])
+    judged_steps = int(meta["steps"])
     t_train = time.time() - t0
     say(f"trained in {t_train:.0f} s; evaluating candidate and live model")
     folders = frozen_dirs(data_dir, cfg)
@@ -755,7 +760,8 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         t1 = time.time()
         say(f"refit: fine-tuning {base.name} again on all {len(examples)} correction(s), the held-out ones included")
         final = out.with_name(out.name + "-refit")
-        fine_tune(base, examples, replay, final, cfg, progress=say, truths=truths)
+        fine_tune(base, examples, replay, final, replace(cfg, steps=judged_steps, max_minutes=0), progress=say,
+                  truths=truths)
         if routed:
             raw, final = final, final.with_name(final.name + "-routed")
             build_routed(raw, final, [corrected_fingerprint(e) for e in examples], cfg.route_threshold,

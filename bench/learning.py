@@ -223,6 +223,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     default_ks = "1,2" if args.folder else ",".join(map(str, STEPS_K))
     ks = tuple(sorted({int(x) for x in (args.corrected or default_ks).split(",") if x.strip()}))
     cfg = load_retrain_config(None, steps=args.steps)
+    if cfg.refit_all and cfg.max_minutes:
+        # As in `intake train --from-corrections`: with a refit the model that serves trains for
+        # half the run's budget (the judged fine-tune had the other half).
+        from dataclasses import replace
+
+        cfg = replace(cfg, max_minutes=cfg.max_minutes / 2)
     real: list[tuple[str, list[Path]]] = []
     fams: list[str] = []
     if args.folder:

@@ -25,6 +25,11 @@ class Sheet:
             self.words.append(Word(text=t, box=(x0, y, x0 + 35, y + 9), page=page))
             self.tags.append(tag if i == 0 or tag == "O" else "I-" + tag[2:])
 
+    def word(self, text: str, x: float, y: float, tag: str = "O", conf: float | None = None) -> None:
+        """One word, as given (OCR words carry a ``conf``)."""
+        self.words.append(Word(text=text, box=(x, y, x + 35, y + 9), page=0, conf=conf))
+        self.tags.append(tag)
+
     def probs(self) -> np.ndarray:
         p = np.full((len(self.words), len(ID2LABEL)), 0.1 / (len(ID2LABEL) - 1))
         for k, t in enumerate(self.tags):
@@ -336,9 +341,7 @@ def test_rows_of_a_skewed_scan_follow_the_slope() -> None:
                              (160, "blue", "I-description"), (200, "metal", "I-description"),
                              (240, "pack", "I-description"), (300, qty, "B-quantity"),
                              (360, price, "B-unit_price"), (420, amount, "B-amount")):
-            dy = 0.025 * x
-            s.words.append(Word(text=text, box=(x, y + dy, x + 35, y + dy + 9), page=0, conf=0.9))
-            s.tags.append(tag)
+            s.word(text, x, y + 0.025 * x, tag, conf=0.9)
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     got = [(ln.sku.value, ln.quantity.value, ln.unit_price.value, ln.amount.value) for ln in d.lines]
     assert got == [("A1001", 2, 5.0, 10.0), ("A1002", 3, 4.0, 12.0), ("A1003", 4, 2.5, 10.0)]
@@ -351,8 +354,7 @@ def test_a_scanned_code_one_confusable_character_off_its_column_shape_is_read_by
             y = 100 + 14 * k
             for x, text, tag in ((20, code, "B-sku"), (100, "Bolt", "B-description"), (300, "2", "B-quantity"),
                                  (360, "1.50", "B-unit_price"), (420, "3.00", "B-amount")):
-                s.words.append(Word(text=text, box=(x, y, x + 35, y + 9), page=0, conf=conf))
-                s.tags.append(tag)
+                s.word(text, x, y, tag, conf=conf)
         return s
 
     s = sheet(0.9)
@@ -399,8 +401,7 @@ def test_on_a_scan_arithmetic_repairs_what_ocr_misread() -> None:
         y = 100 + 14 * k
         for x, text, tag in ((20, sku, "B-sku"), (100, "Gloves", "B-description"), (300, qty, "B-quantity"),
                              (360, price, "B-unit_price"), (420, amount, "B-amount")):
-            s.words.append(Word(text=text, box=(x, y, x + 35, y + 9), page=0, conf=0.8))
-            s.tags.append(tag)
+            s.word(text, x, y, tag, conf=0.8)
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     got = [(ln.quantity.value, ln.unit_price.value, ln.amount.value) for ln in d.lines]
     assert got == [(25, 24.61, 615.25), (2500, 1.12, 2800.0), (1000, 55.73, 55730.0), (214, 13.14, 2811.96)]

@@ -126,19 +126,6 @@ def ls_server(ls_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         log.close()
 
 
-@pytest.fixture()
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from intake.settings import Settings, get_settings
-
-    monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("INTAKE_MODEL_DIR", raising=False)
-    get_settings.cache_clear()
-    s = Settings(data_dir=tmp_path / "data")
-    s.data_dir.mkdir(parents=True)
-    yield s
-    get_settings.cache_clear()
-
-
 def _annotation_from_truth(task: Any, doc: Any, truth: dict[str, Any]) -> list[dict[str, Any]]:
     """What a person would draw: a box around the PO number and around each line's SKU and
     quantity, with the value typed in."""

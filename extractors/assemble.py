@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from extractors.captions import PARTY_CAPTIONS, party_blocks, rows_below
 from extractors.normalize import Locale, detect_locale, parse_currency, parse_date, parse_number, normalize_uom
 from intake.domain import Field, LineDraft, OrderDraft, SourceRef, Word
 
@@ -322,8 +323,12 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
             if f in _NAMED_PARTIES and isinstance(best.value, str):
                 best = _party_name(best)
             setattr(draft, f, best)
+    _trailing_caption(draft)
     _caption_check(draft, words, loc)
     _sales_document_roles(draft, words)
+    _party_caption_check(draft, words)
+    _supplier_not_addressee(draft)
+    _name_not_street(draft, words)
     _buyer_from_delivery(draft)
     if not draft.currency.present:
         # A currency printed inside the total ("€ 1.234,50") or beside the amounts.
@@ -536,6 +541,70 @@ def _sales_document_roles(draft: OrderDraft, words: Sequence[Word]) -> None:
     draft.meta["document_type"] = "sales"
 
 
+def _trailing_caption(draft: OrderDraft) -> None:
+    """Free-text terms that run into the next caption ("30 días fecha factura Solicitante:") end
+    before it."""
+    fld = draft.payment_terms
+    if not fld.present or not isinstance(fld.value, str):
+        return
+    toks = fld.value.split()
+    while len(toks) > 1 and toks[-1].endswith(":"):
+        toks.pop()
+    if len(toks) < len(fld.value.split()):
+        setattr(draft, "payment_terms", fld.model_copy(update={"value": " ".join(toks)}))
+
+
+def _supplier_not_addressee(draft: OrderDraft) -> None:
+    """The supplier ships to and bills the buyer, never itself: a supplier named like the ship-to
+    or bill-to party is the buyer, read with the roles swapped (a seller's order confirmation the
+    title did not give away)."""
+    s = draft.supplier
+    if not s.present:
+        return
+    for src in (draft.ship_to, draft.bill_to):
+        if not src.present:
+            continue
+        name = str(src.raw or src.value).split("\n")[0].split(", ")[0].strip()
+        if _same_text(name, s.value) and not (draft.buyer.present and _same_text(draft.buyer.value, name)):
+            draft.buyer, draft.supplier = draft.supplier, draft.buyer
+            draft.meta["document_type"] = "sales"
+            return
+
+
+_STREET_START = re.compile(r"^\d+[a-zA-Z]?[,.]?\s+\S")
+
+
+def _name_not_street(draft: OrderDraft, words: Sequence[Word]) -> None:
+    """A buyer or supplier read as a street line ("1725 Slough Ave.") took the address under
+    the name: the party's name is the row right above it in the same column."""
+    for f in _NAMED_PARTIES:
+        fld: Field = getattr(draft, f)
+        if not fld.present or not _STREET_START.match(str(fld.value)) or _LEGAL_FORM.search(str(fld.value)):
+            continue
+        if not fld.source:
+            continue
+        src = fld.source[0]
+        x0, y0 = src.box[0], src.box[1]
+        above = [w for w in words if w.page == src.page and w.box[3] <= y0 + 1 and y0 - w.box[3] < 12
+                 and abs(w.box[0] - x0) < 6]
+        if not above:
+            continue
+        first = max(above, key=lambda w: w.box[3])
+        h = max(1.0, first.box[3] - first.box[1])
+        row = sorted((w for w in words if w.page == src.page and abs(w.box[1] - first.box[1]) < 0.5 * h
+                      and w.box[0] >= first.box[0] - 1), key=lambda w: w.box[0])
+        run = [row[0]]
+        for w in row[1:]:
+            if w.box[0] - run[-1].box[2] > 1.5 * h:
+                break
+            run.append(w)
+        name = " ".join(w.text for w in run).strip().rstrip(",")
+        if sum(c.isalpha() for c in name) < 2 or name.endswith(":"):
+            continue
+        setattr(draft, f, Field(value=name, raw=name + "\n" + str(fld.raw or fld.value),
+                                confidence=min(0.6, fld.confidence), source=_union(run) + list(fld.source)))
+
+
 def _buyer_from_delivery(draft: OrderDraft) -> None:
     """Most buyers have the goods delivered to, or the invoice sent to, themselves. When the
     buyer read is no company name (absent, or an address fragment such as "Hyderabad 500072")
@@ -547,12 +616,114 @@ def _buyer_from_delivery(draft: OrderDraft) -> None:
     for src in (draft.bill_to, draft.ship_to):
         if not src.present:
             continue
-        first = str(src.raw or src.value).split("\n")[0].split(", ")[0].strip()
+        first = str(_party_name(src).value).split("\n")[0].strip()
         if _LEGAL_FORM.search(first):
             draft.buyer = Field(value=first, raw=src.raw, confidence=min(0.6, src.confidence), source=src.source)
             return
 
 
+PARTY_CAPTION_CONF = 0.85  # a party block only its caption names: a CSR confirms it
+
+
+def _box_of(ws: Sequence[Word]) -> tuple[float, float, float, float]:
+    return (min(w.box[0] for w in ws), min(w.box[1] for w in ws), max(w.box[2] for w in ws), max(w.box[3] for w in ws))
+
+
+def _within(fld: Field, ws: Sequence[Word]) -> bool:
+    """Whether every source box of ``fld`` lies inside the box of ``ws`` (on its page)."""
+    if not fld.source or not ws:
+        return False
+    box, page = _box_of(ws), ws[0].page
+    return all(r.page == page and _inside(box, r.box) for r in fld.source)
+
+
+def _complete_down(draft: OrderDraft, f: str, words: Sequence[Word]) -> None:
+    """An address block the model tagged in part ("DP world Unit 11 / Jebel Ali Free Zone" over an
+    untagged "DUBAI / UNITED ARAB EMIRATES") takes the rows that continue it below, aligned with
+    it and at its line spacing."""
+    fld: Field = getattr(draft, f)
+    if not fld.present or len(fld.source) != 1:
+        return
+    src = fld.source[0]
+    mine = [w for w in words if w.page == src.page and _inside(src.box, w.box)]
+    more = rows_below(words, mine)
+    if not more:
+        return
+    raw = str(fld.raw or fld.value) + "\n" + "\n".join(" ".join(w.text for w in r).strip().rstrip(",") for r in more)
+    ws = mine + [w for r in more for w in r]
+    setattr(draft, f, fld.model_copy(update={"value": ", ".join(p for p in raw.split("\n") if p), "raw": raw,
+                                             "source": _union(ws)}))
+
+
+def _mostly_within(fld: Field, ws: Sequence[Word]) -> bool:
+    """Whether most of ``fld``'s source area lies inside the box of ``ws``."""
+    if not fld.source or not ws:
+        return False
+    b, page = _box_of(ws), ws[0].page
+    total = inter = 0.0
+    for r in fld.source:
+        a = max(1.0, (r.box[2] - r.box[0]) * (r.box[3] - r.box[1]))
+        total += a
+        if r.page == page:
+            iw = min(r.box[2], b[2]) - max(r.box[0], b[0])
+            ih = min(r.box[3], b[3]) - max(r.box[1], b[1])
+            inter += max(0.0, iw) * max(0.0, ih)
+    return inter >= 0.6 * total
+
+
+def _party_caption_check(draft: OrderDraft, words: Sequence[Word]) -> None:
+    """Party blocks named by a caption ("Ship To:", "Vendor", "Invoice and shipping address:",
+    extractors/captions.py) are read whole: the block fills a party the model left empty,
+    completes one the model tagged in part, and replaces one the model read from another place
+    when the model is unsure of it. A party the model read inside another party's captioned
+    block is not that party (a word of the ship-to block tagged as the buyer)."""
+    blocks: dict[str, object] = {}
+    for blk in party_blocks(words):
+        if blk.caption in _ROLE_CAPTIONS and len(blk.rows) < 2 and not _LEGAL_FORM.search(blk.text):
+            continue  # "Buyer: Lauren Payne": the purchasing agent, not the buying company
+        for f in blk.fields:
+            blocks.setdefault(f, blk)
+    ocr = any(w.conf is not None for w in words)
+    if not ocr:
+        for f in ("ship_to", "bill_to"):
+            if f not in blocks:
+                _complete_down(draft, f, words)
+    if not blocks:
+        return
+    for f, blk in blocks.items():
+        cur: Field = getattr(draft, f)
+        ws = blk.words
+        new = Field(value=blk.text, raw=blk.raw, confidence=PARTY_CAPTION_CONF, source=_union(ws))
+        if f in _NAMED_PARTIES:
+            new = _party_name(new)
+        if cur.present and _same_text(cur.value, new.value):
+            setattr(draft, f, cur.model_copy(update={"confidence": max(cur.confidence, CAPTION_AGREES_CONF)}))
+            continue
+        if cur.present and _within(cur, ws) and not ocr:
+            setattr(draft, f, new.model_copy(update={"confidence": max(cur.confidence, PARTY_CAPTION_CONF)}))
+            continue
+        if cur.present and (ocr or cur.confidence >= PARTY_REPLACE_BELOW):
+            continue  # OCR rows of a block can interleave: on a scan the caption only fills a gap
+        setattr(draft, f, new)
+    for f in MULTILINE_FIELDS:
+        cur = getattr(draft, f)
+        if f in blocks or not cur.present:
+            continue
+        inside = next((b for g, b in blocks.items() if _mostly_within(cur, b.words)), None)
+        if inside is None:
+            continue
+        if f == "buyer" and {"ship_to", "bill_to"} & set(inside.fields):
+            # the goods go to the buyer: its name heads the delivery block
+            name = _party_name(Field(value=inside.text, raw=inside.raw, confidence=0.6, source=_union(inside.words)))
+            setattr(draft, f, name.model_copy(update={"confidence": min(0.6, cur.confidence)}))
+        else:
+            setattr(draft, f, Field())
+
+
+PARTY_REPLACE_BELOW = 0.9
+# Captions that also name a person's role in the buying company.
+_ROLE_CAPTIONS = frozenset({"buyer", "purchaser", "acheteur", "käufer", "comprador", "koper", "ordered by",
+                            "besteller", "solicitante"})
 CAPTION_ONLY_CONF = 0.9  # a value only a caption vouches for (captions.py: 14 of 15 right on real POs)
 CAPTION_AGREES_CONF = 0.97
 
@@ -1206,22 +1377,7 @@ def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str
             t.begin = k == 0  # one party is one span: its first word begins it
 
 
-_PARTY_CAPTIONS: tuple[tuple[str, str], ...] = tuple((c, f) for f, caps in {
-    "ship_to": ("ship to", "ship-to", "ship-to address", "deliver to", "delivery address", "delivery to", "deliver-to",
-                "consignee", "ship to address", "shipping address", "delivery location", "lieferanschrift",
-                "lieferadresse", "warenempfänger", "versandadresse", "lieferung an", "adresse de livraison",
-                "livrer à", "lieu de livraison", "livraison", "dirección de entrega", "enviar a", "lugar de entrega",
-                "afleveradres", "leveradres", "leveren aan", "indirizzo di consegna", "destinazione"),
-    "bill_to": ("bill to", "bill-to", "invoice to", "invoice address", "billing address", "sold to",
-                "rechnungsanschrift", "rechnungsadresse", "rechnung an", "adresse de facturation", "facturer à",
-                "facturation", "dirección de facturación", "facturar a", "factuuradres", "factureren aan",
-                "indirizzo di fatturazione"),
-    "supplier": ("supplier", "vendor", "seller", "supplier address", "vendor address", "lieferant",
-                 "lieferantenanschrift", "fournisseur", "proveedor", "datos del proveedor", "leverancier",
-                 "leveranciersadres", "fornitore"),
-    "buyer": ("buyer", "purchaser", "customer", "besteller", "auftraggeber", "käufer", "kunde", "acheteur",
-              "client", "donneur d'ordre", "comprador", "cliente", "solicitante", "koper", "opdrachtgever"),
-}.items() for c in caps)
+_PARTY_CAPTIONS: tuple[tuple[str, str], ...] = tuple((c, f) for f, caps in PARTY_CAPTIONS.items() for c in caps)
 
 
 def _block_caption(members: list[WordTag], tags: list[WordTag]) -> str | None:

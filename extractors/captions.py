@@ -230,3 +230,290 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
                                                           qualified))
             k += n
     return out
+
+
+# --- Party blocks named by their caption -------------------------------------------------------
+# "Ship To:" beside or over an address block, "Vendor" left of the supplier's name: the block the
+# caption points at is that party, read whole (a model trained on synthetic layouts often tags a
+# real block only in part, or tags the neighbouring block).
+
+PARTY_CAPTIONS: dict[str, tuple[str, ...]] = {
+    "ship_to": ("ship to", "ship-to", "ship-to address", "deliver to", "delivery address", "delivery to", "deliver-to",
+                "consignee", "ship to address", "shipping address", "delivery location", "lieferanschrift",
+                "lieferadresse", "warenempfänger", "versandadresse", "lieferung an", "adresse de livraison",
+                "livrer à", "lieu de livraison", "livraison", "dirección de entrega", "enviar a", "lugar de entrega",
+                "afleveradres", "leveradres", "leveren aan", "indirizzo di consegna", "destinazione"),
+    "bill_to": ("bill to", "bill-to", "invoice to", "invoice address", "billing address", "sold to",
+                "rechnungsanschrift", "rechnungsadresse", "rechnung an", "adresse de facturation", "facturer à",
+                "facturation", "dirección de facturación", "facturar a", "factuuradres", "factureren aan",
+                "indirizzo di fatturazione"),
+    "supplier": ("supplier", "vendor", "seller", "supplier address", "vendor address", "vendor name", "supplier name",
+                 "lieferant", "lieferantenanschrift", "fournisseur", "proveedor", "datos del proveedor", "leverancier",
+                 "leveranciersadres", "fornitore"),
+    "buyer": ("buyer", "purchaser", "customer", "customer name", "ordered by", "besteller", "auftraggeber", "käufer",
+              "kunde", "acheteur", "client", "donneur d'ordre", "comprador", "cliente", "solicitante", "koper",
+              "opdrachtgever"),
+}
+# One block for both addresses.
+_BOTH = ("invoice and shipping address", "invoicing and shipping address", "billing and shipping address",
+         "invoice and delivery address", "adresse de facturation et de livraison")
+_PARTY_PATTERNS: dict[str, list[tuple[tuple[str, ...], list[str]]]] = {}
+for _f, _caps in PARTY_CAPTIONS.items():
+    for _c in _caps:
+        _PARTY_PATTERNS.setdefault(_c.split()[0], []).append(((_f,), _c.split()))
+for _c in _BOTH:
+    _PARTY_PATTERNS.setdefault(_c.split()[0], []).append((("ship_to", "bill_to"), _c.split()))
+for _v in _PARTY_PATTERNS.values():
+    _v.sort(key=lambda p: -len(p[1]))
+
+# A row of contact details ends an address block.
+_CONTACT = re.compile(r"(?i)^(tel|tél|phone|telephone|téléphone|telefon|fax|e-?mail|mail|mob|mobile|cell|gst|gstin|vat|"
+                      r"tva|ust|cin|pan|attn|attention|contact|www|web)\b[.:]?|^[ptfme]\s?:")
+
+
+@dataclass
+class PartyBlock:
+    fields: tuple[str, ...]
+    caption: str
+    caption_words: list[Word]
+    rows: list[list[Word]]
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for r in self.rows for w in r]
+
+    @property
+    def raw(self) -> str:
+        return "\n".join(" ".join(w.text for w in r).strip().rstrip(",").strip() for r in self.rows)
+
+    @property
+    def text(self) -> str:
+        return ", ".join(p for p in self.raw.split("\n") if p)
+
+
+def _party_caption_at(toks: Sequence[str]) -> tuple[tuple[str, ...], int] | None:
+    for fields, pat in _PARTY_PATTERNS.get(toks[0] if toks else "", ()):
+        if list(toks[:len(pat)]) == pat:
+            return fields, len(pat)
+    return None
+
+
+def _contact_row(ws: Sequence[Word]) -> bool:
+    text = " ".join(w.text for w in ws)
+    digits = sum(c.isdigit() for c in text)
+    letters = sum(c.isalpha() for c in text)
+    return bool(_CONTACT.match(text)) or "@" in text or (digits >= 7 and letters <= 2)
+
+
+def _key_row(ws: Sequence[Word]) -> bool:
+    """A row that starts another caption ("PO Date", "Bill To:"): the block above has ended."""
+    toks = [_norm(w.text) for w in ws]
+    return bool(_party_caption_at(toks) or _starts_caption(toks))
+
+
+def _run_starts(words: Sequence[Word], page: int) -> list[float]:
+    """Left edges of the runs of words on a page (a word after a column gap or first in its row)."""
+    out: list[float] = []
+    ws = [w for w in words if w.page == page]
+    for r in _rows(ws):
+        prev = None
+        for i in r:
+            w = ws[i]
+            h = max(1.0, w.box[3] - w.box[1])
+            if prev is None or w.box[0] - prev.box[2] > 1.5 * h:
+                out.append(w.box[0])
+            prev = w
+    return sorted(out)
+
+
+_NUMBER_WORDS = frozenset({"no", "no.", "nr", "nr.", "#", "code", "id", "number", "n°", "nº", "num", "num."})
+
+
+def _cut_at_caption(seg: list[Word], starts: list[float], h: float) -> list[Word]:
+    """A segment running into the next caption of a key-value grid ("IMPRESS-NEWTEX COMPOSITE …
+    Customs Customer Group: Men"): cut where that caption starts, at a column other rows start
+    at; a trailing ellipsis of a truncated value goes too."""
+    import bisect
+
+    def column(x: float) -> bool:
+        lo = bisect.bisect_left(starts, x - 0.5 * h)
+        hi = bisect.bisect_right(starts, x + 0.5 * h)
+        return hi - lo >= 3
+
+    for m in range(1, len(seg)):
+        toks = [_norm(w.text) for w in seg[m:m + 4]]
+        hit = _party_caption_at(toks)
+        if hit and (seg[m + hit[1] - 1].text.endswith(":") or (m + hit[1] < len(seg) and toks[hit[1]:hit[1] + 1]
+                                                                 and toks[hit[1]] in _NUMBER_WORDS)):
+            seg = seg[:m]  # "M.I.M. FASHION WEAR LTD.  Supplier No. 1004060": the next caption
+            break
+        if seg[m].text.endswith(":"):
+            s = m
+            while s > 1 and not column(seg[s].box[0]):
+                s -= 1
+            seg = seg[:s]
+            break
+    while seg and seg[-1].text in ("…", "...", "-", "|"):
+        seg = seg[:-1]
+    return seg
+
+
+def party_blocks(words: Sequence[Word]) -> list[PartyBlock]:
+    """Party blocks named by a caption, in reading order: the block to the right of the caption
+    (its first row on the caption's row, the rows under it aligned with it, until a row with
+    something in the caption's column) or under it (rows aligned under the caption, bounded by
+    whatever stands right of the caption on its row). A block ends at a blank row, a row of
+    contact details (phone, e-mail, tax numbers) or another caption."""
+    rows = _rows(words)
+    out: list[PartyBlock] = []
+    for ri, r in enumerate(rows):
+        toks = [_norm(words[i].text) for i in r]
+        k = 0
+        while k < len(r):
+            hit = _party_caption_at(toks[k:])
+            if hit is None:
+                k += 1
+                continue
+            fields, n = hit
+            cap = [words[i] for i in r[k:k + n]]
+            h = max(1.0, cap[-1].box[3] - cap[-1].box[1])
+            prev = words[r[k - 1]] if k > 0 else None
+            j = k + n
+            while j < len(r) and toks[j] in ("", ":"):
+                j += 1
+            colon = cap[-1].text.endswith(":") or j > k + n
+            nxt = words[r[j]] if j < len(r) else None
+            # a caption stands apart: not the middle of a phrase ("Our customer service", "Vendor No.")
+            if (prev is not None and cap[0].box[0] - prev.box[2] < 0.6 * h and not prev.text.endswith(":")) or (
+                    nxt is not None and not colon and nxt.box[0] - cap[-1].box[2] < 0.6 * h):
+                k += 1
+                continue
+            blk = _party_block(words, rows, ri, r, j, cap, h)
+            if blk:
+                out.append(PartyBlock(fields, " ".join(toks[k:k + n]), cap, blk))
+            k = j
+    return out
+
+
+def _segment(words: Sequence[Word], row: list[int], x: float, bound: float, h: float, starts: list[float],
+             page: int, first: bool = False) -> list[Word]:
+    """The run of a row's words that starts at ``x`` (left of ``bound``), or [] when none does."""
+    ws = [words[i] for i in row if words[i].page == page and words[i].box[0] < bound - 0.5 * h]
+    start = next((k for k, w in enumerate(ws) if abs(w.box[0] - x) < 1.5 * h), None)
+    if start is None:
+        return []
+    seg = _cut_at_caption(_run(ws[start:]), starts, h)
+    # the run starts the segment: a word just left of it at word spacing means x is mid-row
+    if not first and start > 0 and seg and seg[0].box[0] - ws[start - 1].box[2] < 0.6 * h:
+        return []
+    return seg
+
+
+def _continue_block(words: Sequence[Word], rows: list[list[int]], nri: int, block: list[list[Word]], x: float,
+                    h: float, bound: float, starts: list[float], page: int,
+                    col: tuple[float, float] | None = None) -> list[list[Word]]:
+    """Rows under ``block`` that continue it: aligned at ``x``, at the block's line spacing, up to a
+    blank line, a row of contact details, another caption, or (``col``) a word in the caption's column."""
+    while nri < len(rows) and len(block) < 8:
+        row = [i for i in rows[nri] if words[i].page == page]
+        if not row:
+            break
+        if not any(words[i].box[2] > x - 1.5 * h and words[i].box[0] < bound for i in row):
+            nri += 1  # a row of another column only (columns whose rows interleave)
+            continue
+        last_bottom = max(w.box[3] for w in block[-1])
+        top = min(words[i].box[1] for i in row)
+        if top - last_bottom > 1.2 * h:
+            break
+        if len(block) >= 2:
+            pitch = min(w.box[1] for w in block[-1]) - min(w.box[1] for w in block[-2])
+            if pitch > 0 and top - min(w.box[1] for w in block[-1]) > 1.4 * pitch:
+                break  # a blank line between: the block has ended
+        if col is not None and any(words[i].box[2] > col[0] and words[i].box[0] < col[1] for i in row):
+            break  # the caption's column holds the next caption ("Phone", "Vendor")
+        seg = _segment(words, row, x, bound, h, starts, page)
+        if not seg or _contact_row(seg) or _key_row(seg):
+            break
+        block.append(seg)
+        nri += 1
+    return block
+
+
+def rows_below(words: Sequence[Word], block: Sequence[Word]) -> list[list[Word]]:
+    """Rows that continue the block ``block`` (words on one page) downwards, aligned with its left
+    edge: the address lines a model left untagged under the ones it tagged."""
+    if not block:
+        return []
+    page = block[0].page
+    ids = {id(w) for w in block}
+    pw = [w for w in words if w.page == page]
+    rows = _rows(pw)
+    own = [[pw[i] for i in r if id(pw[i]) in ids] for r in rows]
+    have = [k for k, r in enumerate(own) if r]
+    if not have:
+        return []
+    h = sorted(max(1.0, w.box[3] - w.box[1]) for w in block)[len(block) // 2]
+    x = min(w.box[0] for w in block)
+    seed = [own[k] for k in have]
+    n = len(seed)
+    out = _continue_block(pw, rows, have[-1] + 1, list(seed), x, h, float("inf"), _run_starts(words, page), page)
+    return out[n:]
+
+
+def _party_block(words: Sequence[Word], rows: list[list[int]], ri: int, r: list[int], j: int, cap: list[Word],
+                 h: float) -> list[list[Word]] | None:
+    page = cap[0].page
+    nxt = words[r[j]] if j < len(r) else None
+    right_of_cap = nxt is not None and nxt.box[0] - cap[-1].box[2] <= 15 * h and not _key_row([words[i] for i in r[j:j + 4]])
+    if right_of_cap and not any(c.isalpha() for c in nxt.text):
+        return None  # a code beside the caption ("Vendor 07821490"): the party's number, not its block
+    if right_of_cap and nxt.box[0] - cap[-1].box[2] > 4 * h and ri + 1 < len(rows):
+        # far right of the caption, with a block aligned right under it: the block under it is
+        # the caption's ("Invoice and shipping address:" over the address; the far word is the
+        # start of the window address printed beside it)
+        under = [words[i] for i in rows[ri + 1] if words[i].page == page]
+        width = max(w.box[2] for w in words if w.page == page) - min(w.box[0] for w in words if w.page == page)
+        if nxt.box[0] - cap[-1].box[2] > 0.2 * width and under and under[0].box[1] - cap[-1].box[3] < 1.5 * h and any(
+                abs(w.box[0] - cap[0].box[0]) < 1.0 * h for w in under):
+            right_of_cap = False
+    starts = _run_starts(words, page)
+
+    def segment(row: list[int], x: float, bound: float, first: bool = False) -> list[Word]:
+        return _segment(words, row, x, bound, h, starts, page, first)
+
+    block: list[list[Word]] = []
+    if right_of_cap:
+        x = nxt.box[0]
+        bound = float("inf")
+        col0, col1 = cap[0].box[0] - h, x - 0.5 * h
+        first = segment(r, x, bound, first=True)
+        first = [w for w in first if not _key_row([w])] if first and _key_row(first[1:2]) else first
+        block.append(first)
+        nri = ri + 1
+    else:
+        bound = nxt.box[0] if nxt is not None else float("inf")
+        col0 = col1 = None
+        # the first row under the caption with a word under it (rows of other columns can come between)
+        nri = ri + 1
+        cand: list[Word] = []
+        while nri < len(rows):
+            below = [words[i] for i in rows[nri] if words[i].page == page]
+            if not below or below[0].box[1] - cap[-1].box[3] > 2.5 * h:
+                return None
+            cand = [w for w in below if cap[0].box[0] - 2 * h <= w.box[0] < min(cap[-1].box[2], bound - 0.5 * h)]
+            if cand:
+                break
+            nri += 1
+        if not cand:
+            return None
+        x = cand[0].box[0]
+        first = segment(rows[nri], x, bound)
+        if not first:
+            return None
+        block.append(first)
+        nri += 1
+    if not block[0] or _contact_row(block[0]) or _key_row(block[0]) or block[0][-1].text.endswith(":") \
+            or sum(c.isalpha() for w in block[0] for c in w.text) < 2:
+        return None
+    return _continue_block(words, rows, nri, block, x, h, bound, starts, page,
+                           (col0, col1) if col0 is not None else None)

@@ -262,6 +262,87 @@ def test_a_caption_above_a_block_names_the_party() -> None:
     assert d.supplier.value == "Widgets"
 
 
+def test_a_caption_left_of_a_block_reads_the_block_whole() -> None:
+    s = Sheet()
+    s.put("Ship To", 20, 20)
+    s.put("Avenue Supermarts Ltd.", 120, 20, "B-ship_to")  # the model tagged the first row only
+    s.put("PSR DMart", 120, 32)
+    s.put("Village Adjacent To Hero", 120, 44)
+    s.word("Honda", 280, 44, "B-buyer")  # ... and a word of the block as the buyer
+    s.put("Hyderabad 500072", 120, 56)
+    s.put("Phone", 20, 68)  # the caption column's next caption ends the block
+    s.put("040 23866770", 120, 68)
+    s.put("Vendor", 500, 20)
+    s.put("SRI SAI GOPAL ENTERPRISES", 580, 20, "B-ship_to")  # the vendor block read as the ship-to
+    s.put("EAST MAREDPALLY", 580, 32, "I-ship_to")
+    s.put("Email", 500, 44)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "Avenue Supermarts Ltd., PSR DMart, Village Adjacent To Hero Honda, Hyderabad 500072"
+    assert d.supplier.value == "SRI SAI GOPAL ENTERPRISES"
+    assert d.buyer.value == "Avenue Supermarts Ltd."  # the goods go to the buyer
+
+
+def test_a_caption_over_a_block_beats_a_far_word_on_its_row_and_roles_follow_the_addressee() -> None:
+    s = Sheet()
+    s.put("YourCompany", 20, 5)
+    s.put("1725 Slough Ave.", 20, 17, "B-buyer")  # the seller's street line read as the buyer
+    s.put("Invoice and shipping address:", 20, 40)
+    s.put("Axelor", 400, 40, "B-supplier")  # the window address, read as the supplier
+    s.put("12 rue Albert", 400, 52, "I-supplier")
+    s.put("Axelor", 20, 52)
+    s.put("12 rue Albert Einstein", 20, 64)
+    s.put("77420 Champs", 20, 76)
+    s.put("+33 1 64 61 04 01", 20, 88)  # a phone row ends the address
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "Axelor, 12 rue Albert Einstein, 77420 Champs"
+    assert d.bill_to.value == d.ship_to.value
+    # the supplier named like the addressee is the buyer; the street line's name is the supplier
+    assert d.buyer.value == "Axelor"
+    assert d.supplier.value == "YourCompany"
+
+
+def test_party_captions_that_name_no_block() -> None:
+    s = Sheet()
+    s.put("Buyer:", 20, 20)
+    s.put("Lauren Payne", 100, 20)  # a purchasing agent, not the buying company
+    s.put("Vendor", 20, 32)
+    s.put("07821490", 100, 32)  # the vendor's number
+    s.put("Our customer service", 20, 300)  # a caption word inside a phrase
+    s.put("desk", 20, 312)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.buyer.present and not d.supplier.present
+
+    s = Sheet()
+    s.put("Lieferadresse:", 0, 0)
+    s.put("Orion Components GmbH", 0, 12, "B-ship_to")
+    s.put("Bahnhofstrasse 58", 0, 24, "I-ship_to")
+    s.put("1625 Zürich", 0, 36, "I-ship_to")
+    s.put("Mit freundlichen Grüßen", 0, 60)  # after a blank line: not the address
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="de", decimal=","))
+    assert d.ship_to.value == "Orion Components GmbH, Bahnhofstrasse 58, 1625 Zürich"
+
+
+def test_terms_end_before_the_next_caption() -> None:
+    s = Sheet()
+    s.put("30 días fecha factura", 20, 20, "B-payment_terms")
+    s.word("Solicitante:", 20, 32, "I-payment_terms")  # the model ran the terms into the next caption
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="es", decimal=",", dayfirst=True))
+    assert d.payment_terms.value == "30 días fecha factura"
+
+
+def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
+    s = Sheet()
+    s.word("Ship", 20, 20, conf=0.9)
+    s.word("to:", 60, 20, conf=0.9)
+    s.word("Acme", 20, 32, "B-ship_to", conf=0.9)
+    s.word("Berlin", 20, 44, conf=0.9)
+    s.word("Vendor:", 300, 20, conf=0.9)
+    s.word("Widgets", 300, 32, conf=0.9)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "Acme"  # OCR rows can interleave: the model's read stands
+    assert d.supplier.value == "Widgets"
+
+
 def test_the_table_header_settles_a_tie_and_an_untagged_wording_with_a_bracketed_code() -> None:
     s = Sheet()
     s.put("Description", 20, 90)

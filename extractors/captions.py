@@ -366,6 +366,7 @@ def party_blocks(words: Sequence[Word]) -> list[PartyBlock]:
     contact details (phone, e-mail, tax numbers) or another caption."""
     rows = _rows(words)
     out: list[PartyBlock] = []
+    starts_by_page: dict[int, list[float]] = {}
     for ri, r in enumerate(rows):
         toks = [_norm(words[i].text) for i in r]
         k = 0
@@ -388,7 +389,7 @@ def party_blocks(words: Sequence[Word]) -> list[PartyBlock]:
                     nxt is not None and not colon and nxt.box[0] - cap[-1].box[2] < 0.6 * h):
                 k += 1
                 continue
-            blk = _party_block(words, rows, ri, r, j, cap, h)
+            blk = _party_block(words, rows, ri, r, j, cap, h, starts_by_page)
             if blk:
                 out.append(PartyBlock(fields, " ".join(toks[k:k + n]), cap, blk))
             k = j
@@ -461,7 +462,7 @@ def rows_below(words: Sequence[Word], block: Sequence[Word]) -> list[list[Word]]
 
 
 def _party_block(words: Sequence[Word], rows: list[list[int]], ri: int, r: list[int], j: int, cap: list[Word],
-                 h: float) -> list[list[Word]] | None:
+                 h: float, starts_by_page: dict[int, list[float]]) -> list[list[Word]] | None:
     page = cap[0].page
     nxt = words[r[j]] if j < len(r) else None
     right_of_cap = nxt is not None and nxt.box[0] - cap[-1].box[2] <= 15 * h and not _key_row([words[i] for i in r[j:j + 4]])
@@ -476,7 +477,9 @@ def _party_block(words: Sequence[Word], rows: list[list[int]], ri: int, r: list[
         if nxt.box[0] - cap[-1].box[2] > 0.2 * width and under and under[0].box[1] - cap[-1].box[3] < 1.5 * h and any(
                 abs(w.box[0] - cap[0].box[0]) < 1.0 * h for w in under):
             right_of_cap = False
-    starts = _run_starts(words, page)
+    if page not in starts_by_page:
+        starts_by_page[page] = _run_starts(words, page)
+    starts = starts_by_page[page]
 
     def segment(row: list[int], x: float, bound: float, first: bool = False) -> list[Word]:
         return _segment(words, row, x, bound, h, starts, page, first)

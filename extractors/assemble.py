@@ -163,10 +163,15 @@ def _text(words: Sequence[Word], multiline: bool, joiner: str = " ") -> str:
     return out.strip()
 
 
+_DATE_SHAPE = re.compile(r"^\d{1,2}[./-]\d{1,2}[./-](\d{2}|\d{4})$")
+
+
 def _value(field: str, raw: str, loc: Locale) -> object:
     if field in ("order_date", "requested_date"):
         return parse_date(raw, loc)
     if field in ("total", "quantity", "unit_price", "amount"):
+        if _DATE_SHAPE.match(raw.strip()):
+            return None  # "11.12.2025" is a date, not 11,122,025
         return parse_number(raw, loc)
     if field == "currency":
         return parse_currency(raw)
@@ -175,6 +180,8 @@ def _value(field: str, raw: str, loc: Locale) -> object:
     if field == "line_no":
         n = parse_number(raw.strip().rstrip(".").strip(), loc)
         return int(n) if n is not None and float(n).is_integer() else raw.strip()
+    if field == "sku" and len(set(raw.strip())) == 1:
+        return None  # "0000000000": a placeholder, not an item code
     if field in ("po_number", "sku"):
         # Captions and brackets that cling to a code ("#4711", "(AB-12)", "EVY-370),") are not part of it.
         v = raw.strip().strip(":#,;").strip()
@@ -348,6 +355,7 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
     _mend_descriptions(tags)
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
     _check_arithmetic(draft.lines, words, loc)
+    _arithmetic_by_columns(draft.lines, words, loc)
     repaired: list[tuple[LineDraft, str]] = []
     if any(w.conf is not None for w in words):
         _ocr_code_shapes(draft.lines)
@@ -892,6 +900,44 @@ def _check_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale
 
 
 _COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
+
+
+def _arithmetic_by_columns(lines: list[LineDraft], words: Sequence[Word], loc: Locale) -> None:
+    """A line that does not add up, in a table whose other lines do: the numbers on its row in
+    the columns where the other lines have their quantity, price and amount, when those multiply
+    out (a serial number taken for the quantity, a list price and the MRP for price and amount)."""
+    keys = ("quantity", "unit_price", "amount")
+
+    def adds_up(ln: LineDraft) -> bool:
+        q, p, a = (_num(getattr(ln, k)) for k in keys)
+        return q is not None and p is not None and a is not None and _close(q * p, a)
+
+    good = [ln for ln in lines if adds_up(ln)]
+    if not good or len(good) == len(lines):
+        return
+    cols: dict[str, list[tuple[int, float, float]]] = {k: [] for k in keys}
+    for ln in good:
+        for k in keys:
+            for r in getattr(ln, k).source[:1]:
+                cols[k].append((r.page, r.box[0], r.box[2]))
+    for ln in lines:
+        if adds_up(ln):
+            continue
+        cands = _row_numbers(ln, words, loc)
+        pick: dict[str, tuple[float, Word]] = {}
+        for k in keys:
+            inside = [(v, w) for v, w in cands if any(min(w.box[2], c[2]) - max(w.box[0], c[1]) > 0 for c in cols[k])]
+            if len(inside) != 1:
+                break
+            pick[k] = inside[0]
+        if len(pick) != 3:
+            continue
+        (q, wq), (p, wp), (a, wa) = pick["quantity"], pick["unit_price"], pick["amount"]
+        if not _close(q * p, a):
+            continue
+        conf = min((getattr(ln, k).confidence for k in keys if getattr(ln, k).present), default=0.5)
+        for k, (v, w) in pick.items():
+            setattr(ln, k, Field(value=v, raw=w.text, confidence=conf, source=[SourceRef(page=w.page, box=w.box)]))
 
 
 _ABSORBABLE = frozenset({"quantity", "unit_price", "amount"}) | MULTILINE_FIELDS
@@ -1502,7 +1548,43 @@ def _lines(tags: list[WordTag], loc: Locale, cal: Calibrator | None) -> list[Lin
         if sum(1 for f in ("sku", "description", "quantity", "unit_price", "amount") if getattr(ln, f).present) < 2:
             continue
         out.append(ln)
-    return _drop_carried(out)
+    return _drop_off_column(_drop_carried(out))
+
+
+_LINE_VALUES = ("sku", "description", "quantity", "unit_price", "amount")
+
+
+def _drop_off_column(lines: list[LineDraft]) -> list[LineDraft]:
+    """A thin line (two of code, wording, quantity, price, amount) whose values stand in none of
+    the columns the other lines use is header text the model took for an item ("Vendor FSSAI No
+    13620014000545" over "Buyer 100"), not a line of the table."""
+    if len(lines) < 2:
+        return lines
+    full = [sum(1 for f in _LINE_VALUES if getattr(ln, f).present) >= 3 for ln in lines]
+
+    def col(ln: LineDraft, f: str) -> tuple[int, float, float] | None:
+        fld: Field = getattr(ln, f)
+        if not fld.present or not fld.source:
+            return None
+        b = fld.source[0]
+        return b.page, b.box[0], b.box[2]
+
+    out = []
+    for k, ln in enumerate(lines):
+        present = [f for f in _LINE_VALUES if getattr(ln, f).present]
+        if len(present) <= 2:
+            aligned = False
+            for f in present:
+                c = col(ln, f)
+                others = [col(o, f) for j, o in enumerate(lines) if j != k and full[j]]
+                others = [o for o in others if o is not None]
+                if c is None or not others or any(min(c[2], o[2]) - max(c[1], o[1]) > 0 for o in others):
+                    aligned = True
+                    break
+            if not aligned:
+                continue
+        out.append(ln)
+    return out
 
 
 _BRACKETED = re.compile(r"^\s*[\[(](?P<code>[A-Za-z0-9][A-Za-z0-9./_-]{0,30})[\])]\s*(?P<rest>.*)$")

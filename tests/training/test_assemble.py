@@ -330,6 +330,40 @@ def test_terms_end_before_the_next_caption() -> None:
     assert d.payment_terms.value == "30 días fecha factura"
 
 
+def test_header_numbers_taken_for_items_are_no_lines() -> None:
+    s = Sheet()
+    s.put("Phone", 20, 20)
+    s.word("0000000000", 120, 20, "B-sku")  # a placeholder phone number taken for a code
+    s.word("11.12.2025", 400, 20, "B-amount")  # ... and a date for an amount
+    s.put("FSSAI No", 20, 32)
+    s.word("13620014000545", 120, 32, "B-sku")  # a licence number and a buyer code taken for an item
+    s.put("Buyer", 20, 44)
+    s.word("100", 60, 44, "B-quantity")
+    for k, (sku, qty, price, amount) in enumerate([("8908009082084", "72", "84.97", "6117.84"),
+                                                    ("8908009082299", "120", "37.49", "4498.80")]):
+        y = 100 + 15 * k
+        s.word(sku, 20, y, "B-sku")
+        s.word(qty, 300, y, "B-quantity")
+        s.word(price, 400, y, "B-unit_price")
+        s.word(amount, 500, y, "B-amount")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("8908009082084", 72), ("8908009082299", 120)]
+
+
+def test_a_line_that_does_not_add_up_takes_the_numbers_in_the_other_lines_columns() -> None:
+    s = Sheet()
+    for k, (no, qty, bprice, price, mrp, amount, tags) in enumerate([
+            ("1", "72", "80.90", "84.97", "299.00", "6117.84", ("O", "B-quantity", "O", "B-unit_price", "O", "B-amount")),
+            # the serial number taken for the quantity, the list price and the MRP for price and amount
+            ("2", "120", "35.70", "37.49", "119.00", "4498.80", ("B-quantity", "O", "B-unit_price", "O", "B-amount", "O"))]):
+        y = 100 + 15 * k
+        for text, x, tag in zip((no, qty, bprice, price, mrp, amount), (20, 100, 200, 300, 400, 500), tags):
+            s.word(text, x, y, tag)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.quantity.value, ln.unit_price.value, ln.amount.value) for ln in d.lines] == [
+        (72, 84.97, 6117.84), (120, 37.49, 4498.8)]
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

@@ -354,6 +354,8 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
     _join_digit_groups(tags)
     _mend_descriptions(tags)
     draft.lines = _lines([t for t in tags if t.field in LINE_FIELDS], loc, calibrator)
+    if not draft.lines:
+        draft.lines = _key_value_item(words, loc)
     _check_arithmetic(draft.lines, words, loc)
     _arithmetic_by_columns(draft.lines, words, loc)
     repaired: list[tuple[LineDraft, str]] = []
@@ -900,6 +902,55 @@ def _check_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale
 
 
 _COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
+
+# One item written as captions and values ("Product Name: Pump X250 / Quantity: 150 Units").
+_ITEM_CAPTIONS: dict[str, tuple[str, ...]] = {
+    "description": ("product name", "product", "item name", "item", "article", "item description", "description",
+                    "produit", "désignation", "article", "artikel", "artikelbezeichnung", "bezeichnung", "producto",
+                    "descripción", "artículo", "product naam", "omschrijving", "prodotto", "descrizione"),
+    "quantity": ("quantity", "qty", "quantité", "qté", "menge", "anzahl", "cantidad", "aantal", "quantità"),
+    "sku": ("item code", "product code", "sku", "part no", "part number", "article no", "art.-nr.", "artikelnummer",
+            "référence", "ref", "code article", "código", "artikelnr", "codice"),
+    "unit_price": ("unit price", "price", "prix unitaire", "prix", "einzelpreis", "preis", "precio unitario", "precio",
+                   "stukprijs", "prijs", "prezzo"),
+}
+
+
+def _key_value_item(words: Sequence[Word], loc: Locale) -> list[LineDraft]:
+    """A document without an item table that names one item by captions, each followed by a
+    colon and its value on the same row: that item is the order's line (confidence 0.7, a CSR
+    confirms it)."""
+    found: dict[str, tuple[str, list[Word]]] = {}
+    for r in visual_rows(words):
+        ws = [words[i] for i in r]
+        colon = next((k for k, w in enumerate(ws[:5]) if w.text.endswith(":")), None)
+        if colon is None or colon + 1 >= len(ws):
+            continue
+        cap = " ".join(w.text for w in ws[:colon + 1]).casefold().rstrip(":").strip()
+        rest = ws[colon + 1:]
+        for f, caps in _ITEM_CAPTIONS.items():
+            if cap in caps and f not in found:
+                found[f] = (" ".join(w.text for w in rest), rest)
+    if "quantity" not in found or not ({"description", "sku"} & set(found)):
+        return []
+    qtext, qws = found["quantity"]
+    q = parse_number(qws[0].text, loc)
+    if q is None or q <= 0:
+        return []
+    ln = LineDraft()
+    ln.quantity = Field(value=float(q), raw=qws[0].text, confidence=0.7, source=_union(qws[:1]))
+    if len(qws) > 1 and normalize_uom(qws[1].text):
+        ln.uom = Field(value=normalize_uom(qws[1].text), raw=qws[1].text, confidence=0.7, source=_union(qws[1:2]))
+    for f in ("description", "sku"):
+        if f in found:
+            text, ws = found[f]
+            setattr(ln, f, Field(value=text.strip(), raw=text, confidence=0.7, source=_union(ws)))
+    if "unit_price" in found:
+        v = parse_number(found["unit_price"][1][0].text, loc)
+        if v is not None:
+            ln.unit_price = Field(value=float(v), raw=found["unit_price"][0], confidence=0.7,
+                                  source=_union(found["unit_price"][1][:1]))
+    return [ln]
 
 
 def _arithmetic_by_columns(lines: list[LineDraft], words: Sequence[Word], loc: Locale) -> None:
@@ -1591,15 +1642,33 @@ _BRACKETED = re.compile(r"^\s*[\[(](?P<code>[A-Za-z0-9][A-Za-z0-9./_-]{0,30})[\]
 
 
 def _bracketed_code(ln: LineDraft) -> None:
-    """"[A1090] iMac": the code an ERP prints in brackets before the product name is the item code."""
-    if ln.sku.present or not isinstance(ln.description.value, str):
+    """"[A1090] iMac": the code an ERP prints in brackets before the product name is the item code.
+    A code the model took from the wording after it ("[MBi9] Motherboard I9P57") goes back to
+    the wording."""
+    if not isinstance(ln.description.value, str):
         return
     m = _BRACKETED.match(ln.description.value)
     if not m or not m.group("rest").strip():
         return
     d = ln.description
+    if ln.sku.present:
+        s_src, d_src = ln.sku.source, d.source
+        if not (s_src and d_src and s_src[0].page == d_src[0].page and s_src[0].box[0] > d_src[0].box[0]
+                and abs(s_src[0].box[1] - d_src[0].box[1]) < 0.5 * max(1.0, d_src[0].box[3] - d_src[0].box[1])):
+            return
+        d = d.model_copy(update={"value": f"{d.value} {ln.sku.raw or ln.sku.value}",
+                                 "source": _union_refs(list(d_src) + list(s_src))})
     ln.sku = Field(value=m.group("code"), raw=f"[{m.group('code')}]", confidence=d.confidence, source=d.source)
-    ln.description = d.model_copy(update={"value": m.group("rest").strip()})
+    ln.description = d.model_copy(update={"value": _BRACKETED.match(str(d.value)).group("rest").strip()})
+
+
+def _union_refs(refs: list[SourceRef]) -> list[SourceRef]:
+    by_page: dict[int, list[SourceRef]] = {}
+    for r in refs:
+        by_page.setdefault(r.page, []).append(r)
+    return [SourceRef(page=p, box=(min(r.box[0] for r in rs), min(r.box[1] for r in rs),
+                                   max(r.box[2] for r in rs), max(r.box[3] for r in rs)))
+            for p, rs in sorted(by_page.items())]
 
 
 def _has(tags: list[WordTag], item: list[int], field: str) -> bool:

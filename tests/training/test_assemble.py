@@ -364,6 +364,33 @@ def test_a_line_that_does_not_add_up_takes_the_numbers_in_the_other_lines_column
         (72, 84.97, 6117.84), (120, 37.49, 4498.8)]
 
 
+def test_one_item_named_by_captions_is_the_line() -> None:
+    s = Sheet()
+    s.put("Purchase Order for Submersible Pump", 20, 10)
+    s.put("Product Name:", 20, 40)
+    s.put("Submersible Borewell Pump X250", 120, 40)
+    s.put("Quantity:", 20, 52)
+    s.put("150 Units", 120, 52)
+    s.put("Due Date:", 20, 64)
+    s.put("25 November 2025", 120, 64)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.description.value, ln.quantity.value, ln.uom.value) for ln in d.lines] == [
+        ("Submersible Borewell Pump X250", 150, "EA")]
+    assert d.lines[0].confidence < 0.9  # read by captions alone: a CSR confirms it
+
+
+def test_the_bracketed_erp_code_wins_over_a_code_in_the_wording() -> None:
+    s = Sheet()
+    s.word("[MBi9]", 20, 100, "B-description")
+    s.word("Motherboard", 60, 100, "I-description")
+    s.word("I9P57", 100, 100, "B-sku")  # part of the product's name, taken for its code
+    s.word("5.000", 300, 100, "B-quantity")
+    s.word("1500.00", 400, 100, "B-unit_price")
+    s.word("7500.00", 500, 100, "B-amount")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert (d.lines[0].sku.value, d.lines[0].description.value) == ("MBi9", "Motherboard I9P57")
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

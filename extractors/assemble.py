@@ -1089,6 +1089,17 @@ def _join_digit_groups(tags: list[WordTag]) -> None:
             h = max(1.0, words[a].box[3] - words[a].box[1])
             if 0 <= words[b].box[0] - words[a].box[2] <= 0.6 * h:
                 tb.field, tb.score, tb.begin = ta.field, ta.score, False
+        # "11 317" with only the thousands' group tagged: the leading digits join it
+        for a, b in zip(r, r[1:]):
+            ta, tb = tags[a], tags[b]
+            if tb.field not in _NUMERIC or ta.field is not None or not tb.begin:
+                continue
+            if not re.fullmatch(r"\d{1,3}", words[a].text) or not re.fullmatch(r"\d{3}(?:[.,]\d{1,2})?", words[b].text):
+                continue
+            h = max(1.0, words[b].box[3] - words[b].box[1])
+            if 0 <= words[b].box[0] - words[a].box[2] <= 0.6 * h:
+                ta.field, ta.score, ta.begin = tb.field, tb.score, True
+                tb.begin = False
 
 
 _MEASURE = re.compile(

@@ -366,6 +366,9 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
     for ln, key in repaired:  # a value read by arithmetic, not as printed: a CSR looks at it
         fld = getattr(ln, key)
         setattr(ln, key, fld.model_copy(update={"confidence": min(fld.confidence, REPAIRED_CONF)}))
+    matrix = _size_matrix(words, loc)
+    if matrix:  # a colour-by-size matrix is read by its grid, not by the model's tags
+        draft.lines = matrix
     return draft
 
 
@@ -902,6 +905,83 @@ def _check_arithmetic(lines: list[LineDraft], words: Sequence[Word], loc: Locale
 
 
 _COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
+
+_SIZE = re.compile(r"(?i)^(xxs|xs|s|m|l|xl|xxl|xxxl|[2-6]xl|\d{1,2}(?:-\d{1,2})?[ym]|one ?size)$")
+_TOTAL_HEAD = frozenset({"total", "qty", "qty.", "quantity", "sum", "gesamt", "summe", "pcs", "pieces", "totale"})
+_ARTICLE_CAPTIONS = ("article no.", "article no", "article number", "article", "art. no.", "art.-nr.", "style no.",
+                     "style no", "style", "product no.", "product no", "product no:", "artikelnummer", "modèle")
+MATRIX_CONF = 0.75
+
+
+def _size_matrix(words: Sequence[Word], loc: Locale) -> list[LineDraft]:
+    """An apparel order's colour-by-size matrix ("Color | S M L XL XXL | Total Qty." over rows
+    "MITTELGRAU (20)  157 522 584 ..."): one line per colour, its quantity the row's total
+    (or the sum of its sizes), its code the document's article number. Confidence 0.75: a CSR
+    confirms what a matrix read gives."""
+    rows = visual_rows(words)
+    out: list[LineDraft] = []
+    article = _article_code(words, rows)
+    ri = 0
+    while ri < len(rows):
+        head = [words[i] for i in rows[ri]]
+        sizes = [w for w in head if _SIZE.match(w.text)]
+        if len(sizes) < 3:
+            ri += 1
+            continue
+        first_x = min(w.box[0] for w in sizes)
+        last_x = max(w.box[2] for w in sizes)
+        tot = [w for w in head if w.text.casefold() in _TOTAL_HEAD and w.box[0] > last_x - 1]
+        tot_span = (min(w.box[0] for w in tot), max(w.box[2] for w in tot)) if tot else None
+        h = max(1.0, sizes[0].box[3] - sizes[0].box[1])
+        found: list[LineDraft] = []
+        k = ri + 1
+        last_top = max(w.box[1] for w in head)
+        while k < len(rows):
+            row = [words[i] for i in rows[k] if words[i].page == head[0].page]
+            if not row or row[0].box[1] - last_top > 4 * h:
+                break
+            label = [w for w in row if w.box[2] <= first_x - 0.2 * h]
+            nums = [(w, parse_number(w.text, loc)) for w in row if w.box[0] >= first_x - 2 * h]
+            nums = [(w, v) for w, v in nums if v is not None]
+            text = " ".join(w.text for w in label)
+            if not label or not nums or not any(c.isalpha() for c in text) or text.casefold().split()[0] in _TOTAL_HEAD:
+                break
+            qty = None
+            if tot_span:
+                under = [v for w, v in nums if min(w.box[2], tot_span[1] + h) - max(w.box[0], tot_span[0] - h) > 0]
+                qty = under[-1] if under else None
+            if qty is None:
+                qty = sum(v for w, v in nums)
+            ln = LineDraft()
+            ln.description = Field(value=text, raw=text, confidence=MATRIX_CONF, source=_union(label))
+            ln.quantity = Field(value=float(qty), raw=str(qty), confidence=MATRIX_CONF, source=_union([w for w, _ in nums]))
+            if article is not None:
+                ln.sku = Field(value=article.text, raw=article.text, confidence=MATRIX_CONF, source=_union([article]))
+            found.append(ln)
+            last_top = row[0].box[1]
+            k += 1
+        if len(found) >= 2:
+            out.extend(found)
+            ri = k
+        else:
+            ri += 1
+    return out
+
+
+def _article_code(words: Sequence[Word], rows: list[list[int]]) -> Word | None:
+    """The code after an article caption ("Article No. 145308843"), if the document prints one."""
+    for r in rows:
+        ws = [words[i] for i in r]
+        toks = [w.text.casefold() for w in ws]
+        for k in range(len(ws)):
+            for n in (3, 2, 1):
+                cap = " ".join(toks[k:k + n]).rstrip(":").strip()
+                if cap in _ARTICLE_CAPTIONS and k + n < len(ws):
+                    v = ws[k + n]
+                    if sum(c.isdigit() for c in v.text) >= 4 and _CODE_PART.match(v.text):
+                        return v
+    return None
+
 
 # One item written as captions and values ("Product Name: Pump X250 / Quantity: 150 Units").
 _ITEM_CAPTIONS: dict[str, tuple[str, ...]] = {

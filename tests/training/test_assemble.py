@@ -391,6 +391,33 @@ def test_the_bracketed_erp_code_wins_over_a_code_in_the_wording() -> None:
     assert (d.lines[0].sku.value, d.lines[0].description.value) == ("MBi9", "Motherboard I9P57")
 
 
+def test_a_colour_by_size_matrix_gives_one_line_per_colour() -> None:
+    s = Sheet()
+    s.word("Article", 300, 10)
+    s.word("No.", 340, 10)
+    s.word("145308843", 380, 10, "B-po_number")
+    s.word("Color", 20, 50)
+    for k, size in enumerate(["S", "M", "L", "XL", "XXL"]):
+        s.word(size, 120 + 40 * k, 50)
+    s.word("Total", 330, 50)
+    s.word("Qty.", 370, 50)
+    grid = [("MITTELGRAU", "(20)", ["157", "522", "584", "384", "249"], "1,896"),
+            ("LAVENDER", "(540)", ["133", "362", "414", "270", "182"], "1,361")]
+    for r, (colour, code, cells, total) in enumerate(grid):
+        y = 65 + 13 * r
+        s.word(colour, 20, y, "B-description")
+        s.word(code, 75, y)
+        for k, v in enumerate(cells):  # the model reads a matrix as scattered quantities and prices
+            s.word(v, 120 + 40 * k, y, ["B-quantity", "B-unit_price", "B-amount", "O", "B-sku"][k])
+        s.word(total, 360, y, "B-amount")
+    s.word("290", 120, 95)  # the sums under the matrix: no colour, no line
+    s.word("3,257", 360, 95, "B-total")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.description.value, ln.quantity.value) for ln in d.lines] == [
+        ("145308843", "MITTELGRAU (20)", 1896), ("145308843", "LAVENDER (540)", 1361)]
+    assert all(ln.confidence < 0.9 for ln in d.lines)
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

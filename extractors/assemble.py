@@ -170,8 +170,8 @@ def _value(field: str, raw: str, loc: Locale) -> object:
     if field in ("order_date", "requested_date"):
         return parse_date(raw, loc)
     if field in ("total", "quantity", "unit_price", "amount"):
-        if _DATE_SHAPE.match(raw.strip()):
-            return None  # "11.12.2025" is a date, not 11,122,025
+        if _DATE_SHAPE.match(raw.strip()) or raw.strip().endswith("%"):
+            return None  # "11.12.2025" is a date, not 11,122,025; "100%" a share, not an amount
         return parse_number(raw, loc)
     if field == "currency":
         return parse_currency(raw)
@@ -182,6 +182,8 @@ def _value(field: str, raw: str, loc: Locale) -> object:
         return int(n) if n is not None and float(n).is_integer() else raw.strip()
     if field == "sku" and len(set(raw.strip())) == 1:
         return None  # "0000000000": a placeholder, not an item code
+    if field == "po_number" and not any(c.isdigit() for c in raw):
+        return None  # an order number has a digit: "John" is a name
     if field in ("po_number", "sku"):
         # Captions and brackets that cling to a code ("#4711", "(AB-12)", "EVY-370),") are not part of it.
         v = raw.strip().strip(":#,;").strip()

@@ -197,7 +197,7 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
             if right and right[0].box[0] - cap_words[-1].box[2] > 25 * h:
                 right = []  # far across the page: another column's value
             if f == "total":
-                right = [w for w in right if parse_number(w.text, loc) is not None][-1:]
+                right = [w for w in right if parse_number(w.text, loc) is not None and not w.text.endswith("%")][-1:]
             elif f in ("order_date", "requested_date"):
                 right = right[:3]
             elif f == "payment_terms":

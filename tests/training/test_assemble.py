@@ -418,6 +418,18 @@ def test_a_colour_by_size_matrix_gives_one_line_per_colour() -> None:
     assert all(ln.confidence < 0.9 for ln in d.lines)
 
 
+def test_a_share_is_no_total_and_a_name_no_order_number() -> None:
+    s = Sheet()
+    s.put("Customer Name:", 20, 20)
+    s.word("John", 150, 20, "B-po_number")
+    s.put("Total:", 20, 200)
+    s.word("1,250.00", 150, 200, "B-total")
+    s.word("100%", 250, 200)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.po_number.present
+    assert d.total.value == 1250.0
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

@@ -182,8 +182,9 @@ def _value(field: str, raw: str, loc: Locale) -> object:
         return int(n) if n is not None and float(n).is_integer() else raw.strip()
     if field == "sku" and len(set(raw.strip())) == 1:
         return None  # "0000000000": a placeholder, not an item code
-    if field == "po_number" and not any(c.isdigit() for c in raw):
-        return None  # an order number has a digit: "John" is a name
+    if field == "po_number" and (not any(c.isdigit() for c in raw) or _DATE_SHAPE.match(raw.strip())
+                                 or re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip())):
+        return None  # an order number has a digit and is no date: "John" is a name
     if field in ("po_number", "sku"):
         # Captions and brackets that cling to a code ("#4711", "(AB-12)", "EVY-370),") are not part of it.
         v = raw.strip().strip(":#,;").strip()
@@ -371,6 +372,12 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
     matrix = _size_matrix(words, loc)
     if matrix:  # a colour-by-size matrix is read by its grid, not by the model's tags
         draft.lines = matrix
+    elif draft.lines and not any(ln.sku.present for ln in draft.lines):
+        # an order for one article ("Product No: 0570002" in the header): its lines are that article
+        art = _article_code(words, visual_rows(words))
+        if art is not None:
+            for ln in draft.lines:
+                ln.sku = Field(value=art.text, raw=art.text, confidence=MATRIX_CONF, source=_union([art]))
     return draft
 
 
@@ -1256,7 +1263,8 @@ def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
         cells.append([w])
     out: list[tuple[float, float, str | None]] = []
     for c in cells:
-        text = " ".join(w.text for w in c).casefold().strip(":")
+        # "UnitPrice", "Unit_Price": a spreadsheet's column name in one word
+        text = " ".join(re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", w.text) for w in c).casefold().strip(":")
         text = re.sub(r"\s*\([^)]*\)\s*$", "", text).strip()  # "Cost (USD)"
         field = next((f for cap, f in _TABLE_CAPTIONS if text == cap), None)
         if field is None and " " in text:
@@ -1264,6 +1272,14 @@ def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
             head = text.split()[0]
             field = next((f for cap, f in _TABLE_CAPTIONS if head == cap), None)
         out.append((c[0].box[0], c[-1].box[2], field))
+    # "Product | Description": beside a description column, the product column holds the code
+    desc = [k for k, (_a, _b, f) in enumerate(out) if f == "description"]
+    if len(desc) == 2:
+        texts = [" ".join(w.text for w in cells[k]).casefold().strip(":") for k in desc]
+        for k, t in zip(desc, texts):
+            if t in ("product", "producto", "prodotto", "artikel", "produit", "article"):
+                out[k] = (out[k][0], out[k][1], "sku")
+                break
     return out
 
 
@@ -1656,7 +1672,20 @@ def _lines(tags: list[WordTag], loc: Locale, cal: Calibrator | None) -> list[Lin
         fields = {tags[i].field for i in r}
         if fields & _ANCHORS:
             # A row with two quantities is two lines that the row grouping merged: keep one line
-            # per row here; the model's B tags on sku split them below.
+            # per row here; the model's B tags on sku split them below. Rows before it join it
+            # when they sit right above it (a description printed over its numbers), not from
+            # another page or the header far above.
+            top = min(words[i].box[1] for i in r)
+            h = max(1.0, max(words[i].box[3] - words[i].box[1] for i in r))
+            near: list[list[int]] = []
+            for pr in reversed(pending):
+                w0 = words[pr[0]]
+                bottom = max(words[i].box[3] for i in pr)
+                if w0.page != words[r[0]].page or top - bottom > 2.5 * h:
+                    break
+                near.insert(0, pr)
+                top = min(words[i].box[1] for i in pr)
+            pending = near
             row = [i for pr in pending for i in pr] + list(r)
             pending = []
             items.append(row)

@@ -94,6 +94,9 @@ def _norm(t: str) -> str:
 
 def _compile() -> list[tuple[str, list[str]]]:
     pats = [(f, c.split()) for f, caps in CAPTIONS.items() for c in caps]
+    # a spreadsheet's column names in one word: "OrderID", "PO_Number", "DeliveryDate"
+    pats += [(f, [j.join(c.split())]) for f, caps in CAPTIONS.items() for c in caps for j in ("", "_")
+             if " " in c and "." not in c and "#" not in c]
     return sorted(pats, key=lambda p: -len(" ".join(p[1])))
 
 

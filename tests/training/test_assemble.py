@@ -430,6 +430,33 @@ def test_a_share_is_no_total_and_a_name_no_order_number() -> None:
     assert d.total.value == 1250.0
 
 
+def test_lines_without_a_code_take_the_article_the_order_is_for() -> None:
+    s = Sheet()
+    s.put("Product No:", 300, 10)
+    s.word("0570002", 400, 10)
+    s.word("Blue", 20, 100, "B-description")
+    s.word("1.73", 300, 100, "B-unit_price")
+    s.word("11", 400, 100)  # "11 317": the model tagged the thousands' group only
+    s.word("317", 438, 100, "B-quantity")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [("0570002", 11317, 1.73)]
+
+
+def test_rows_far_above_the_first_item_or_on_another_page_are_not_part_of_it() -> None:
+    s = Sheet()
+    s.put("Order", 20, 10)
+    s.word("B-4295", 20, 22, "B-sku", )  # the order sheet's id, on its own page, read as a code
+    s.words[-1] = s.words[-1].model_copy(update={"page": 0})
+    s.words.append(Word(text="Y500", box=(54, 12, 78, 24), page=1))
+    s.tags.append("B-sku")
+    s.words.append(Word(text="29", box=(186, 12, 198, 24), page=1))
+    s.tags.append("B-quantity")
+    s.words.append(Word(text="8.29", box=(216, 12, 240, 24), page=1))
+    s.tags.append("B-unit_price")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("Y500", 29)]
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

@@ -1202,6 +1202,23 @@ def _join_wrapped_codes(tags: list[WordTag]) -> None:
     joining character, is part of the code."""
     words = [t.word for t in tags]
     rows = visual_rows(words)
+    # the upper part of a wrapped code taken for a number ("8559.544." over "153-NU90"): a number
+    # does not end with a joining character
+    for k, r in enumerate(rows[:-1]):
+        for i in r:
+            w = words[i]
+            if tags[i].field not in _NUMERIC or not re.fullmatch(r"[A-Za-z0-9]+(?:[./_-][A-Za-z0-9]+)*[./_-]", w.text):
+                continue
+            if w.text.endswith(".") and w.text.count(".") < 2:
+                continue  # "12." may be a number
+            h = max(1.0, w.box[3] - w.box[1])
+            below = [j for j in rows[k + 1] if words[j].page == w.page and abs(words[j].box[0] - w.box[0]) <= h
+                     and tags[j].field in (None, "sku", "description") and _CODE_PART.match(words[j].text)
+                     and any(c.isdigit() for c in words[j].text)
+                     and words[j].box[1] - w.box[3] < 1.2 * h]
+            if below:
+                tags[i].field, tags[i].begin = "sku", True
+                tags[below[0]].field, tags[below[0]].begin = "sku", False
     for k, r in enumerate(rows):
         for i in r:
             if tags[i].field != "sku":
@@ -1718,6 +1735,7 @@ def _lines(tags: list[WordTag], loc: Locale, cal: Calibrator | None) -> list[Lin
             joiner = "" if f == "sku" else " "
             setattr(ln, f, _field(f, ft, loc, "line", cal, multiline=False, joiner=joiner))
         _bracketed_code(ln)
+        _code_not_unit(ln)
         if sum(1 for f in ("sku", "description", "quantity", "unit_price", "amount") if getattr(ln, f).present) < 2:
             continue
         out.append(ln)
@@ -1758,6 +1776,18 @@ def _drop_off_column(lines: list[LineDraft]) -> list[LineDraft]:
                 continue
         out.append(ln)
     return out
+
+
+def _code_not_unit(ln: LineDraft) -> None:
+    """A "unit" with three digits in it ("LW.165.642") is the item code the model put in the
+    wrong column; units are words and abbreviations."""
+    u = ln.uom
+    if not u.present or ln.sku.present:
+        return
+    raw = str(u.raw or u.value).strip()
+    if sum(c.isdigit() for c in raw) >= 3 and _CODE_PART.match(raw):
+        ln.sku = u.model_copy(update={"value": raw})
+        ln.uom = Field()
 
 
 _BRACKETED = re.compile(r"^\s*[\[(](?P<code>[A-Za-z0-9][A-Za-z0-9./_-]{0,30})[\])]\s*(?P<rest>.*)$")

@@ -457,6 +457,22 @@ def test_rows_far_above_the_first_item_or_on_another_page_are_not_part_of_it() -
     assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("Y500", 29)]
 
 
+def test_a_code_read_as_a_unit_or_a_number_is_the_item_code() -> None:
+    s = Sheet()
+    s.word("Toner", 20, 100, "B-description")
+    s.word("LW.165.642", 100, 100, "B-uom")  # the code column read as units
+    s.word("86", 300, 100, "B-quantity")
+    s.word("3.76", 400, 100, "B-unit_price")
+    s.word("Marker", 20, 130, "B-description")
+    s.word("2923.661.", 100, 130, "B-quantity")  # a code wrapped in its cell, its upper part read as a number
+    s.word("100", 300, 130, "B-quantity")
+    s.word("38.31", 400, 130, "B-unit_price")
+    s.word("371-LZ74", 100, 141)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.uom.value, ln.quantity.value) for ln in d.lines] == [
+        ("LW.165.642", None, 86), ("2923.661.371-LZ74", None, 100)]
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

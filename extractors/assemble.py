@@ -145,10 +145,24 @@ def _union(words: Sequence[Word]) -> list[SourceRef]:
             for p, ws in sorted(by_page.items())]
 
 
+def _rtl(text: str) -> bool:
+    """Whether a row is written right to left (Hebrew, Arabic): most of its letters are."""
+    rtl = sum(1 for c in text if "\u0590" <= c <= "\u08ff")
+    return rtl > 0 and rtl * 2 > sum(1 for c in text if c.isalpha())
+
+
+def _row_text(ws: Sequence[Word]) -> str:
+    """A row's words in reading order: left to right, or right to left in a Hebrew or Arabic row."""
+    text = " ".join(w.text for w in ws)
+    if _rtl(text):
+        return " ".join(w.text for w in sorted(ws, key=lambda w: -w.box[0]))
+    return text
+
+
 def _text(words: Sequence[Word], multiline: bool, joiner: str = " ") -> str:
     """Words in visual order: a row's words joined by spaces, rows by ", " (multi-line blocks) or ``joiner``."""
     rows = visual_rows(words)
-    parts = [" ".join(words[i].text for i in r) for r in rows]
+    parts = [_row_text([words[i] for i in r]) for r in rows]
     if multiline:
         parts = [p.strip().rstrip(",").strip() for p in parts]
         return ", ".join(p for p in parts if p)
@@ -261,7 +275,7 @@ def _field_of(field: str, tags: Sequence[WordTag], loc: Locale, kind: str, cal: 
     value = _value(field, raw, loc)
     if multiline and value:
         # a block keeps its rows in ``raw`` (one per line); the value joins them with ", "
-        raw = "\n".join(" ".join(words[i].text for i in r).strip().rstrip(",").strip() for r in visual_rows(words))
+        raw = "\n".join(_row_text([words[i] for i in r]).strip().rstrip(",").strip() for r in visual_rows(words))
     score = float(np.mean([t.score for t in tags])) if tags else 0.0
     if value is None or value == "":
         # A tagged span that does not parse is not a value; keep what was printed for review.
@@ -763,6 +777,8 @@ def _caption_check(draft: OrderDraft, words: Sequence[Word], loc: Locale) -> Non
         if not vals:
             continue
         pool = [v for v in vals if not v.qualified] or vals  # "Order Number" before "Bulk Order Number"
+        if f == "order_date" and all(v.qualified for v in pool):
+            continue  # "Launch Date", "Shipment Date": other dates, never the order's
         cv = pool[-1] if f == "total" else pool[0]
         cur: Field = getattr(draft, f)
         if cur.present and (cur.value == cv.value or (isinstance(cur.value, float) and isinstance(cv.value, float)

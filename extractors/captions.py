@@ -35,7 +35,7 @@ CAPTIONS: dict[str, tuple[str, ...]] = {
     "order_date": (
         "purchase order date", "po date", "p.o. date", "order date", "date of order", "date ordered",
         "date placed", "po creation", "creation date", "issue date", "document date", "date issued",
-        "quotation date", "bestelldatum", "auftragsdatum", "belegdatum", "datum", "date de commande",
+        "quotation date", "date generated", "generated on", "date created", "created on", "bestelldatum", "auftragsdatum", "belegdatum", "datum", "date de commande",
         "date de la commande", "date", "fecha de pedido", "fecha del pedido", "fecha", "orderdatum",
         "besteldatum", "data ordine", "data",
     ),

@@ -473,6 +473,26 @@ def test_a_code_read_as_a_unit_or_a_number_is_the_item_code() -> None:
         ("LW.165.642", None, 86), ("2923.661.371-LZ74", None, 100)]
 
 
+def test_a_hebrew_row_reads_right_to_left() -> None:
+    s = Sheet()
+    s.word("ירושלים", 20, 20, "I-ship_to")
+    s.word("שאול", 60, 20, "I-ship_to")
+    s.word("24", 100, 20, "I-ship_to")
+    s.word("כנפי", 140, 20, "B-ship_to")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "כנפי 24 שאול ירושלים"
+
+
+def test_another_date_is_not_the_order_date() -> None:
+    s = Sheet()
+    s.put("Launch Date:", 20, 20)
+    s.put("12 Mar 2027", 120, 20)
+    s.put("Date generated:", 20, 300)
+    s.put("21 April 2026", 140, 300)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.order_date.value == "2026-04-21"
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

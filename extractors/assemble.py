@@ -353,6 +353,9 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
     _party_caption_check(draft, words)
     _supplier_not_addressee(draft)
     _name_not_street(draft, words)
+    for f in MULTILINE_FIELDS:
+        if getattr(draft, f).present and not _plausible_party(str(getattr(draft, f).value)):
+            setattr(draft, f, Field())
     _buyer_from_delivery(draft)
     if not draft.currency.present:
         # A currency printed inside the total ("€ 1.234,50") or beside the amounts.
@@ -588,6 +591,17 @@ def _trailing_caption(draft: OrderDraft) -> None:
         toks.pop()
     if len(toks) < len(fld.value.split()):
         setattr(draft, "payment_terms", fld.model_copy(update={"value": " ".join(toks)}))
+
+
+def _plausible_party(value: str) -> bool:
+    """A party is named by words: not a stray sign ("&"), a legal form alone ("Ltd"), or a list
+    of captions and values ("Development No: 1128483D, Country of Production: Bangladesh")."""
+    letters = sum(1 for c in value if c.isalpha())
+    if letters < 3:
+        return False
+    if _LEGAL_FORM.fullmatch(value.strip().strip(".,")):
+        return False
+    return sum(1 for t in value.split() if t.endswith(":")) < 2
 
 
 def _supplier_not_addressee(draft: OrderDraft) -> None:

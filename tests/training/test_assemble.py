@@ -493,6 +493,14 @@ def test_another_date_is_not_the_order_date() -> None:
     assert d.order_date.value == "2026-04-21"
 
 
+def test_a_stray_sign_or_a_legal_form_alone_names_no_party() -> None:
+    s = Sheet()
+    s.word("&", 20, 20, "B-ship_to")
+    s.word("Ltd", 300, 20, "B-supplier")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.ship_to.present and not d.supplier.present
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

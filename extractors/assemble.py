@@ -1291,7 +1291,8 @@ _TABLE_CAPTIONS: tuple[tuple[str, str], ...] = tuple(sorted(list(_COLUMN_CAPTION
             "código", "codigo", "product no", "upc", "style", "style no", "article no", "artikelnr."),
     "description": ("description", "désignation", "designation", "bezeichnung", "beschreibung", "descripción",
                     "descripcion", "omschrijving", "descrizione", "product description", "item description",
-                    "product", "libellé", "article description", "artikel", "producto", "prodotto"),
+                    "product", "libellé", "article description", "artikel", "producto", "prodotto", "product name",
+                    "item name", "artikelname", "nom du produit", "nombre del producto", "productnaam"),
     "uom": ("uom", "u/m", "unit", "unité", "einheit", "me", "unidad", "eenheid", "um", "unit of measure"),
 }.items() for c in caps], key=lambda p: -len(p[0])))
 _TOTAL_ROW = re.compile(r"(?i)^(sub-?)?totals?\b|^summe|^gesamt|^montant|^importe|^totaal|^net\b|^grand")
@@ -1308,6 +1309,21 @@ def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
                 cells[-1].append(w)
                 continue
         cells.append([w])
+    def caption_of(ws: list[Word]) -> str | None:
+        text = " ".join(re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", w.text) for w in ws).casefold().strip(":")
+        text = re.sub(r"\s*\([^)]*\)\s*$", "", text).strip()
+        return next((f for cap, f in _TABLE_CAPTIONS if text == cap), None)
+
+    # "Product Code Product Name" printed close together: two captions, two columns
+    split: list[list[Word]] = []
+    for c in cells:
+        if len(c) >= 2 and caption_of(c) is None:
+            k = next((k for k in range(1, len(c)) if caption_of(c[:k]) and caption_of(c[k:])), None)
+            if k is not None:
+                split.extend([c[:k], c[k:]])
+                continue
+        split.append(c)
+    cells = split
     out: list[tuple[float, float, str | None]] = []
     for c in cells:
         # "UnitPrice", "Unit_Price": a spreadsheet's column name in one word
@@ -1370,7 +1386,12 @@ def _header_tables(tags: list[WordTag], loc: Locale) -> None:
                         if parse_number(words[i].text, loc) is None:
                             continue
                     elif f == "sku":
-                        if not any(c.isdigit() for c in words[i].text):
+                        # a code has a digit, or is the letter part of one printed with a space ("CFT 0167")
+                        mates = [j for j in r if col_of[j] == "sku" and j != i]
+                        if not any(c.isdigit() for c in words[i].text) and not any(
+                                any(c.isdigit() for c in words[j].text) and _CODE_PART.match(words[i].text)
+                                and abs(words[j].box[0] - words[i].box[2]) < 0.6 * max(1.0, words[i].box[3] - words[i].box[1])
+                                for j in mates):
                             continue
                     elif f is None or f == "line_no":
                         if t.field in ("quantity", "unit_price", "amount") and understood:

@@ -501,6 +501,21 @@ def test_a_stray_sign_or_a_legal_form_alone_names_no_party() -> None:
     assert not d.ship_to.present and not d.supplier.present
 
 
+def test_two_column_captions_printed_close_together_are_two_columns() -> None:
+    s = Sheet()
+    for text, x in (("Product", 31), ("Code", 61), ("Product", 91), ("Name", 121), ("Qty", 244)):
+        s.word(text, x, 90)  # 35 wide at 30 apart: one run of words to the eye
+    for k, (code, num, name, qty) in enumerate([("CFT", "0167", "Coffee table", "9"), ("LVS", "0439", "Loveseat", "2")]):
+        y = 110 + 15 * k
+        s.word(code, 31, y, "B-description")
+        s.word(num, 68, y, "I-description")
+        s.word(name, 120, y, "I-description")
+        s.word(qty, 244, y, "B-quantity")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.description.value, ln.quantity.value) for ln in d.lines] == [
+        ("CFT 0167", "Coffee table", 9), ("LVS 0439", "Loveseat", 2)]
+
+
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:
     s = Sheet()
     s.word("Ship", 20, 20, conf=0.9)

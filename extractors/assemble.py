@@ -383,12 +383,20 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
         _ocr_code_shapes(draft.lines)
         repaired = _ocr_arithmetic(draft.lines, words, loc)
     _line_confidence(draft.lines)
+    _total_not_a_count(draft)
     for ln, key in repaired:  # a value read by arithmetic, not as printed: a CSR looks at it
         fld = getattr(ln, key)
         setattr(ln, key, fld.model_copy(update={"confidence": min(fld.confidence, REPAIRED_CONF)}))
     matrix = _size_matrix(words, loc)
     if matrix:  # a colour-by-size matrix is read by its grid, not by the model's tags
         draft.lines = matrix
+        if draft.total.present and draft.total.source:
+            # the matrix's sums row is pieces, not money
+            top = min(r.box[1] for ln in matrix for r in ln.description.source)
+            bottom = max(r.box[3] for ln in matrix for r in ln.description.source)
+            h = max(1.0, bottom - top) / max(1, len(matrix))
+            if all(top - 3 * h <= r.box[1] <= bottom + 2 * h for r in draft.total.source):
+                draft.total = Field()
     elif draft.lines and not any(ln.sku.present for ln in draft.lines):
         # an order for one article ("Product No: 0570002" in the header): its lines are that article
         art = _article_code(words, visual_rows(words))
@@ -591,6 +599,21 @@ def _trailing_caption(draft: OrderDraft) -> None:
         toks.pop()
     if len(toks) < len(fld.value.split()):
         setattr(draft, "payment_terms", fld.model_copy(update={"value": " ".join(toks)}))
+
+
+def _total_not_a_count(draft: OrderDraft) -> None:
+    """A "Total" equal to the pieces ordered, on lines priced to another sum, counts pieces: it
+    is no order total ("Total: 11 317" under a quantity table)."""
+    t = _num(draft.total)
+    if t is None or not draft.lines:
+        return
+    qty = [_num(ln.quantity) for ln in draft.lines]
+    if any(q is None for q in qty) or not _close(sum(qty), t):  # type: ignore[arg-type]
+        return
+    money = [(_num(ln.amount) if ln.amount.present else (_num(ln.quantity) or 0) * (_num(ln.unit_price) or 0))
+             for ln in draft.lines if ln.unit_price.present or ln.amount.present]
+    if money and not _close(sum(m or 0 for m in money), t):
+        draft.total = Field()
 
 
 def _plausible_party(value: str) -> bool:

@@ -127,7 +127,7 @@ def _typed(field: str, ws: Sequence[Word], loc: Locale) -> object | None:
                     return d
         return None
     if field == "total":
-        v = parse_number(ws[-1].text, loc)
+        v = parse_number("".join(w.text for w in ws[-2:]) if len(ws) == 2 else ws[-1].text, loc)
         return float(v) if v is not None else None
     if field == "currency":
         return parse_currency(ws[0].text.strip(":;,()"))
@@ -200,7 +200,11 @@ def caption_values(words: Sequence[Word], loc: Locale) -> dict[str, list[Caption
             if right and right[0].box[0] - cap_words[-1].box[2] > 25 * h:
                 right = []  # far across the page: another column's value
             if f == "total":
-                right = [w for w in right if parse_number(w.text, loc) is not None and not w.text.endswith("%")][-1:]
+                nums = [w for w in right if parse_number(w.text, loc) is not None and not w.text.endswith("%")]
+                right = nums[-1:]
+                if len(nums) >= 2 and re.fullmatch(r"\d{3}(?:[.,]\d{1,2})?", nums[-1].text) and re.fullmatch(
+                        r"\d{1,3}", nums[-2].text) and 0 <= nums[-1].box[0] - nums[-2].box[2] < 0.6 * h:
+                    right = nums[-2:]  # "11 317": thousands set apart by a thin space
             elif f in ("order_date", "requested_date"):
                 right = right[:3]
             elif f == "payment_terms":

@@ -415,6 +415,7 @@ def test_a_colour_by_size_matrix_gives_one_line_per_colour() -> None:
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [(ln.sku.value, ln.description.value, ln.quantity.value) for ln in d.lines] == [
         ("145308843", "MITTELGRAU (20)", 1896), ("145308843", "LAVENDER (540)", 1361)]
+    assert not d.total.present  # the sums row counts pieces
     assert all(ln.confidence < 0.9 for ln in d.lines)
 
 
@@ -514,6 +515,20 @@ def test_two_column_captions_printed_close_together_are_two_columns() -> None:
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [(ln.sku.value, ln.description.value, ln.quantity.value) for ln in d.lines] == [
         ("CFT 0167", "Coffee table", 9), ("LVS 0439", "Loveseat", 2)]
+
+
+def test_a_total_of_pieces_is_no_order_total() -> None:
+    s = Sheet()
+    s.word("Blue", 20, 100, "B-description")
+    s.word("ABC-1", 100, 100, "B-sku")
+    s.word("1.73", 300, 100, "B-unit_price")
+    s.word("11317", 400, 100, "B-quantity")
+    s.word("Total:", 300, 130)
+    s.word("11", 400, 130)
+    s.word("317", 438, 130, "B-total")  # the pieces of the table above, thousands set apart
+    s.word("100%", 500, 130)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.lines[0].quantity.value == 11317 and not d.total.present
 
 
 def test_on_a_scan_a_party_caption_only_fills_a_gap() -> None:

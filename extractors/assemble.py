@@ -107,10 +107,26 @@ def _overlap(a: tuple[float, float], b0: float, b1: float) -> float:
     return h / max(1e-6, min(a[1] - a[0], b1 - b0))
 
 
+_ROWS_MEMO: dict[tuple, tuple[Sequence[Word], list[list[int]]]] = {}
+
+
 def visual_rows(words: Sequence[Word]) -> list[list[int]]:
     """Indices of ``words`` grouped into visual rows (per page, by vertical overlap), top to bottom,
-    each row left to right. On a skewed scan rows follow the page's slope."""
+    each row left to right. On a skewed scan rows follow the page's slope. The checks after the
+    model ask for the rows of the same words many times: the last few answers are kept."""
     skew = _SKEW.get()
+    key = (tuple(map(id, words)), tuple(sorted(skew.items())) if skew else ())
+    hit = _ROWS_MEMO.get(key)
+    if hit is not None and len(hit[0]) == len(words) and all(a is b for a, b in zip(hit[0], words)):
+        return [list(r) for r in hit[1]]
+    rows = _visual_rows(words, skew)
+    if len(_ROWS_MEMO) >= 16:
+        _ROWS_MEMO.pop(next(iter(_ROWS_MEMO)))
+    _ROWS_MEMO[key] = (list(words), [list(r) for r in rows])
+    return rows
+
+
+def _visual_rows(words: Sequence[Word], skew: dict[int, float]) -> list[list[int]]:
     ys = []
     for w in words:
         d = skew.get(w.page, 0.0) * (w.box[0] + w.box[2]) / 2 if skew else 0.0
@@ -1318,6 +1334,9 @@ _TABLE_CAPTIONS: tuple[tuple[str, str], ...] = tuple(sorted(list(_COLUMN_CAPTION
                     "item name", "artikelname", "nom du produit", "nombre del producto", "productnaam"),
     "uom": ("uom", "u/m", "unit", "unité", "einheit", "me", "unidad", "eenheid", "um", "unit of measure"),
 }.items() for c in caps], key=lambda p: -len(p[0])))
+_TABLE_CAPTION_OF: dict[str, str] = {}
+for _cap, _f in _TABLE_CAPTIONS:
+    _TABLE_CAPTION_OF.setdefault(_cap, _f)  # the first of a caption named twice, as the list reads
 _TOTAL_ROW = re.compile(r"(?i)^(sub-?)?totals?\b|^summe|^gesamt|^montant|^importe|^totaal|^net\b|^grand")
 
 
@@ -1335,7 +1354,7 @@ def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
     def caption_of(ws: list[Word]) -> str | None:
         text = " ".join(re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", w.text) for w in ws).casefold().strip(":")
         text = re.sub(r"\s*\([^)]*\)\s*$", "", text).strip()
-        return next((f for cap, f in _TABLE_CAPTIONS if text == cap), None)
+        return _TABLE_CAPTION_OF.get(text)
 
     # "Product Code Product Name" printed close together: two captions, two columns
     split: list[list[Word]] = []
@@ -1352,11 +1371,11 @@ def _header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
         # "UnitPrice", "Unit_Price": a spreadsheet's column name in one word
         text = " ".join(re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", w.text) for w in c).casefold().strip(":")
         text = re.sub(r"\s*\([^)]*\)\s*$", "", text).strip()  # "Cost (USD)"
-        field = next((f for cap, f in _TABLE_CAPTIONS if text == cap), None)
+        field = _TABLE_CAPTION_OF.get(text)
         if field is None and " " in text:
             # "Prix unit.", "Total ligne", "Menge (Stk)": the first word names the column
             head = text.split()[0]
-            field = next((f for cap, f in _TABLE_CAPTIONS if head == cap), None)
+            field = _TABLE_CAPTION_OF.get(head)
         out.append((c[0].box[0], c[-1].box[2], field))
     # "Product | Description": beside a description column, the product column holds the code
     desc = [k for k, (_a, _b, f) in enumerate(out) if f == "description"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from extractors.captions import _CONTACT, _contact_row
 from extractors.normalize import Locale, detect_locale, parse_currency, parse_date, parse_number
 from intake.domain import Document, Page, Word
 from intake.errors import IntakeError
@@ -274,11 +275,18 @@ def _block_below(words: Sequence[Word], idx: Sequence[int], used: set[int], max_
         row.sort(key=lambda i: words[i].box[0])
         if abs(words[row[0]].box[0] - x0) > 1.5 * h or words[row[0]].text.endswith(":"):
             break
+        r0 = words[row[0]]
+        left = [w for w in words if w.page == page and w.box[2] <= r0.box[0] and r0.box[0] - w.box[2] < 20 * h
+                and min(w.box[3], r0.box[3]) - max(w.box[1], r0.box[1]) > 0.5 * h]
+        if any(w.text.endswith(":") or _CONTACT.match(w.text) for w in left):
+            break  # a caption left of the row ("Option No: 32GPOO", "Phone 040…"): not the party's address
         run = [row[0]]
         for i in row[1:]:
             if words[i].box[0] - words[run[-1]].box[2] > 1.5 * h:
                 break
             run.append(i)
+        if _contact_row([words[i] for i in run]):
+            break  # phone, fax, e-mail: the address has ended
         out.extend(run)
         bottom = max(words[i].box[3] for i in run)
     return out
@@ -338,10 +346,16 @@ def label_from_truth(doc: Document, truth: dict[str, Any]) -> LabelledDoc:
                 continue
             idx = _find_value(words, v, kind, loc, used, near)
             if idx and near:
-                # Only accept a line's numbers on (or right next to) its anchor's rows.
+                # Only accept a line's numbers on (or right next to) its anchor's rows, except in
+                # an order for one article, whose code and name can head the page over a table of
+                # its quantity and price: there a distinctive number (a fraction, or 100 and more)
+                # is its own wherever it stands.
                 a = words[next(iter(near))]
                 w = words[idx[0]]
-                if w.page != a.page or abs(w.box[1] - a.box[1]) > 3 * max(1.0, a.box[3] - a.box[1]):
+                far = w.page != a.page or abs(w.box[1] - a.box[1]) > 3 * max(1.0, a.box[3] - a.box[1])
+                distinct = kind == "number" and isinstance(v, (int, float)) and (abs(v) >= 100 or float(v) != int(v))
+                if far and not (len(truth.get("lines") or []) == 1 and f in ("quantity", "unit_price", "amount")
+                                and distinct):
                     continue
             mark(idx, f, li)
     pages: list[LabelledPage] = []

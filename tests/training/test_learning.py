@@ -338,3 +338,30 @@ def test_a_party_named_by_name_labels_its_whole_block() -> None:
     for w in ("Acme", "Ltd", "12", "High", "Street", "Leeds", "LS1", "4AB"):
         assert "buyer" in tags[w], (w, tags[w])
     assert "buyer" not in tags["Ship"] and "buyer" not in tags["Depot"]
+
+
+def test_alignment_labels_a_single_article_order_and_stops_party_blocks_at_captions_and_contacts() -> None:
+    """An order for one article names it in the header and prints its quantity and price in a
+    table below: those numbers are labelled as the line's. A party's address rows stop at a
+    key-value row ("Option No: 32GPOO") and at a phone row."""
+    from intake.domain import Document, DocumentKind, Page, Word
+    from training.build_dataset import label_from_truth
+
+    def w(text: str, x: float, y: float) -> Word:
+        return Word(text=text, box=(x, y, x + 8 * len(text), y + 9), page=0)
+
+    words = [w("Product", 300, 20), w("No:", 360, 20), w("0570002", 400, 20),
+             w("Supplier", 20, 40), w("Name:", 90, 40), w("IMPRESS-NEWTEX", 140, 40),
+             w("Option", 20, 52), w("No:", 80, 52), w("32GPOO", 140, 52),
+             w("Vendor", 400, 80), w("SRI", 480, 80), w("GOPAL", 520, 80),
+             w("HYDERABAD", 480, 92), w("Phone", 400, 104), w("0401234567", 480, 104),
+             w("Blue", 20, 300), w("1.73", 300, 300), w("11", 400, 300), w("317", 420, 300)]
+    doc = Document(kind=DocumentKind.pdf, name="po.pdf", pages=[Page(index=0, width=600, height=800, words=words)])
+    truth = {"supplier": "IMPRESS-NEWTEX", "buyer": "SRI GOPAL",
+             "lines": [{"sku": "0570002", "quantity": 11317, "unit_price": 1.73}]}
+    ex = label_from_truth(doc, truth)
+    tags = {wd.text: t for wd, t in zip(ex.pages[0].words, ex.pages[0].tags)}
+    assert tags["0570002"] == "B-sku"
+    assert (tags["1.73"], tags["11"], tags["317"]) == ("B-unit_price", "B-quantity", "I-quantity")
+    assert tags["32GPOO"] == "O"  # a key-value row, not the supplier's address
+    assert tags["HYDERABAD"] == "I-buyer" and tags["0401234567"] == "O"  # the phone row ends the block

@@ -153,12 +153,17 @@ def _visual_rows(words: Sequence[Word], skew: dict[int, float]) -> list[list[int
 
 
 def _union(words: Sequence[Word]) -> list[SourceRef]:
-    by_page: dict[int, list[Word]] = {}
-    for w in words:
-        by_page.setdefault(w.page, []).append(w)
-    return [SourceRef(page=p, box=(min(w.box[0] for w in ws), min(w.box[1] for w in ws),
-                                   max(w.box[2] for w in ws), max(w.box[3] for w in ws)))
-            for p, ws in sorted(by_page.items())]
+    return _union_refs([SourceRef(page=w.page, box=w.box) for w in words])
+
+
+def _union_refs(refs: Sequence[SourceRef]) -> list[SourceRef]:
+    """One box per page around ``refs``."""
+    by_page: dict[int, list[SourceRef]] = {}
+    for r in refs:
+        by_page.setdefault(r.page, []).append(r)
+    return [SourceRef(page=p, box=(min(r.box[0] for r in rs), min(r.box[1] for r in rs),
+                                   max(r.box[2] for r in rs), max(r.box[3] for r in rs)))
+            for p, rs in sorted(by_page.items())]
 
 
 def _rtl(text: str) -> bool:
@@ -987,7 +992,7 @@ _COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
 _SIZE = re.compile(r"(?i)^(xxs|xs|s|m|l|xl|xxl|xxxl|[2-6]xl|\d{1,2}(?:-\d{1,2})?[ym]|one ?size)$")
 _TOTAL_HEAD = frozenset({"total", "qty", "qty.", "quantity", "sum", "gesamt", "summe", "pcs", "pieces", "totale"})
 _ARTICLE_CAPTIONS = ("article no.", "article no", "article number", "article", "art. no.", "art.-nr.", "style no.",
-                     "style no", "style", "product no.", "product no", "product no:", "artikelnummer", "modèle")
+                     "style no", "style", "product no.", "product no", "artikelnummer", "modèle")
 MATRIX_CONF = 0.75
 
 
@@ -1064,7 +1069,7 @@ def _article_code(words: Sequence[Word], rows: list[list[int]]) -> Word | None:
 # One item written as captions and values ("Product Name: Pump X250 / Quantity: 150 Units").
 _ITEM_CAPTIONS: dict[str, tuple[str, ...]] = {
     "description": ("product name", "product", "item name", "item", "article", "item description", "description",
-                    "produit", "désignation", "article", "artikel", "artikelbezeichnung", "bezeichnung", "producto",
+                    "produit", "désignation", "artikel", "artikelbezeichnung", "bezeichnung", "producto",
                     "descripción", "artículo", "product naam", "omschrijving", "prodotto", "descrizione"),
     "quantity": ("quantity", "qty", "quantité", "qté", "menge", "anzahl", "cantidad", "aantal", "quantità"),
     "sku": ("item code", "product code", "sku", "part no", "part number", "article no", "art.-nr.", "artikelnummer",
@@ -1905,15 +1910,6 @@ def _bracketed_code(ln: LineDraft) -> None:
                                  "source": _union_refs(list(d_src) + list(s_src))})
     ln.sku = Field(value=m.group("code"), raw=f"[{m.group('code')}]", confidence=d.confidence, source=d.source)
     ln.description = d.model_copy(update={"value": _BRACKETED.match(str(d.value)).group("rest").strip()})
-
-
-def _union_refs(refs: list[SourceRef]) -> list[SourceRef]:
-    by_page: dict[int, list[SourceRef]] = {}
-    for r in refs:
-        by_page.setdefault(r.page, []).append(r)
-    return [SourceRef(page=p, box=(min(r.box[0] for r in rs), min(r.box[1] for r in rs),
-                                   max(r.box[2] for r in rs), max(r.box[3] for r in rs)))
-            for p, rs in sorted(by_page.items())]
 
 
 def _has(tags: list[WordTag], item: list[int], field: str) -> bool:

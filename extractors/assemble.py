@@ -372,8 +372,8 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
     _caption_check(draft, words, loc)
     _sales_document_roles(draft, words)
     _party_caption_check(draft, words)
-    _supplier_not_addressee(draft)
     _name_not_street(draft, words)
+    _supplier_not_addressee(draft)
     for f in MULTILINE_FIELDS:
         if getattr(draft, f).present and not _plausible_party(str(getattr(draft, f).value)):
             setattr(draft, f, Field())

@@ -350,9 +350,14 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
     # reading order, and a word of one block is easily tagged with its neighbour's field. The
     # words are grouped into blocks by geometry and each block takes the field its words vote
     # for, so a block is never split between two fields.
-    _vote_blocks(tags, probs, id2label)
+    lost_parties = _vote_blocks(tags, probs, id2label)
 
     # Header: the best-scoring span per field.
+    party_spans: list[tuple[float, Field]] = []  # every buyer or supplier span read, with its score
+    for blk in lost_parties:
+        fld = _field(blk[0].field, blk, loc, "field", calibrator, multiline=True)
+        if fld.present:
+            party_spans.append((float(np.mean([t.score for t in blk])), fld))
     for f in HEADER_FIELDS:
         ft = [t for t in tags if t.field == f]
         if not ft:
@@ -362,6 +367,8 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
         for inst in _header_instances(ft):
             fld = _field(f, inst, loc, "field", calibrator, multiline=f in MULTILINE_FIELDS)
             s = float(np.mean([t.score for t in inst])) + (0.5 if fld.present else 0.0)
+            if f in _NAMED_PARTIES and fld.present:
+                party_spans.append((s, fld))
             if s > best_score:
                 best, best_score = fld, s
         if best is not None:
@@ -369,15 +376,18 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
                 best = _party_name(best)
             setattr(draft, f, best)
     _trailing_caption(draft)
+    _value_of_other_caption(draft, words, ("po_number",))
     _caption_check(draft, words, loc)
     _sales_document_roles(draft, words)
     _party_caption_check(draft, words)
+    _value_of_other_caption(draft, words, tuple(sorted(MULTILINE_FIELDS)))
     _name_not_street(draft, words)
     _supplier_not_addressee(draft)
     for f in MULTILINE_FIELDS:
         if getattr(draft, f).present and not _plausible_party(str(getattr(draft, f).value)):
             setattr(draft, f, Field())
     _buyer_from_delivery(draft)
+    _supplier_from_other_span(draft, words, party_spans)
     if not draft.currency.present:
         # A currency printed inside the total ("€ 1.234,50") or beside the amounts.
         src = draft.total.raw or ""
@@ -648,6 +658,37 @@ def _plausible_party(value: str) -> bool:
     return sum(1 for t in value.split() if t.endswith(":")) < 2
 
 
+def _value_of_other_caption(draft: OrderDraft, words: Sequence[Word], fields: Sequence[str]) -> None:
+    """A party read from the value of another key of the header grid ("Department  432 BOYS",
+    "Category  432004 HOODIES & SWEAT") or from such a caption itself ("Factory  41098223") is
+    no party, and an order number printed after "Article No." is no order number: the field is
+    left empty (for the order number, for a caption of its own to fill) rather than filled with
+    a department or another code."""
+    for f in fields:
+        fld: Field = getattr(draft, f)
+        if fld.present and _of_other_caption(fld, words, f):
+            setattr(draft, f, Field())
+
+
+def _of_other_caption(fld: Field, words: Sequence[Word], f: str) -> bool:
+    """Whether ``fld`` (read as field ``f``) is printed as the value of another key's caption,
+    or starts with such a caption."""
+    from extractors.captions import caption_left_of, other_caption, starts_with_other_caption
+
+    if not fld.source:
+        return False
+    src = fld.source[0]
+    inside = [w for w in words if w.page == src.page and w.box[0] >= src.box[0] - 0.5
+              and w.box[2] <= src.box[2] + 0.5 and w.box[1] >= src.box[1] - 0.5 and w.box[3] <= src.box[3] + 0.5]
+    if not inside:
+        return False
+    top = min(w.box[1] for w in inside)
+    h = max(1.0, min(w.box[3] - w.box[1] for w in inside))
+    first = min((w for w in inside if w.box[1] - top < 0.5 * h), key=lambda w: w.box[0])
+    cap = caption_left_of(words, first)
+    return (cap is not None and other_caption(cap, f)) or starts_with_other_caption(words, first, f)
+
+
 def _supplier_not_addressee(draft: OrderDraft) -> None:
     """The supplier ships to and bills the buyer, never itself: a supplier named like the ship-to
     or bill-to party is the buyer, read with the roles swapped (a seller's order confirmation the
@@ -714,6 +755,36 @@ def _buyer_from_delivery(draft: OrderDraft) -> None:
         if _LEGAL_FORM.search(first):
             draft.buyer = Field(value=first, raw=src.raw, confidence=min(0.6, src.confidence), source=src.source)
             return
+
+
+def _supplier_from_other_span(draft: OrderDraft, words: Sequence[Word], spans: list[tuple[float, Field]]) -> None:
+    """A missing supplier, when the buyer is the addressee (the company goods and invoice go
+    to): the other company the model read as a party, elsewhere on the page, is the supplier
+    (a seller's letterhead over its order confirmation, "YourCompany / 1725 Slough Ave.")."""
+    if draft.supplier.present or not draft.buyer.present:
+        return
+    names = [str(_party_name(src).value).split("\n")[0].split(", ")[0].strip()
+             for src in (draft.ship_to, draft.bill_to) if src.present]
+    if not any(_same_text(n, draft.buyer.value) for n in names):
+        return
+    taken = [r for f in MULTILINE_FIELDS for r in getattr(draft, f).source]
+    for _s, fld in sorted(spans, key=lambda p: -p[0]):
+        if not fld.source or any(r.page == t.page and _boxes_meet(r.box, t.box) for r in fld.source for t in taken):
+            continue
+        trial = OrderDraft(supplier=_party_name(fld))
+        _name_not_street(trial, words)
+        cand = trial.supplier
+        if not cand.present or not _plausible_party(str(cand.value)) or any(_same_text(cand.value, n) for n in names):
+            continue
+        if _of_other_caption(cand, words, "supplier"):
+            continue
+        draft.supplier = cand.model_copy(update={"confidence": min(0.6, cand.confidence)})
+        draft.meta["document_type"] = "sales"
+        return
+
+
+def _boxes_meet(a: Sequence[float], b: Sequence[float]) -> bool:
+    return min(a[2], b[2]) - max(a[0], b[0]) > 0 and min(a[3], b[3]) - max(a[1], b[1]) > 0
 
 
 PARTY_CAPTION_CONF = 0.85  # a party block only its caption names: a CSR confirms it
@@ -1651,10 +1722,12 @@ def _blocks(words: Sequence[Word]) -> list[list[int]]:
     return list(groups.values())
 
 
-def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str]) -> None:
+def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str]) -> list[list[WordTag]]:
+    """Returns the blocks that voted for a buyer or supplier but lost to another block (copies
+    of their tags): a letterhead the page checks may still need."""
     party = [t for t in tags if t.field in MULTILINE_FIELDS]
     if len(party) < 2:
-        return
+        return []
     fields = sorted(MULTILINE_FIELDS)
     cols = {f: [i for i, lab in id2label.items() if lab != "O" and lab[2:] == f] for f in fields}
     blocks = []
@@ -1676,6 +1749,7 @@ def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str
             continue
         chosen[b], taken[f] = f, b
     spans: dict[str, list[WordTag]] = {}
+    lost: list[list[WordTag]] = []
     for b, members in enumerate(blocks):
         win = chosen.get(b)
         if win is None:
@@ -1684,6 +1758,9 @@ def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str
             best = max(fields, key=lambda f: votes[b][f])
             if best in taken and _near(members, blocks[taken[best]]):
                 win = best
+            elif best in _NAMED_PARTIES:
+                lost.append([WordTag(t.word, t.index, best, k == 0, float(probs[t.index][cols[best]].sum()))
+                             for k, t in enumerate(sorted(members, key=lambda t: t.index))])
         for t in members:
             if win is None:
                 t.field = None
@@ -1696,6 +1773,7 @@ def _vote_blocks(tags: list[WordTag], probs: np.ndarray, id2label: dict[int, str
         members.sort(key=lambda t: t.index)
         for k, t in enumerate(members):
             t.begin = k == 0  # one party is one span: its first word begins it
+    return lost
 
 
 _PARTY_CAPTIONS: tuple[tuple[str, str], ...] = tuple((c, f) for f, caps in PARTY_CAPTIONS.items() for c in caps)

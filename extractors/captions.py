@@ -88,8 +88,12 @@ class CaptionValue:
     qualified: bool = False  # a word before the caption names another number ("Bulk Order Number")
 
 
+_ABBREV = {"no.": "no", "nr.": "nr", "num.": "num"}  # "Order No." is "Order No"
+
+
 def _norm(t: str) -> str:
-    return t.casefold().strip(":").strip()
+    t = t.casefold().strip(":").strip()
+    return _ABBREV.get(t, t)
 
 
 def _compile() -> list[tuple[str, list[str]]]:
@@ -527,3 +531,86 @@ def _party_block(words: Sequence[Word], rows: list[list[int]], ri: int, r: list[
         return None
     return _continue_block(words, rows, nri, block, x, h, bound, starts, page,
                            (col0, col1) if col0 is not None else None)
+
+
+# Captions of a purchase order's key-value header that name something other than a party
+# ("Department 432 BOYS", "Category 432004 HOODIES & SWEAT", "Factory 41098223"): their value is
+# no buyer, supplier or address, however the model tagged it.
+OTHER_KEY_CAPTIONS = frozenset({
+    "department", "dept", "dept.", "category", "sub category", "subcategory", "season", "seasonality", "colour",
+    "color", "colour code", "color code", "fabric", "composition", "factory", "factory code", "factory no",
+    "division", "brand", "label", "style", "style no", "style number", "product ident", "product description",
+    "product name", "product no", "product number", "article no", "article number", "option no",
+    "development no", "country of origin", "origin", "country of production", "country of delivery",
+    "port", "port of departure", "port of loading", "port of discharge", "incoterms", "incoterm", "ship via",
+    "shipping method", "carrier", "freight", "freight terms", "transport", "mode of transport", "buyer id",
+    "buyer code", "vendor no", "vendor number", "vendor id", "vendor code", "supplier no", "supplier number",
+    "supplier code", "supplier id", "customer no", "customer number", "customer id", "customer code",
+    "account no", "account number", "tax id", "vat no", "vat number", "pack type", "carton type", "qc status",
+    "customs customer group", "type of construction", "sales mode", "no of pieces", "launch date",
+    "buying process", "shipping instruction", "designated channel", "manufacturers ref", "manufacturer's ref",
+    "abteilung", "saison", "farbe", "marke", "rayon", "saison", "couleur", "marque", "temporada", "marca",
+})
+
+
+def _caption_text(ws: Sequence[Word]) -> str:
+    return " ".join(_norm(w.text) for w in ws).replace(" :", "").strip(" :#")
+
+
+def other_caption(text: str, field: str = "buyer") -> bool:
+    """Whether ``text`` (a caption as printed) names a value other than ``field``: a key of the
+    header grid (department, season, factory, article number), or for a party also a header
+    field (order number, date, currency) or a table column."""
+    t = _norm(text).strip(" #").strip()
+    t = re.sub(r"\s+", " ", t.replace(".", ". ").replace(" .", ".")).strip()
+    t = t.rstrip(".") if t.rstrip(".") in OTHER_KEY_CAPTIONS else t
+    if not t or _party_caption_at(t.split()):
+        return False
+    own = [p for f, p in _BY_FIRST.get(t.split()[0], ()) if t == " ".join(p)]
+    if field in CAPTIONS:
+        return t in OTHER_KEY_CAPTIONS and not own
+    return t in OTHER_KEY_CAPTIONS or bool(own)
+
+
+def caption_left_of(words: Sequence[Word], first: Word) -> str | None:
+    """The caption printed left of a value on its row: the run of words before the value's own
+    run (runs are split at a gap of over one line height). None when the value starts its row."""
+    h = max(1.0, first.box[3] - first.box[1])
+    row = sorted((w for w in words if w.page == first.page and w.box[2] <= first.box[0] + 0.5
+                  and min(w.box[3], first.box[3]) - max(w.box[1], first.box[1]) > 0.5 * h),
+                 key=lambda w: w.box[0])
+    # walk left: the value's own run, then the caption's
+    runs: list[list[Word]] = [[first]]
+    for w in reversed(row):
+        if w is first:
+            continue
+        if runs[-1][0].box[0] - w.box[2] > 1.0 * h:
+            if len(runs) == 2:
+                break
+            runs.append([w])
+        else:
+            runs[-1].insert(0, w)
+    if len(runs) < 2:
+        return None
+    cap = runs[1]
+    if len(cap) > 5 or any(c.isdigit() for w in cap for c in w.text):
+        return None
+    return " ".join(w.text for w in cap)
+
+
+def starts_with_other_caption(words: Sequence[Word], first: Word, field: str = "buyer") -> bool:
+    """Whether the row read from ``first`` begins with a caption of another key, printed whole
+    before its value ("Factory   41098223", "Development No: 0000424C")."""
+    h = max(1.0, first.box[3] - first.box[1])
+    row = sorted((w for w in words if w.page == first.page and w.box[0] >= first.box[0] - 0.5
+                  and min(w.box[3], first.box[3]) - max(w.box[1], first.box[1]) > 0.5 * h),
+                 key=lambda w: w.box[0])
+    for n in range(1, min(5, len(row)) + 1):
+        cap = row[:n]
+        # a caption ends at a colon or a gap; "Country of Origin" is one whatever follows
+        ends = cap[-1].text.endswith(":") or n == len(row) or row[n].box[0] - cap[-1].box[2] > 1.0 * h or n >= 2
+        if ends and other_caption(" ".join(w.text for w in cap), field):
+            return True
+        if cap[-1].text.endswith(":"):
+            return False
+    return False

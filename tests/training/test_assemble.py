@@ -722,3 +722,70 @@ def test_a_date_centred_under_its_caption() -> None:
         s.tags.append("O")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert d.order_date.value == "2026-06-29"
+
+
+def test_a_window_address_read_from_its_street_line_is_still_the_addressee() -> None:
+    s = Sheet()
+    s.put("YourCompany", 20, 5)
+    s.put("1725 Slough Ave.", 20, 17, "B-buyer")
+    s.put("Invoice and shipping address:", 20, 40)
+    s.put("Axelor", 400, 40)
+    s.put("12 rue Albert", 400, 52, "B-supplier")  # the window address read from its street line
+    s.put("Axelor", 20, 52)
+    s.put("12 rue Albert Einstein", 20, 64)
+    s.put("77420 Champs", 20, 76)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    # named "Axelor" first, then found to be the addressee: the buyer of a sales order
+    assert d.buyer.value == "Axelor"
+    assert d.supplier.value == "YourCompany"
+
+
+def test_the_value_of_another_key_of_the_header_grid_is_no_party() -> None:
+    s = Sheet()
+    s.put("Purchase Order", 20, 5)
+    s.put("Department", 20, 30)
+    s.put("432 BOYS 3-16", 140, 30, "B-buyer")
+    s.put("Category", 20, 42)
+    s.put("432004 HOODIES & SWEAT", 140, 42)
+    s.tags[-3:-1] = ["B-ship_to", "I-ship_to"]  # "HOODIES &" read as the ship-to
+    s.put("Factory", 20, 54, "B-supplier")  # the caption itself read as the supplier
+    s.put("41098223", 140, 54)
+    s.put("Ship to:", 20, 80)
+    s.put("Acme Kids Ltd", 140, 80, "B-bill_to")  # beside a party caption: kept
+    s.put("12 Harbour Road", 140, 92, "I-bill_to")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.supplier.present
+    assert d.ship_to.value == "Acme Kids Ltd, 12 Harbour Road"
+    assert d.buyer.value == "Acme Kids Ltd"  # the delivery company, not the department
+
+
+def test_a_code_after_another_key_is_no_order_number_and_order_no_with_a_stop_is_a_caption() -> None:
+    s = Sheet()
+    s.put("Brand", 20, 20)
+    s.put("MC NEAL", 120, 20)
+    s.put("Article No.", 300, 20)
+    s.put("145308843", 400, 20, "B-po_number")  # the article's number read as the order's
+    s.put("SAP Order No.", 20, 32)
+    s.put("4501704248,", 160, 32)  # the first of a list of order numbers
+    s.put("4501704258,", 200, 32)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.po_number.value == "4501704248"
+
+
+def test_the_letterhead_of_a_sales_order_is_the_supplier_when_the_buyer_is_the_addressee() -> None:
+    s = Sheet()
+    s.put("YourCompany", 20, 5)
+    s.put("1725 Slough Ave.", 20, 17, "B-buyer")  # the letterhead, read as a buyer block
+    s.put("Scranton 18540", 20, 29, "I-buyer")
+    s.put("Invoice and shipping address:", 20, 60)
+    s.put("Agrolait", 400, 60, "B-buyer")  # the window address: the buyer block that wins
+    s.put("69 rue de Namur", 400, 72, "I-buyer")
+    s.put("1300 Wavre", 400, 84, "I-buyer")
+    s.put("Belgium", 400, 96, "I-buyer")
+    s.put("Agrolait", 20, 72)
+    s.put("69 rue de Namur", 20, 84)
+    s.put("1300 Wavre", 20, 96)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.buyer.value == "Agrolait"
+    assert d.supplier.value == "YourCompany"
+    assert d.supplier.confidence <= 0.6  # a CSR confirms a supplier read this way

@@ -638,8 +638,8 @@ def _total_not_a_count(draft: OrderDraft) -> None:
     t = _num(draft.total)
     if t is None or not draft.lines:
         return
-    qty = [_num(ln.quantity) for ln in draft.lines]
-    if any(q is None for q in qty) or not _close(sum(qty), t):  # type: ignore[arg-type]
+    qty = [q for q in (_num(ln.quantity) for ln in draft.lines) if q is not None]
+    if not qty or not _close(sum(qty), t):
         return
     money = [(_num(ln.amount) if ln.amount.present else (_num(ln.quantity) or 0) * (_num(ln.unit_price) or 0))
              for ln in draft.lines if ln.unit_price.present or ln.amount.present]

@@ -789,3 +789,17 @@ def test_the_letterhead_of_a_sales_order_is_the_supplier_when_the_buyer_is_the_a
     assert d.buyer.value == "Agrolait"
     assert d.supplier.value == "YourCompany"
     assert d.supplier.confidence <= 0.6  # a CSR confirms a supplier read this way
+
+
+def test_a_total_of_pieces_is_no_order_total_beside_a_line_without_a_quantity() -> None:
+    s = Sheet()
+    s.word("Blue", 20, 100, "B-description")
+    s.word("ABC-1", 100, 100, "B-sku")
+    s.word("1.98", 300, 100, "B-unit_price")
+    s.word("30051", 400, 100, "B-quantity")
+    s.word("ABC-1", 100, 300, "B-sku")  # a price on a detail page, no quantity read
+    s.word("2.04", 300, 300, "B-unit_price")
+    s.word("Total:", 300, 130)
+    s.word("30051", 400, 130, "B-total")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.total.present

@@ -553,6 +553,11 @@ OTHER_KEY_CAPTIONS = frozenset({
 })
 
 
+_CONTACT_CAPTIONS = frozenset({"address", "adresse", "dirección", "adres", "indirizzo", "name", "customer name",
+                               "contact", "contact name", "phone", "telephone", "tel", "fax", "email", "e-mail",
+                               "attn", "attention"})
+
+
 def _caption_text(ws: Sequence[Word]) -> str:
     return " ".join(_norm(w.text) for w in ws).replace(" :", "").strip(" :#")
 
@@ -564,11 +569,14 @@ def other_caption(text: str, field: str = "buyer") -> bool:
     t = _norm(text).strip(" #").strip()
     t = re.sub(r"\s+", " ", t.replace(".", ". ").replace(" .", ".")).strip()
     t = t.rstrip(".") if t.rstrip(".") in OTHER_KEY_CAPTIONS else t
-    if not t or _party_caption_at(t.split()):
+    if not t:
         return False
     own = [p for f, p in _BY_FIRST.get(t.split()[0], ()) if t == " ".join(p)]
     if field in CAPTIONS:
-        return t in OTHER_KEY_CAPTIONS and not own
+        # an order number, date or total is not printed after a party's or a contact's caption
+        return not own and (t in OTHER_KEY_CAPTIONS or t in _CONTACT_CAPTIONS or bool(_party_caption_at(t.split())))
+    if _party_caption_at(t.split()):
+        return False
     return t in OTHER_KEY_CAPTIONS or bool(own)
 
 

@@ -803,3 +803,14 @@ def test_a_total_of_pieces_is_no_order_total_beside_a_line_without_a_quantity() 
     s.word("30051", 400, 130, "B-total")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert not d.total.present
+
+
+def test_a_house_number_after_an_address_caption_is_no_order_number() -> None:
+    s = Sheet()
+    s.put("Customer Name:", 20, 20)
+    s.put("John Smith", 150, 20, "B-buyer")
+    s.put("Address:", 20, 40)
+    s.put("123", 150, 40, "B-po_number")
+    s.put("Maple Street, Springfield", 190, 40)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.po_number.present  # better none than the street number

@@ -409,6 +409,7 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
         draft.lines = _key_value_item(words, loc)
     _check_arithmetic(draft.lines, words, loc)
     _arithmetic_by_columns(draft.lines, words, loc)
+    draft.lines = _without_sums_row(draft.lines)
     repaired: list[tuple[LineDraft, str]] = []
     if any(w.conf is not None for w in words):
         _ocr_code_shapes(draft.lines)
@@ -435,6 +436,34 @@ def _assemble(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
             for ln in draft.lines:
                 ln.sku = Field(value=art.text, raw=art.text, confidence=MATRIX_CONF, source=_union([art]))
     return draft
+
+
+_MONEY_SHAPE = re.compile(r"^\d{1,3}(?:[,.\s]\d{3})*[.,]\d{2}$|^\d+[.,]\d{2}$")
+
+
+def _without_sums_row(lines: list[LineDraft]) -> list[LineDraft]:
+    """The table's sums row read as one more item: its quantity is the sum of the other lines'
+    quantities, it has no unit price, and it has no code or a "code" shaped like money (the
+    sum of the amounts, "10615.75"). It is dropped."""
+    if len(lines) < 3:
+        return lines
+    qty = [_num(ln.quantity) for ln in lines]
+    out = []
+    for k, ln in enumerate(lines):
+        if qty[k] is None or ln.unit_price.present or (ln.sku.present and not _MONEY_SHAPE.match(str(ln.sku.value).strip())):
+            out.append(ln)
+            continue
+        others = [q for j, q in enumerate(qty) if j != k and q is not None]
+        # the sum of all the other lines, or of the two or more lines right above it
+        above = [sum(q or 0 for q in qty[j:k]) for j in range(0, k - 1) if all(q is not None for q in qty[j:k])]
+        if (len(others) >= 2 and _close(sum(others), qty[k])) or any(_close(a, qty[k]) for a in above):
+            continue
+        out.append(ln)
+    if len(out) < len(lines):
+        for i, ln in enumerate(out, 1):
+            if ln.line_no.present and _num(ln.line_no) != i:
+                ln.line_no = ln.line_no.model_copy(update={"value": i})
+    return out
 
 
 _OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "S": "5", "$": "5", "B": "8", "Z": "2"})

@@ -814,3 +814,19 @@ def test_a_house_number_after_an_address_caption_is_no_order_number() -> None:
     s.put("Maple Street, Springfield", 190, 40)
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert not d.po_number.present  # better none than the street number
+
+
+def test_the_sums_row_of_the_table_is_no_item() -> None:
+    s = Sheet()
+    s.put("8908009082084", 20, 100, "B-sku")
+    s.put("72", 300, 100, "B-quantity")
+    s.put("84.97", 360, 100, "B-unit_price")
+    s.put("6117.55", 440, 100, "B-amount")
+    s.put("8908009082299", 20, 120, "B-sku")
+    s.put("120", 300, 120, "B-quantity")
+    s.put("37.49", 360, 120, "B-unit_price")
+    s.put("4498.20", 440, 120, "B-amount")
+    s.put("10615.75", 20, 140, "B-sku")  # the sums row: the amounts' sum read as a code
+    s.put("192", 300, 140, "B-quantity")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [ln.sku.value for ln in d.lines] == ["8908009082084", "8908009082299"]

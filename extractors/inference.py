@@ -58,6 +58,11 @@ class LayoutExtractor:
         # it was corrected on; every other document is read by the fallback, a plain model.
         self.router: Any = None
         self.fallback: "LayoutExtractor | None" = None
+        # Layouts learned from corrections (training/anchors.py): their documents are read by the
+        # captions the corrections showed beside each value.
+        from training.anchors import read_layouts
+
+        self.layouts = read_layouts(Path(model_dir))
         from training.router import ROUTER_FILE
 
         if (Path(model_dir) / ROUTER_FILE).is_file():
@@ -153,6 +158,10 @@ class LayoutExtractor:
             draft = assemble(words, probs, self.id2label, loc, self.calibration,
                              extractor=f"model:{self.version}",
                              model_version=f"{self.version}/specialist" if why else self.version)
+            if self.layouts:
+                from training.anchors import apply_layouts
+
+                draft = apply_layouts(doc, draft, self.layouts, loc)
         except IntakeError:
             raise
         except (RuntimeError, ValueError, IndexError) as exc:

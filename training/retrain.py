@@ -114,6 +114,9 @@ class RetrainConfig:
     # example (same config and seed), build the same kind of model and promote it if it is not
     # worse on the frozen set (else the held-out-trained model that passed).
     refit_all: bool = True
+    # Learn each corrected layout's anchors (the caption beside or over every corrected value) and
+    # read further documents of the layout by them (training/anchors.py).
+    anchors: bool = True
 
 
 def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainConfig:
@@ -359,7 +362,20 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
         "trained_on_files": sorted(set(base_meta.get("trained_on_files") or []) | {d.name for d in corrections}),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })
+    layouts: list[dict[str, Any]] = []
+    if truths is not None and cfg.anchors:
+        # Where each corrected value sits, named by its caption: read by the anchors on further
+        # documents of the layout (training/anchors.py).
+        from training.anchors import learn_layouts
+
+        layouts = learn_layouts(corrections, truths, cfg.route_threshold)
+    meta["learned_layouts"] = [{"documents": [fp.get("name") for fp in lay["fingerprints"]],
+                                "fields": sorted(lay["anchors"]), "single_item": lay["single_item"]}
+                               for lay in layouts]
     save_model(model, Path(base), out, meta)
+    from training.anchors import write_layouts
+
+    write_layouts(out, layouts)
     cal = Path(base) / "calibration.json"
     if cal.is_file():
         # A short fine-tune barely moves the logits' scale: keep the base's calibration.

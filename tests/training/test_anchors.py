@@ -1,0 +1,107 @@
+"""Layouts learned from corrections (training/anchors.py): the caption beside or over each
+corrected value reads the next document of the layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from extractors.normalize import Locale
+from intake.domain import Field, OrderDraft, Word
+from training.anchors import apply_layouts, learn_layouts, read_layouts, write_layouts
+from training.build_dataset import LabelledDoc, LabelledPage, as_document
+
+EN = Locale(lang="en", decimal=".")
+
+
+def _order(po: str, day: str, article: str, name: str, qty: tuple[str, ...], price: str,
+           ship_note: str = "Sea freight") -> tuple[LabelledDoc, dict[str, Any]]:
+    """A one-article apparel order: header captions on the left, the article's code and name in
+    the header, its cost and quantity in a small table further down (the quantity printed with a
+    space between thousands)."""
+    words: list[Word] = []
+    tags: list[str] = []
+
+    def put(text: str, x: float, y: float, tag: str = "O") -> None:
+        for i, t in enumerate(text.split()):
+            x0 = x + i * 42
+            words.append(Word(text=t, box=(x0, y, x0 + 38, y + 9), page=0))
+            tags.append(tag if tag == "O" or i == 0 else "I-" + tag[2:])
+
+    put("Purchase Order Store Copy", 35, 20)
+    put("Acme Apparel Group", 35, 35)
+    put("Order No:", 35, 60)
+    put(po, 160, 60, "B-po_number")
+    put("Date of Order:", 35, 75)
+    put(day, 160, 75, "B-order_date")
+    put("Product No:", 300, 60)
+    put(article, 420, 60, "B-sku")
+    put("Product Name:", 300, 75)
+    put(name, 420, 75, "B-description")
+    put("Terms of Delivery according to Incoterms", 35, 100)
+    put(ship_note, 35, 112)
+    for text, x in (("Article", 35), ("Colour", 90), ("Cost", 200), ("Qty/Article", 250)):
+        put(text, x, 200)
+    put("275", 35, 212)
+    put("Red Dark", 90, 212)
+    put(price, 200, 212, "B-unit_price")
+    for k, q in enumerate(qty):  # "8 885": two words at a thin space
+        words.append(Word(text=q, box=(252 + k * 12, 212, 252 + k * 12 + 10, 221), page=0))
+        tags.append("B-quantity" if k == 0 else "I-quantity")
+    put("Standard Purchase Conditions apply to this Order", 35, 300)
+    truth = {"po_number": po, "order_date": None, "buyer": None, "supplier": None, "ship_to": None,
+             "currency": None, "total": None,
+             "lines": [{"line_no": 1, "sku": article, "description": name, "quantity": int("".join(qty)),
+                        "unit_price": float(price), "uom": None, "amount": None}]}
+    return LabelledDoc(f"po_{po}.pdf", [LabelledPage(600, 800, words, tags)]), truth
+
+
+def test_a_corrected_layout_reads_its_next_document_by_the_captions_it_showed(tmp_path: Any) -> None:
+    first, t1 = _order("413075-5832", "10 Sep, 2025", "0685816", "RONNY RG T-SHIRT", ("8", "885"), "1.55")
+    t1["order_date"] = "2025-09-10"
+    layouts = learn_layouts([first], [t1])
+    assert len(layouts) == 1
+    lay = layouts[0]
+    assert lay["single_item"] and "total" in lay["absent"]
+    assert lay["anchors"]["sku"] == {"caption": "product no", "how": "right", "page": 0}
+    assert lay["anchors"]["quantity"]["how"] == "below"  # under its column heading
+
+    write_layouts(tmp_path, layouts)
+    assert read_layouts(tmp_path) == layouts
+
+    nxt, _t = _order("448114-5832", "01 Jul, 2025", "1309319", "AUSTIN LO T-SHIRT", ("30", "051"), "1.98")
+    doc = as_document(nxt)
+    # what a model that never saw the layout read: the option row as an item, a count as the total
+    draft = OrderDraft(po_number=Field(value="275", confidence=0.6), total=Field(value=30051.0, confidence=0.9))
+    out = apply_layouts(doc, draft, layouts, EN)
+    assert out.po_number.value == "448114-5832"
+    assert out.order_date.value == "2025-07-01"
+    assert not out.total.present  # the corrections said the layout prints no order total
+    assert len(out.lines) == 1
+    ln = out.lines[0]
+    assert (ln.sku.value, ln.description.value, ln.quantity.value, ln.unit_price.value) == \
+        ("1309319", "AUSTIN LO T-SHIRT", 30051.0, 1.98)
+    assert out.meta["layout"]["learned"] is True
+
+
+def test_anchors_keep_only_what_every_correction_of_the_layout_agrees_on() -> None:
+    a, ta = _order("1001", "01 Jul, 2025", "111", "A", ("10",), "2.00")
+    b, tb = _order("1002", "02 Jul, 2025", "222", "B", ("20",), "3.00")
+    # the second correction labelled the order number under another caption
+    i = b.pages[0].tags.index("B-po_number")
+    b.pages[0].tags[i] = "O"
+    j = next(k for k, w in enumerate(b.pages[0].words) if w.text == "Date")
+    b.pages[0].tags[j] = "B-po_number"
+    lay = learn_layouts([a, b], [ta, tb])
+    assert len(lay) == 1 and "po_number" not in lay[0]["anchors"] and "sku" in lay[0]["anchors"]
+
+
+def test_a_document_of_another_layout_is_left_as_the_model_read_it() -> None:
+    first, t1 = _order("413075-5832", "10 Sep, 2025", "0685816", "RONNY", ("8", "885"), "1.55")
+    layouts = learn_layouts([first], [t1])
+    other = LabelledDoc("invoice.pdf", [LabelledPage(600, 800, [
+        Word(text=t, box=(35 + 45 * k, 60, 75 + 45 * k, 69), page=0)
+        for k, t in enumerate("Invoice Number Customer Reference Shipping Method Delivery Carrier Payment "
+                              "Remittance Bank Account Order No: 555".split())], ["O"] * 16)])
+    draft = OrderDraft(po_number=Field(value="INV-9", confidence=0.8))
+    out = apply_layouts(as_document(other), draft, layouts, EN)
+    assert out.po_number.value == "INV-9" and "layout" not in out.meta

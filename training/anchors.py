@@ -1,0 +1,377 @@
+"""Layouts learned from corrections: where each value sits, named by the caption beside it.
+
+A customer's layout repeats its captions from one order to the next ("Order No:", "Date of
+Order:", a "Qty/Article" column heading); the values change. A corrected document (the words
+labelled from its true order, training/build_dataset.py) therefore shows, for every value the
+CSR confirmed, the caption that leads to it: the words right before it on its row, or the
+words right above it (a value under its caption, a number under its column heading).
+
+``learn_layouts`` turns the corrections of a retraining run into such anchors, one set per
+layout (the grouping routing uses, training/router.py); with two or more corrections of a
+layout an anchor is kept only where they agree, so per-order text never becomes a caption.
+A fine-tuned model carries them in ``layouts.json``. ``apply_layouts`` reads a document of a
+learned layout (its fingerprint holds enough of the layout's template) by its anchors: a value
+an anchor finds and that parses as its field replaces the model's, with ``ANCHOR_CONF``; an
+order the corrections showed as one article (the article named in the header, its quantity
+and price in a table, as many apparel orders print it) becomes that one line.
+
+No template is written by anyone: the anchors come from corrections, and a model with them is
+promoted only when it reads the held-out corrections better without being worse elsewhere
+(training/retrain.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+from extractors.normalize import Locale, parse_currency, parse_date, parse_number
+from intake.domain import Field, LineDraft, OrderDraft, SourceRef, Word
+
+__all__ = ["LAYOUTS_FILE", "ANCHOR_CONF", "learn_layouts", "write_layouts", "read_layouts", "apply_layouts"]
+
+LAYOUTS_FILE = "layouts.json"
+ANCHOR_CONF = 0.9  # a value read where corrections of the layout put it
+HEADER_ANCHORED = ("po_number", "order_date", "requested_date", "buyer", "supplier", "currency",
+                   "payment_terms", "total")
+LINE_ANCHORED = ("sku", "description", "quantity", "unit_price", "amount")
+_NUMERIC = frozenset({"total", "quantity", "unit_price", "amount"})
+_CODES = frozenset({"po_number", "sku"})
+_DATES = frozenset({"order_date", "requested_date"})
+MAX_CAPTION_WORDS = 6
+MAX_ABOVE_ROWS = 3.0  # a caption over its value: at most this many line heights above it
+
+
+def _norm(t: str) -> str:
+    return " ".join(t.casefold().replace(":", " ").split())
+
+
+def _h(w: Word) -> float:
+    return max(1.0, w.box[3] - w.box[1])
+
+
+def _same_row(a: Word, b: Word) -> bool:
+    return a.page == b.page and min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) > 0.5 * min(_h(a), _h(b))
+
+
+def _left_run(words: Sequence[Word], tags: Sequence[str] | None, first: Word) -> list[int]:
+    """Indices of the caption right before ``first`` on its row: the untagged words at word
+    spacing that end at its nearest left neighbour."""
+    row = sorted((i for i, w in enumerate(words) if w is not first and _same_row(w, first)
+                  and w.box[2] <= first.box[0] + 0.5), key=lambda i: words[i].box[0])
+    run: list[int] = []
+    for i in reversed(row):
+        if tags is not None and tags[i] != "O":
+            break
+        if run and words[run[0]].box[0] - words[i].box[2] > 1.0 * _h(words[i]):
+            break
+        run.insert(0, i)
+        if len(run) >= MAX_CAPTION_WORDS:
+            break
+    return run
+
+
+def _run_around(words: Sequence[Word], idx: list[int], gap: float = 1.0) -> list[int]:
+    """``idx`` grown along its row to the words at word spacing (``gap`` line heights at most)
+    on either side."""
+    if not idx:
+        return idx
+    row = sorted((i for i, w in enumerate(words) if _same_row(w, words[idx[0]])), key=lambda i: words[i].box[0])
+    lo = min(row.index(i) for i in idx)
+    hi = max(row.index(i) for i in idx)
+    while lo > 0 and words[row[lo]].box[0] - words[row[lo - 1]].box[2] <= gap * _h(words[row[lo]]):
+        lo -= 1
+    while hi + 1 < len(row) and words[row[hi + 1]].box[0] - words[row[hi]].box[2] <= gap * _h(words[row[hi]]):
+        hi += 1
+    return row[lo:hi + 1]
+
+
+def _above_run(words: Sequence[Word], tags: Sequence[str] | None, span: Sequence[Word]) -> list[int]:
+    """The caption over a value: the nearest row above (within ``MAX_ABOVE_ROWS`` line heights)
+    with words overlapping the value's x-range, when those words are untagged."""
+    x0, x1 = min(w.box[0] for w in span), max(w.box[2] for w in span)
+    top, page, h = min(w.box[1] for w in span), span[0].page, _h(span[0])
+    over = [i for i, w in enumerate(words) if w.page == page and w.box[3] <= top + 0.5
+            and top - w.box[3] < MAX_ABOVE_ROWS * h and min(x1, w.box[2]) - max(x0, w.box[0]) > 0]
+    if not over:
+        return []
+    nearest = max(words[i].box[3] for i in over)
+    row = [i for i in over if nearest - words[i].box[3] < 0.5 * h]
+    if tags is not None and any(tags[i] != "O" for i in row):
+        return []
+    run = _run_around(words, sorted(row, key=lambda i: words[i].box[0]), gap=0.5)
+    if tags is not None:
+        run = [i for i in run if tags[i] == "O"]
+    return run if len(run) <= MAX_CAPTION_WORDS else []
+
+
+def _is_caption(ws: Sequence[Word]) -> bool:
+    text = " ".join(w.text for w in ws)
+    return bool(ws) and sum(c.isalpha() for c in text) >= 2 and sum(c.isdigit() for c in text) <= 2
+
+
+def _anchor_of(words: Sequence[Word], tags: Sequence[str], span: list[int]) -> dict[str, Any] | None:
+    ws = [words[i] for i in span]
+    left = _left_run(words, tags, ws[0])
+    if left and _is_caption([words[i] for i in left]):
+        return {"caption": _norm(" ".join(words[i].text for i in left)), "how": "right", "page": ws[0].page}
+    above = _above_run(words, tags, ws)
+    if above and _is_caption([words[i] for i in above]):
+        return {"caption": _norm(" ".join(words[i].text for i in above)), "how": "below", "page": ws[0].page}
+    return None
+
+
+def _spans(tags: Sequence[str], field: str) -> list[list[int]]:
+    out: list[list[int]] = []
+    for i, t in enumerate(tags):
+        if t == f"B-{field}":
+            out.append([i])
+        elif t == f"I-{field}" and out and out[-1][-1] == i - 1:
+            out[-1].append(i)
+    return out
+
+
+def _example_anchors(example: Any, truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field -> anchor for one corrected document (the first labelled span of each field)."""
+    words: list[Word] = []
+    tags: list[str] = []
+    for pi, p in enumerate(example.pages):
+        words.extend(w if w.page == pi else w.model_copy(update={"page": pi}) for w in p.words)
+        tags.extend(p.tags)
+    out: dict[str, dict[str, Any]] = {}
+    fields = [f for f in HEADER_ANCHORED if truth.get(f) not in (None, "")]
+    lines = truth.get("lines") or []
+    if len(lines) == 1:
+        fields += [f for f in LINE_ANCHORED if lines[0].get(f) not in (None, "")]
+    for f in fields:
+        spans = _spans(tags, f)
+        for sp in spans[:1]:
+            a = _anchor_of(words, tags, sp)
+            if a is not None:
+                out[f] = a
+    return out
+
+
+def learn_layouts(examples: Sequence[Any], truths: Sequence[dict[str, Any]],
+                  threshold: float | None = None) -> list[dict[str, Any]]:
+    """The anchors of each layout among the corrected ``examples`` (with their ``truths``).
+
+    A layout is a group of corrected documents with similar fingerprints; its entry holds its
+    fingerprints, its anchors (kept where every correction of the layout that shows the field
+    agrees), and whether its orders are of one article."""
+    from training.router import DEFAULT_THRESHOLD, corrected_fingerprint, layouts
+
+    if not examples:
+        return []
+    fps = [corrected_fingerprint(e) for e in examples]
+    keyed = [{**fp, "name": f"{i}"} for i, fp in enumerate(fps)]  # names may repeat: group by index
+    out = []
+    for lay in layouts(keyed):
+        idx = [int(n) for n in lay.get("documents") or []]
+        if not idx:
+            continue
+        per = [_example_anchors(examples[i], truths[i]) for i in idx]
+        anchors: dict[str, dict[str, Any]] = {}
+        for f in list(HEADER_ANCHORED) + list(LINE_ANCHORED):
+            seen = [p[f] for p in per if f in p]
+            if not seen:
+                continue
+            first = seen[0]
+            if all(s["caption"] == first["caption"] and s["how"] == first["how"] for s in seen):
+                anchors[f] = first
+        # what every correction of the layout says it does not print (no ship-to, no total)
+        absent = [f for f in HEADER_ANCHORED + ("ship_to", "bill_to")
+                  if all(f in truths[i] and truths[i][f] in (None, "") for i in idx)]
+        single = all(len(truths[i].get("lines") or []) == 1 for i in idx)
+        if not single:
+            anchors = {f: a for f, a in anchors.items() if f in HEADER_ANCHORED}
+        if anchors:
+            out.append({"fingerprints": [fps[i] for i in idx],
+                        "anchors": anchors, "single_item": single, "absent": absent,
+                        "threshold": float(threshold if threshold is not None else DEFAULT_THRESHOLD)})
+    return out
+
+
+def write_layouts(model_dir: Path, layouts: list[dict[str, Any]]) -> Path | None:
+    p = Path(model_dir) / LAYOUTS_FILE
+    if not layouts:
+        p.unlink(missing_ok=True)
+        return None
+    p.write_text(json.dumps({"layouts": layouts}, indent=1, sort_keys=True))
+    return p
+
+
+def read_layouts(model_dir: Path) -> list[dict[str, Any]]:
+    p = Path(model_dir) / LAYOUTS_FILE
+    if not p.is_file():
+        return []
+    try:
+        obj = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return []
+    return [lay for lay in obj.get("layouts") or [] if isinstance(lay, dict) and lay.get("anchors")]
+
+
+# --- reading a document by its layout's anchors ------------------------------------------------
+
+def _find_caption(words: Sequence[Word], caption: str, page: int) -> list[list[int]]:
+    """Every place ``caption`` is printed (consecutive words of a row at word spacing), the
+    learned page first."""
+    toks = caption.split()
+    found: list[list[int]] = []
+    starts = [i for i, w in enumerate(words) if _norm(w.text).split()[:1] == toks[:1]]
+    for s in starts:
+        run = _run_around(words, [s])
+        run = run[run.index(s):]
+        got: list[str] = []
+        used: list[int] = []
+        for i in run:
+            got.extend(_norm(words[i].text).split())
+            used.append(i)
+            if len(got) >= len(toks):
+                break
+        if got == toks:
+            found.append(used)
+    found.sort(key=lambda u: (words[u[0]].page != page, words[u[0]].page, words[u[0]].box[1]))
+    return found
+
+
+def _value_words(words: Sequence[Word], cap: list[int], how: str) -> list[int]:
+    c = [words[i] for i in cap]
+    h = _h(c[-1])
+    if how == "right":
+        last = c[-1]
+        row = sorted((i for i, w in enumerate(words) if _same_row(w, last) and w.box[0] >= last.box[2] - 0.5
+                      and i not in cap), key=lambda i: words[i].box[0])
+        if not row or words[row[0]].box[0] - last.box[2] > 25 * h:
+            return []
+        run = _run_around(words, [row[0]])
+        run = run[run.index(row[0]):]
+        # a run that reaches the next caption of a key-value grid ("COMPOSITE … Customs Customer
+        # Group:") ends at the widest gap before that caption
+        colon = next((k for k in range(1, len(run)) if words[run[k]].text.endswith(":")), None)
+        if colon is not None:
+            gaps = [(words[run[k]].box[0] - words[run[k - 1]].box[2], k) for k in range(1, colon + 1)]
+            run = run[:max(gaps)[1]]
+        return run
+    x0, x1 = min(w.box[0] for w in c), max(w.box[2] for w in c)
+    bottom, page = max(w.box[3] for w in c), c[0].page
+    under = [i for i, w in enumerate(words) if w.page == page and w.box[1] >= bottom - 0.5
+             and w.box[1] - bottom < MAX_ABOVE_ROWS * h and min(x1, w.box[2]) - max(x0, w.box[0]) > 0]
+    if not under:
+        return []
+    top = min(words[i].box[1] for i in under)
+    row = sorted((i for i in under if words[i].box[1] - top < 0.5 * h), key=lambda i: words[i].box[0])
+    # the words under the caption (by their centre), grown only at tight spacing: a table row's
+    # next column is not part of the value
+    centred = [i for i in row if x0 - h <= (words[i].box[0] + words[i].box[2]) / 2 <= x1 + h]
+    return _run_around(words, centred or row, gap=0.5)
+
+
+def _parse(field: str, ws: list[Word], loc: Locale) -> Any:
+    texts = [w.text for w in ws]
+    if field in _NUMERIC:
+        # "8 885": thousands set apart by a space are one number
+        nums: list[str] = []
+        for t in texts:
+            if nums and re.fullmatch(r"\d{3}(?:[.,]\d+)?", t) and re.fullmatch(r"\d{1,3}", nums[-1]):
+                nums[-1] += t
+                continue
+            if nums:
+                break
+            if parse_number(t, loc) is not None and any(c.isdigit() for c in t) and not t.endswith("%"):
+                nums.append(t)
+        v = parse_number(nums[0], loc) if nums else None
+        return float(v) if v is not None else None
+    if field in _DATES:
+        for n in (3, 2, 1):
+            if len(texts) >= n:
+                d = parse_date(" ".join(texts[:n]).strip(",;"), loc)
+                if d:
+                    return d
+        return None
+    if field in _CODES:
+        v = texts[0].strip(":#,;()") if texts else ""
+        return v if any(c.isdigit() for c in v) and len(v) >= 2 else None
+    if field == "currency":
+        for t in texts:
+            c = parse_currency(t.strip(":;,()"))
+            if c:
+                return c
+        return None
+    text = " ".join(texts).strip(" …,;:").strip()
+    return text if sum(c.isalpha() for c in text) >= 2 else None
+
+
+def _box(ws: Sequence[Word]) -> list[SourceRef]:
+    by_page: dict[int, list[Word]] = {}
+    for w in ws:
+        by_page.setdefault(w.page, []).append(w)
+    return [SourceRef(page=p, box=(min(w.box[0] for w in g), min(w.box[1] for w in g), max(w.box[2] for w in g),
+                                   max(w.box[3] for w in g))) for p, g in by_page.items()]
+
+
+def _read(words: Sequence[Word], anchor: dict[str, Any], field: str, loc: Locale) -> Field | None:
+    for cap in _find_caption(words, str(anchor["caption"]), int(anchor.get("page", 0))):
+        idx = _value_words(words, cap, str(anchor["how"]))
+        ws = [words[i] for i in idx]
+        v = _parse(field, ws, loc) if ws else None
+        if v is not None:
+            raw = " ".join(w.text for w in ws)
+            return Field(value=v, raw=raw, confidence=ANCHOR_CONF, source=_box(ws))
+    return None
+
+
+def match_layout(doc: Any, layouts: Sequence[dict[str, Any]]) -> tuple[dict[str, Any] | None, float]:
+    """The learned layout ``doc`` is of (its fingerprint holds at least the layout's threshold
+    of the layout's template), with the score; (None, best score) when none."""
+    from training.router import Router
+
+    best, best_s = None, 0.0
+    for lay in layouts:
+        r = Router(lay["fingerprints"], float(lay.get("threshold", 0.7)))
+        s, _who = r.score(doc)
+        if s >= r.threshold and s > best_s:
+            best, best_s = lay, s
+        elif best is None:
+            best_s = max(best_s, s)
+    return best, best_s
+
+
+def apply_layouts(doc: Any, draft: OrderDraft, layouts: Sequence[dict[str, Any]], loc: Locale) -> OrderDraft:
+    """``draft`` with the values the anchors of ``doc``'s learned layout read (unchanged when
+    ``doc`` is of no learned layout)."""
+    lay, score = match_layout(doc, layouts)
+    if lay is None:
+        return draft
+    words = [w if w.page == pi else w.model_copy(update={"page": pi})
+             for pi, p in enumerate(doc.pages) for w in p.words]
+    anchors = lay["anchors"]
+    used: list[str] = []
+    for f in HEADER_ANCHORED:
+        if f not in anchors:
+            continue
+        got = _read(words, anchors[f], f, loc)
+        if got is None:
+            continue
+        cur: Field = getattr(draft, f)
+        if cur.present and cur.value == got.value:
+            got = cur.model_copy(update={"confidence": max(cur.confidence, ANCHOR_CONF)})
+        setattr(draft, f, got)
+        used.append(f)
+    for f in lay.get("absent") or []:
+        if getattr(draft, f, None) is not None and getattr(draft, f).present and f not in anchors:
+            setattr(draft, f, Field())
+            used.append(f"-{f}")
+    if lay.get("single_item"):
+        vals = {f: _read(words, anchors[f], f, loc) for f in LINE_ANCHORED if f in anchors}
+        if (vals.get("sku") or vals.get("description")) and vals.get("quantity"):
+            line = LineDraft(line_no=Field(value=1, raw="1", confidence=ANCHOR_CONF),
+                             **{f: v for f, v in vals.items() if v is not None})
+            draft.lines = [line]
+            used.append("lines")
+    if used:
+        draft.meta["layout"] = {"learned": True, "score": round(score, 3), "fields": used}
+    return draft

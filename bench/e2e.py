@@ -127,7 +127,8 @@ def run(inbox: Path, truth_dir: Path, masters: Path, as_of: str = "now") -> dict
             stats["anomaly_caught"] += int(not approved)
         row.update(customer=o.customer_id, truth_customer=truth.get("customer_id"), lines=len(pred),
                    truth_lines=len(truth.get("lines", [])), wrong_sku_approved=wrong_here,
-                   problems=[p.code for p in o.problems][:6])
+                   problems=[p.code for p in o.problems][:6],
+                   why=[f"line {p.line}: {p.message}" if p.line else p.message for p in o.problems][:6])
         per_order.append(row)
     elapsed = time.perf_counter() - t0
     n = max(1, stats["orders"])

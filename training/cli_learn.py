@@ -202,7 +202,8 @@ def model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
                      "frozen_line_f1": first["line_f1"] if first else None,
                      "heldout_line_f1": (mh.get("lines") or {}).get("f1"),
                      "promoted_by_gate": (m.get("gate") or {}).get("promoted"),
-                     "fallback": ((m.get("router") or {}).get("fallback") or {}).get("version")})
+                     "fallback": ((m.get("router") or {}).get("fallback") or {}).get("version"),
+                     "learned_layouts": len(m.get("learned_layouts") or [])})
     if as_json:
         _emit({"live": live, "versions": rows})
         return
@@ -214,6 +215,7 @@ def model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
              else "")
         sys.stdout.write(f"{'*' if r['live'] else ' '} {r['version']:<28} {r['kind']:<8} {r['created_at'] or '':<21} "
                          f"{('corrections ' + str(r['corrections'])) if r['corrections'] else '':<15} {f}"
+                         + (f"  layouts learned: {r['learned_layouts']}" if r["learned_layouts"] else "")
                          + (f"  (other layouts: {r['fallback']})" if r["fallback"] else "") + "\n")
 
 

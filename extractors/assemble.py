@@ -443,14 +443,17 @@ _MONEY_SHAPE = re.compile(r"^\d{1,3}(?:[,.\s]\d{3})*[.,]\d{2}$|^\d+[.,]\d{2}$")
 
 def _without_sums_row(lines: list[LineDraft]) -> list[LineDraft]:
     """The table's sums row read as one more item: its quantity is the sum of the other lines'
-    quantities, it has no unit price, and it has no code or a "code" shaped like money (the
-    sum of the amounts, "10615.75"). It is dropped."""
+    quantities (or of the lines right above it), it has no unit price, and it names no item (no
+    code and no wording, or a "code" shaped like money: the sum of the amounts, "10615.75"). It
+    is dropped."""
     if len(lines) < 3:
         return lines
     qty = [_num(ln.quantity) for ln in lines]
     out = []
     for k, ln in enumerate(lines):
-        if qty[k] is None or ln.unit_price.present or (ln.sku.present and not _MONEY_SHAPE.match(str(ln.sku.value).strip())):
+        money_code = ln.sku.present and bool(_MONEY_SHAPE.match(str(ln.sku.value).strip()))
+        # a sums row names no item: no code and no wording, or the amounts' sum where the code goes
+        if qty[k] is None or ln.unit_price.present or not (money_code or not (ln.sku.present or ln.description.present)):
             out.append(ln)
             continue
         others = [q for j, q in enumerate(qty) if j != k and q is not None]

@@ -830,3 +830,13 @@ def test_the_sums_row_of_the_table_is_no_item() -> None:
     s.put("192", 300, 140, "B-quantity")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [ln.sku.value for ln in d.lines] == ["8908009082084", "8908009082299"]
+
+
+def test_an_item_whose_quantity_happens_to_be_a_sum_of_others_is_kept() -> None:
+    s = Sheet()
+    for k, (desc, q) in enumerate((("Rapid staples", "7"), ("Eraser Staedtler", "4"), ("HP 207A toner", "2"),
+                                   ("Brother TN-243M", "2"), ("Clairefontaine A3 paper", "8"))):
+        s.put(desc, 20, 100 + 14 * k, "B-description")
+        s.put(q, 300, 100 + 14 * k, "B-quantity")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [ln.quantity.value for ln in d.lines] == [7, 4, 2, 2, 8]  # 8 = 4 + 2 + 2, and still an item

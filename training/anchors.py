@@ -114,13 +114,24 @@ def _is_caption(ws: Sequence[Word]) -> bool:
 
 def _anchor_of(words: Sequence[Word], tags: Sequence[str], span: list[int]) -> dict[str, Any] | None:
     ws = [words[i] for i in span]
+    found = None
     left = _left_run(words, tags, ws[0])
     if left and _is_caption([words[i] for i in left]):
-        return {"caption": _norm(" ".join(words[i].text for i in left)), "how": "right", "page": ws[0].page}
-    above = _above_run(words, tags, ws)
-    if above and _is_caption([words[i] for i in above]):
-        return {"caption": _norm(" ".join(words[i].text for i in above)), "how": "below", "page": ws[0].page}
-    return None
+        found = (left, "right")
+    else:
+        above = _above_run(words, tags, ws)
+        if above and _is_caption([words[i] for i in above]):
+            found = (above, "below")
+    if found is None:
+        return None
+    cap, how = found
+    a: dict[str, Any] = {"caption": _norm(" ".join(words[i].text for i in cap)), "how": how, "page": ws[0].page}
+    # which of the places the caption is printed leads to the value ("Total" over the net amount,
+    # "Total" again before the grand total): counted in reading order
+    places = _find_caption(words, a["caption"])
+    nth = next((k for k, pl in enumerate(places) if cap[0] in pl), 0)
+    a.update({"nth": nth, "of": len(places)})
+    return a
 
 
 def _spans(tags: Sequence[str], field: str) -> list[list[int]]:
@@ -184,7 +195,9 @@ def learn_layouts(examples: Sequence[Any], truths: Sequence[dict[str, Any]],
         # what every correction of the layout says it does not print (no ship-to, no total)
         absent = [f for f in HEADER_ANCHORED + ("ship_to", "bill_to")
                   if all(f in truths[i] and truths[i][f] in (None, "") for i in idx)]
-        single = all(len(truths[i].get("lines") or []) == 1 for i in idx)
+        # one article named in the header (its code or name beside a caption), on every correction
+        single = all(len(truths[i].get("lines") or []) == 1 for i in idx) and any(
+            anchors.get(f, {}).get("how") == "right" for f in ("sku", "description"))
         if not single:
             anchors = {f: a for f, a in anchors.items() if f in HEADER_ANCHORED}
         if anchors:
@@ -216,9 +229,9 @@ def read_layouts(model_dir: Path) -> list[dict[str, Any]]:
 
 # --- reading a document by its layout's anchors ------------------------------------------------
 
-def _find_caption(words: Sequence[Word], caption: str, page: int) -> list[list[int]]:
-    """Every place ``caption`` is printed (consecutive words of a row at word spacing), the
-    learned page first."""
+def _find_caption(words: Sequence[Word], caption: str) -> list[list[int]]:
+    """Every place ``caption`` is printed (consecutive words of a row at word spacing), in
+    reading order."""
     toks = caption.split()
     found: list[list[int]] = []
     starts = [i for i, w in enumerate(words) if _norm(w.text).split()[:1] == toks[:1]]
@@ -234,7 +247,7 @@ def _find_caption(words: Sequence[Word], caption: str, page: int) -> list[list[i
                 break
         if got == toks:
             found.append(used)
-    found.sort(key=lambda u: (words[u[0]].page != page, words[u[0]].page, words[u[0]].box[1]))
+    found.sort(key=lambda u: (words[u[0]].page, words[u[0]].box[1], words[u[0]].box[0]))
     return found
 
 
@@ -314,7 +327,15 @@ def _box(ws: Sequence[Word]) -> list[SourceRef]:
 
 
 def _read(words: Sequence[Word], anchor: dict[str, Any], field: str, loc: Locale) -> Field | None:
-    for cap in _find_caption(words, str(anchor["caption"]), int(anchor.get("page", 0))):
+    places = _find_caption(words, str(anchor["caption"]))
+    nth, of = int(anchor.get("nth", 0)), int(anchor.get("of", 1))
+    if of > 1 and nth == of - 1:
+        order = list(reversed(places))  # the last of several, as in the corrections (a grand total)
+    elif nth < len(places):
+        order = [places[nth]] + places[:nth] + places[nth + 1:]
+    else:
+        order = places
+    for cap in order:
         idx = _value_words(words, cap, str(anchor["how"]))
         ws = [words[i] for i in idx]
         v = _parse(field, ws, loc) if ws else None

@@ -62,7 +62,7 @@ def test_a_corrected_layout_reads_its_next_document_by_the_captions_it_showed(tm
     assert len(layouts) == 1
     lay = layouts[0]
     assert lay["single_item"] and "total" in lay["absent"]
-    assert lay["anchors"]["sku"] == {"caption": "product no", "how": "right", "page": 0}
+    assert lay["anchors"]["sku"] == {"caption": "product no", "how": "right", "page": 0, "nth": 0, "of": 1}
     assert lay["anchors"]["quantity"]["how"] == "below"  # under its column heading
 
     write_layouts(tmp_path, layouts)
@@ -105,3 +105,49 @@ def test_a_document_of_another_layout_is_left_as_the_model_read_it() -> None:
     draft = OrderDraft(po_number=Field(value="INV-9", confidence=0.8))
     out = apply_layouts(as_document(other), draft, layouts, EN)
     assert out.po_number.value == "INV-9" and "layout" not in out.meta
+
+
+def _invoice_like(po: str, net: str, gross: str, lines: int) -> tuple[LabelledDoc, dict[str, Any]]:
+    """A table of items under column headings and two "Total" rows (net, then with tax)."""
+    words: list[Word] = []
+    tags: list[str] = []
+
+    def put(text: str, x: float, y: float, tag: str = "O") -> None:
+        for i, t in enumerate(text.split()):
+            x0 = x + i * 42
+            words.append(Word(text=t, box=(x0, y, x0 + 38, y + 9), page=0))
+            tags.append(tag if tag == "O" or i == 0 else "I-" + tag[2:])
+
+    put("Purchase Order from Northwind Trading Company Limited", 35, 20)
+    put("PO #", 35, 50)
+    put(po, 120, 50, "B-po_number")
+    put("Please deliver the following goods within the agreed delivery window", 35, 70)
+    for text, x in (("Part No.", 35), ("Description", 150), ("Qty", 350), ("Price", 420)):
+        put(text, x, 100)
+    for k in range(lines):
+        put(f"AB-{100 + k}", 35, 112 + 12 * k, "B-sku")
+        put(f"Widget {k}", 150, 112 + 12 * k, "B-description")
+        put(str(2 + k), 350, 112 + 12 * k, "B-quantity")
+        put("5.00", 420, 112 + 12 * k, "B-unit_price")
+    y = 130 + 12 * lines
+    put("Total", 300, y)
+    put(net, 420, y)
+    put("VAT 20%", 300, y + 12)
+    put("Total", 300, y + 24)
+    put(gross, 420, y + 24, "B-total")
+    truth = {"po_number": po, "total": float(gross),
+             "lines": [{"sku": f"AB-{100 + k}", "quantity": 2 + k, "unit_price": 5.0} for k in range(lines)]}
+    return LabelledDoc(f"po_{po}.pdf", [LabelledPage(600, 800, words, tags)]), truth
+
+
+def test_a_table_order_of_one_line_is_no_one_article_layout_and_the_last_total_stays_the_last() -> None:
+    first, t1 = _invoice_like("7001", "10.00", "12.00", 1)
+    lay = learn_layouts([first], [t1])[0]
+    assert not lay["single_item"]  # its one line stood in a table under column headings
+    assert lay["anchors"]["total"]["nth"] == 1 and lay["anchors"]["total"]["of"] == 2
+    nxt, _ = _invoice_like("7002", "35.00", "42.00", 3)
+    draft = OrderDraft(total=Field(value=35.0, confidence=0.7))
+    out = apply_layouts(as_document(nxt), draft, [lay], EN)
+    assert out.po_number.value == "7002"
+    assert out.total.value == 42.0  # the grand total, printed after the net one
+    assert out.lines == []  # the model's lines are left alone

@@ -251,7 +251,7 @@ def _find_caption(words: Sequence[Word], caption: str) -> list[list[int]]:
     return found
 
 
-def _value_words(words: Sequence[Word], cap: list[int], how: str) -> list[int]:
+def _value_words(words: Sequence[Word], cap: list[int], how: str, field: str = "") -> list[int]:
     c = [words[i] for i in cap]
     h = _h(c[-1])
     if how == "right":
@@ -280,7 +280,10 @@ def _value_words(words: Sequence[Word], cap: list[int], how: str) -> list[int]:
     # the words under the caption (by their centre), grown only at tight spacing: a table row's
     # next column is not part of the value
     centred = [i for i in row if x0 - h <= (words[i].box[0] + words[i].box[2]) / 2 <= x1 + h]
-    return _run_around(words, centred or row, gap=0.5)
+    # a number or code under its column heading stops at the next column; a name runs on at
+    # word spacing ("Hollis Engineering Ltd." under a short "From")
+    tight = field in _NUMERIC or field in _CODES or field in _DATES or field == "currency"
+    return _run_around(words, centred or row, gap=0.5 if tight else 1.0)
 
 
 def _parse(field: str, ws: list[Word], loc: Locale) -> Any:
@@ -336,7 +339,7 @@ def _read(words: Sequence[Word], anchor: dict[str, Any], field: str, loc: Locale
     else:
         order = places
     for cap in order:
-        idx = _value_words(words, cap, str(anchor["how"]))
+        idx = _value_words(words, cap, str(anchor["how"]), field)
         ws = [words[i] for i in idx]
         v = _parse(field, ws, loc) if ws else None
         if v is not None:

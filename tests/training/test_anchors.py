@@ -13,19 +13,30 @@ from training.build_dataset import LabelledDoc, LabelledPage, as_document
 EN = Locale(lang="en", decimal=".")
 
 
+class _Page:
+    """Words of one page with their labels, placed a word every 42 pt."""
+
+    def __init__(self) -> None:
+        self.words: list[Word] = []
+        self.tags: list[str] = []
+
+    def put(self, text: str, x: float, y: float, tag: str = "O") -> None:
+        for i, t in enumerate(text.split()):
+            x0 = x + i * 42
+            self.words.append(Word(text=t, box=(x0, y, x0 + 38, y + 9), page=0))
+            self.tags.append(tag if tag == "O" or i == 0 else "I-" + tag[2:])
+
+    def doc(self, name: str) -> LabelledDoc:
+        return LabelledDoc(name, [LabelledPage(600, 800, self.words, self.tags)])
+
+
 def _order(po: str, day: str, article: str, name: str, qty: tuple[str, ...], price: str,
            ship_note: str = "Sea freight") -> tuple[LabelledDoc, dict[str, Any]]:
     """A one-article apparel order: header captions on the left, the article's code and name in
     the header, its cost and quantity in a small table further down (the quantity printed with a
     space between thousands)."""
-    words: list[Word] = []
-    tags: list[str] = []
-
-    def put(text: str, x: float, y: float, tag: str = "O") -> None:
-        for i, t in enumerate(text.split()):
-            x0 = x + i * 42
-            words.append(Word(text=t, box=(x0, y, x0 + 38, y + 9), page=0))
-            tags.append(tag if tag == "O" or i == 0 else "I-" + tag[2:])
+    pg = _Page()
+    put, words, tags = pg.put, pg.words, pg.tags
 
     put("Purchase Order Store Copy", 35, 20)
     put("Acme Apparel Group", 35, 35)
@@ -52,7 +63,7 @@ def _order(po: str, day: str, article: str, name: str, qty: tuple[str, ...], pri
              "currency": None, "total": None,
              "lines": [{"line_no": 1, "sku": article, "description": name, "quantity": int("".join(qty)),
                         "unit_price": float(price), "uom": None, "amount": None}]}
-    return LabelledDoc(f"po_{po}.pdf", [LabelledPage(600, 800, words, tags)]), truth
+    return pg.doc(f"po_{po}.pdf"), truth
 
 
 def test_a_corrected_layout_reads_its_next_document_by_the_captions_it_showed(tmp_path: Any) -> None:
@@ -109,14 +120,8 @@ def test_a_document_of_another_layout_is_left_as_the_model_read_it() -> None:
 
 def _invoice_like(po: str, net: str, gross: str, lines: int) -> tuple[LabelledDoc, dict[str, Any]]:
     """A table of items under column headings and two "Total" rows (net, then with tax)."""
-    words: list[Word] = []
-    tags: list[str] = []
-
-    def put(text: str, x: float, y: float, tag: str = "O") -> None:
-        for i, t in enumerate(text.split()):
-            x0 = x + i * 42
-            words.append(Word(text=t, box=(x0, y, x0 + 38, y + 9), page=0))
-            tags.append(tag if tag == "O" or i == 0 else "I-" + tag[2:])
+    pg = _Page()
+    put, words, tags = pg.put, pg.words, pg.tags
 
     put("Purchase Order from Northwind Trading Company Limited", 35, 20)
     put("PO #", 35, 50)
@@ -137,7 +142,7 @@ def _invoice_like(po: str, net: str, gross: str, lines: int) -> tuple[LabelledDo
     put(gross, 420, y + 24, "B-total")
     truth = {"po_number": po, "total": float(gross),
              "lines": [{"sku": f"AB-{100 + k}", "quantity": 2 + k, "unit_price": 5.0} for k in range(lines)]}
-    return LabelledDoc(f"po_{po}.pdf", [LabelledPage(600, 800, words, tags)]), truth
+    return pg.doc(f"po_{po}.pdf"), truth
 
 
 def test_a_table_order_of_one_line_is_no_one_article_layout_and_the_last_total_stays_the_last() -> None:

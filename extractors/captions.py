@@ -549,17 +549,13 @@ OTHER_KEY_CAPTIONS = frozenset({
     "account no", "account number", "tax id", "vat no", "vat number", "pack type", "carton type", "qc status",
     "customs customer group", "type of construction", "sales mode", "no of pieces", "launch date",
     "buying process", "shipping instruction", "designated channel", "manufacturers ref", "manufacturer's ref",
-    "abteilung", "saison", "farbe", "marke", "rayon", "saison", "couleur", "marque", "temporada", "marca",
+    "abteilung", "saison", "farbe", "marke", "rayon", "couleur", "marque", "temporada", "marca",
 })
 
 
 _CONTACT_CAPTIONS = frozenset({"address", "adresse", "dirección", "adres", "indirizzo", "name", "customer name",
                                "contact", "contact name", "phone", "telephone", "tel", "fax", "email", "e-mail",
                                "attn", "attention"})
-
-
-def _caption_text(ws: Sequence[Word]) -> str:
-    return " ".join(_norm(w.text) for w in ws).replace(" :", "").strip(" :#")
 
 
 def other_caption(text: str, field: str = "buyer") -> bool:

@@ -27,8 +27,10 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from extractors.normalize import Locale, parse_currency, parse_date, parse_number
-from intake.domain import Field, LineDraft, OrderDraft, SourceRef, Word
+from extractors.assemble import _union
+from extractors.captions import _typed
+from extractors.normalize import Locale, parse_number
+from intake.domain import Field, LineDraft, OrderDraft, Word
 
 __all__ = ["LAYOUTS_FILE", "ANCHOR_CONF", "learn_layouts", "write_layouts", "read_layouts", "apply_layouts"]
 
@@ -302,31 +304,14 @@ def _parse(field: str, ws: list[Word], loc: Locale) -> Any:
         v = parse_number(nums[0], loc) if nums else None
         return float(v) if v is not None else None
     if field in _DATES:
-        for n in (3, 2, 1):
-            if len(texts) >= n:
-                d = parse_date(" ".join(texts[:n]).strip(",;"), loc)
-                if d:
-                    return d
-        return None
+        return _typed(field, ws, loc)
+    if field == "currency":
+        return next((c for c in (_typed("currency", [w], loc) for w in ws) if c), None)
     if field in _CODES:
         v = texts[0].strip(":#,;()") if texts else ""
         return v if any(c.isdigit() for c in v) and len(v) >= 2 else None
-    if field == "currency":
-        for t in texts:
-            c = parse_currency(t.strip(":;,()"))
-            if c:
-                return c
-        return None
     text = " ".join(texts).strip(" …,;:").strip()
     return text if sum(c.isalpha() for c in text) >= 2 else None
-
-
-def _box(ws: Sequence[Word]) -> list[SourceRef]:
-    by_page: dict[int, list[Word]] = {}
-    for w in ws:
-        by_page.setdefault(w.page, []).append(w)
-    return [SourceRef(page=p, box=(min(w.box[0] for w in g), min(w.box[1] for w in g), max(w.box[2] for w in g),
-                                   max(w.box[3] for w in g))) for p, g in by_page.items()]
 
 
 def _read(words: Sequence[Word], anchor: dict[str, Any], field: str, loc: Locale) -> Field | None:
@@ -344,7 +329,7 @@ def _read(words: Sequence[Word], anchor: dict[str, Any], field: str, loc: Locale
         v = _parse(field, ws, loc) if ws else None
         if v is not None:
             raw = " ".join(w.text for w in ws)
-            return Field(value=v, raw=raw, confidence=ANCHOR_CONF, source=_box(ws))
+            return Field(value=v, raw=raw, confidence=ANCHOR_CONF, source=_union(ws))
     return None
 
 

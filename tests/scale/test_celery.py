@@ -61,6 +61,9 @@ def test_serve_with_broker_and_a_prefork_worker_deliver_on_postgres(tmp_path: Pa
             assert samples[("intake_webhook_deliveries", (("status", "sent"),))] == n
             assert samples[("intake_touchless_ratio", ())] == 1.0
             assert samples[("intake_ledger_stage_seconds", (("quantile", "0.95"), ("stage", "ingest_to_webhook")))] > 0
+            # a pool process may still be loading the model when the orders are all through (one
+            # process can serve them all on a slow machine): let both finish before stopping
+            h.wait_for(lambda: wlog.read_text().count('"layout model') >= 2, 60)
         finally:
             h.stop(worker)
             h.stop(srv)

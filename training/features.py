@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "HEADER_FIELDS", "LINE_FIELDS", "FIELDS", "BIO_LABELS", "LABEL2ID", "ID2LABEL", "MAX_PIECES",
-    "Window", "load_tokenizer", "normalize_box", "bio_tags", "field_of", "encode_page",
+    "Window", "load_tokenizer", "normalize_box", "bio_tags", "field_of", "encode_page", "windows_from_pieces",
     "merge_windows", "collate",
 ]
 
@@ -138,22 +138,43 @@ def encode_page(
     """
     if max_len < 16:
         raise ValueError("max_len must be at least 16")
-    overlap = max(0, min(overlap, (max_len - 2) // 2))
     pieces = _pieces(tokenizer, words)
+    boxes_n = [normalize_box(b, width, height) for b in boxes]
+    return windows_from_pieces(pieces, boxes_n, tokenizer.cls_token_id, tokenizer.sep_token_id, labels=labels,
+                               max_len=max_len, overlap=overlap, page=page)
+
+
+def windows_from_pieces(
+    pieces: Sequence[Sequence[int]],
+    boxes: Sequence[Sequence[int]],
+    cls_id: int,
+    sep_id: int,
+    labels: Sequence[int] | None = None,
+    max_len: int = 512,
+    overlap: int = 128,
+    page: int = 0,
+) -> list[Window]:
+    """Cut a tokenised page (word-piece ids per word, boxes on the 0..1000 grid) into windows.
+
+    The second half of :func:`encode_page`, apart so that a page tokenised once (or packed for
+    training on another machine, :mod:`training.packed`) gives the same windows.
+    """
+    if max_len < 16:
+        raise ValueError("max_len must be at least 16")
+    overlap = max(0, min(overlap, (max_len - 2) // 2))
     ids: list[int] = []
     tw: list[int] = []
     first: list[bool] = []
     bx: list[list[int]] = []
-    for wi, (p, b) in enumerate(zip(pieces, boxes)):
-        nb = normalize_box(b, width, height)
+    for wi, (p, nb) in enumerate(zip(pieces, boxes)):
+        nb = list(nb)
         for k, t in enumerate(p):
-            ids.append(t)
+            ids.append(int(t))
             tw.append(wi)
             first.append(k == 0)
             bx.append(nb)
     body = max_len - 2
     step = body - overlap
-    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     windows: list[Window] = []
     start = 0
     n = len(ids)

@@ -259,3 +259,54 @@ def test_families_filter_is_respected(tmp_path: Path) -> None:
     paths = generate(6, tmp_path, seed=1, formats=["csv"], families=held, progress=False)
     assert {_load(p)[1]["family"] for p in paths} <= set(held)
     assert all(_load(p)[1]["heldout"] for p in paths)
+
+
+@pytest.fixture(scope="module")
+def free_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return generate(30, tmp_path_factory.mktemp("free"), seed=21, formats=["free"], families=train_families(),
+                    progress=False)
+
+
+def _joined(labels: dict, field: str, line: int | None = None) -> str:
+    return " ".join(w["text"] for p in labels["pages"] for w in p["words"]
+                    if w["label"] == field and w["line"] == line)
+
+
+def test_free_layouts_label_exactly_the_values_of_the_truth(free_corpus: list[Path]) -> None:
+    """Every labelled span spells its truth value; keys that are not order fields stay O."""
+    for path in free_corpus:
+        truth, labels = _load(path)
+        assert _joined(labels, "po_number").split()[0] == truth["po_number"]
+        assert truth["buyer"] and truth["supplier"]
+        for i, ln in enumerate(truth["lines"]):
+            assert _joined(labels, "sku", i) == ln["sku"]
+            assert ln["quantity"] is not None and ln["unit_price"] is not None
+            assert _joined(labels, "description", i).split() == ln["description"].split()
+        # the words labelled O include the header grid's other keys (vendor no., contact, phone...)
+        others = [w["text"] for p in labels["pages"] for w in p["words"] if w["label"] == "O"]
+        assert len(others) > 10
+
+
+def test_free_layouts_differ_per_document(free_corpus: list[Path]) -> None:
+    """A layout of its own per document: where the order number sits, the table's captions and
+    the page's font differ between documents of one family's language."""
+    shapes = set()
+    for path in free_corpus:
+        _, labels = _load(path)
+        page = labels["pages"][0]
+        po = next(w for w in page["words"] if w["label"] == "po_number")
+        first_sku = next((w for w in page["words"] if w["label"] == "sku"), None)
+        shapes.add((round(po["box"][0] / 40), round(po["box"][1] / 40),
+                    None if first_sku is None else round(first_sku["box"][0] / 40)))
+    assert len(shapes) >= 20
+
+
+def test_free_layouts_read_back_by_the_pdf_reader(free_corpus: list[Path]) -> None:
+    """The reader finds the labelled words where the renderer put them (training aligns on this)."""
+    from training.build_dataset import from_synth
+
+    for path in free_corpus[:10]:
+        _, labels = _load(path)
+        want = sum(1 for p in labels["pages"] for w in p["words"] if w["label"] != "O")
+        got = sum(1 for p in from_synth(path).pages for t in p.tags if t != "O")
+        assert got == want, path.name

@@ -27,9 +27,11 @@ __all__ = [
     "LABELS", "generate", "generate_one", "doc_suffix",
 ]
 
-FORMATS: tuple[str, ...] = ("pdf", "scan", "xlsx", "csv", "email")
-_SUFFIX = {"pdf": ".pdf", "scan": ".scan.pdf", "xlsx": ".xlsx", "csv": ".csv", "email": ".eml"}
-_SOURCE = {"pdf": "pdf", "scan": "scan", "xlsx": "grid", "csv": "grid"}
+FORMATS: tuple[str, ...] = ("pdf", "scan", "xlsx", "csv", "email", "free", "freescan")
+# "free" and "freescan": a text PDF or a scan in a layout drawn per document (render_free)
+_SUFFIX = {"pdf": ".pdf", "scan": ".scan.pdf", "xlsx": ".xlsx", "csv": ".csv", "email": ".eml", "free": ".pdf",
+           "freescan": ".scan.pdf"}
+_SOURCE = {"pdf": "pdf", "scan": "scan", "xlsx": "grid", "csv": "grid", "free": "pdf", "freescan": "scan"}
 
 
 def doc_suffix(fmt: str) -> str:
@@ -44,6 +46,7 @@ def _json(obj: Any) -> bytes:
 def generate_one(index: int, seed: int, fmt: str, family: str) -> tuple[bytes, dict, dict]:
     """Make one document: (file bytes, truth, labels). Deterministic in (index, seed, fmt, family)."""
     from training.synth.render_email import build_eml
+    from training.synth.render_free import render_free
     from training.synth.render_pdf import render_pdf
     from training.synth.render_scan import render_scan
     from training.synth.render_sheet import render_sheet
@@ -52,10 +55,15 @@ def generate_one(index: int, seed: int, fmt: str, family: str) -> tuple[bytes, d
     r = random.Random(f"synth:{seed}:{index}:{fmt}:{family}")
     name = f"syn_{index:06d}"
     # Scans rasterise every page: cap their length so a corpus stays quick to build.
-    order: Order = make_order(r, fam, max_lines=min(fam.max_lines, 25) if fmt == "scan" else None)
+    order: Order = make_order(r, fam, max_lines=min(fam.max_lines, 25) if fmt in ("scan", "freescan") else None)
     extra: dict[str, Any] = {}
     descriptions = None
-    if fmt in ("pdf", "scan"):
+    if fmt in ("free", "freescan"):
+        data, pages, order = render_free(order, fam, r)
+        if fmt == "freescan":
+            data, pages = render_scan(data, pages, r)
+        source = _SOURCE[fmt]
+    elif fmt in ("pdf", "scan"):
         data, pages = render_pdf(order, fam, r)
         if fmt == "scan":
             data, pages = render_scan(data, pages, r)

@@ -310,3 +310,34 @@ def test_free_layouts_read_back_by_the_pdf_reader(free_corpus: list[Path]) -> No
         want = sum(1 for p in labels["pages"] for w in p["words"] if w["label"] != "O")
         got = sum(1 for p in from_synth(path).pages for t in p.tags if t != "O")
         assert got == want, path.name
+
+
+def test_right_to_left_free_layouts_read_back_in_logical_order(tmp_path: Path) -> None:
+    """A Hebrew order is laid out mirrored and stored in visual order, as real right-to-left PDFs
+    are; the PDF reader gives back every word in logical order where the labels put it."""
+    import random
+
+    from training.build_dataset import from_synth
+    from training.synth.generator import make_order
+    from training.synth.labels import labels_doc
+    from training.synth.render_free import _Free, free_order, rtl_fonts
+
+    if rtl_fonts() is None:
+        pytest.skip("DejaVu Sans (shipped with matplotlib) not found")
+    for i in range(3):
+        r = random.Random(i)
+        fam = FAMILIES[train_families()[i]]
+        order = free_order(make_order(r, fam), "he", r)
+        data, pages = _Free(order, fam, r, "he").draw()
+        path = tmp_path / f"he{i}.pdf"
+        path.write_bytes(data)
+        Path(f"{path}.labels.json").write_text(json.dumps(labels_doc("x", "free", "pdf", pages), ensure_ascii=False))
+        labelled = [w for p in pages for w in p.words]
+        assert any("\u0590" <= ch <= "\u05ff" for w in labelled for ch in w.text)
+        read = from_synth(path)
+        assert sorted(w.text for p in read.pages for w in p.words) == sorted(w.text for w in labelled)
+        assert sum(t != "O" for p in read.pages for t in p.tags) == sum(w.label != "O" for w in labelled)
+        # mirrored: the item code, printed before the price in reading order, sits right of it
+        sku = next(w for w in labelled if w.label == "sku" and w.line == 0)
+        price = next(w for w in labelled if w.label == "unit_price" and w.line == 0)
+        assert sku.box[0] > price.box[2]

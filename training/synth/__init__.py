@@ -27,11 +27,13 @@ __all__ = [
     "LABELS", "generate", "generate_one", "doc_suffix",
 ]
 
-FORMATS: tuple[str, ...] = ("pdf", "scan", "xlsx", "csv", "email", "free", "freescan")
-# "free" and "freescan": a text PDF or a scan in a layout drawn per document (render_free)
+FORMATS: tuple[str, ...] = ("pdf", "scan", "xlsx", "csv", "email", "free", "freescan", "freertl")
+# "free", "freescan": a text PDF or a scan in a layout drawn per document (render_free);
+# "freertl": a free layout in a right-to-left language (Hebrew)
 _SUFFIX = {"pdf": ".pdf", "scan": ".scan.pdf", "xlsx": ".xlsx", "csv": ".csv", "email": ".eml", "free": ".pdf",
-           "freescan": ".scan.pdf"}
-_SOURCE = {"pdf": "pdf", "scan": "scan", "xlsx": "grid", "csv": "grid", "free": "pdf", "freescan": "scan"}
+           "freescan": ".scan.pdf", "freertl": ".pdf"}
+_SOURCE = {"pdf": "pdf", "scan": "scan", "xlsx": "grid", "csv": "grid", "free": "pdf", "freescan": "scan",
+           "freertl": "pdf"}
 
 
 def doc_suffix(fmt: str) -> str:
@@ -58,8 +60,8 @@ def generate_one(index: int, seed: int, fmt: str, family: str) -> tuple[bytes, d
     order: Order = make_order(r, fam, max_lines=min(fam.max_lines, 25) if fmt in ("scan", "freescan") else None)
     extra: dict[str, Any] = {}
     descriptions = None
-    if fmt in ("free", "freescan"):
-        data, pages, order = render_free(order, fam, r)
+    if fmt in ("free", "freescan", "freertl"):
+        data, pages, order = render_free(order, fam, r, lang="he" if fmt == "freertl" else None)
         if fmt == "freescan":
             data, pages = render_scan(data, pages, r)
         source = _SOURCE[fmt]

@@ -7,13 +7,14 @@ contact, VAT ids...) with values that look like order numbers and dates, extra t
 (EAN, HS code, colour, tax) that are not line fields, English as it is written in India, the Gulf
 and Australia, and Italian and Portuguese orders.
 
-Every string must be encodable in cp1252 (reportlab's standard fonts).
+Every string must be encodable in cp1252 (reportlab's standard fonts), except the Hebrew ones at the
+end, which are drawn in a TrueType font.
 """
 
 from __future__ import annotations
 
 # Languages of free-layout documents: the family languages plus two more. English is drawn most.
-FREE_LANGS: tuple[str, ...] = ("en", "en", "en", "de", "fr", "es", "nl", "it", "pt")
+FREE_LANGS: tuple[str, ...] = ("en", "en", "en", "de", "fr", "es", "nl", "it", "pt", "he")
 
 # Header captions of the order fields for the two extra languages, and extra English variants.
 HEADER_LABELS_EXTRA: dict[str, dict[str, list[str]]] = {
@@ -298,3 +299,72 @@ PAYMENT_TERMS_EXTRA: dict[str, list[str]] = {
 }
 AMOUNT_IN_WORDS: dict[str, str] = {"en": "Amount in words:", "de": "In Worten:", "fr": "Arrêté à la somme de :",
                                    "es": "Son:", "nl": "In woorden:", "it": "In lettere:", "pt": "Por extenso:"}
+
+# --- Hebrew (right to left; drawn in DejaVu Sans, which matplotlib ships) ---------------------------
+HE = "he"
+HEADER_LABELS_EXTRA[HE] = {
+    "title": ["הזמנת רכש", "הזמנה", "הזמנת סוכן", "הזמנת רכש מקור", "הזמנה מספק"],
+    "po_number": ["מספר הזמנה:", "הזמנה מס':", "מס' הזמנה:", "הזמנת רכש מס'", "מס' מסמך:"],
+    "order_date": ["תאריך:", "תאריך הזמנה:", "תאריך הפקה:", "תאריך מסמך:"],
+    "requested_date": ["תאריך אספקה:", "מועד אספקה:", "לאספקה עד:"],
+    "buyer": ["המזמין:", "לקוח:", "שם הלקוח:"],
+    "supplier": ["לכבוד:", "ספק:", "שם הספק:"],
+    "ship_to": ["כתובת למשלוח:", "כתובת אספקה:", "מקום אספקה:"],
+    "bill_to": ["כתובת לחשבונית:", "לחיוב:"],
+    "payment_terms": ["תנאי תשלום:", "תשלום:"],
+    "currency": ["מטבע:"],
+    "subtotal": ['סה"כ לפני מע"מ', "סכום ביניים", 'סה"כ ללא מע"מ'],
+    "freight": ["הובלה", "דמי משלוח"],
+    "discount": ["הנחה", "הנחת סל"],
+    "tax": ['מע"מ'],
+    "total": ['סה"כ לתשלום', 'סה"כ כולל מע"מ', "סך הכל", 'סה"כ'],
+    "carried": ["להעברה"],
+    "brought": ["מהעברה"],
+    "page": ["עמוד", "דף"],
+    "of": ["מתוך"],
+    "notes": ["הערות:"],
+}
+COLUMN_LABELS_EXTRA[HE] = {
+    "line_no": ["מס'", "שורה", "#"],
+    "sku": ['מק"ט', "קוד פריט", "מפתח פריט", "פריט"],
+    "description": ["תיאור", "שם פריט", "תאור מוצר", "תיאור פריט"],
+    "quantity": ["כמות", "כמות מוזמנת"],
+    "uom": ["יח' מידה", "יחידה"],
+    "unit_price": ["מחיר", "מחיר ליח'", "מחיר יחידה", "מחיר נטו"],
+    "discount_pct": ["הנחה %", "% הנחה"],
+    "amount": ['סה"כ', "סכום", 'סה"כ שורה'],
+}
+EXTRA_COLUMNS[HE] = {"ean": ["ברקוד"], "hs": ["קוד מכס"], "colour": ["צבע"], "size": ["מידה"],
+                     "tax_pct": ['מע"מ %'], "del_date": ["תאריך אספקה"], "cust_part": ['מק"ט ספק', "קוד ספק"],
+                     "mrp": ["מחיר מחירון"]}
+DISTRACTOR_KEYS[HE] = [
+    (["הצעת מחיר מס':", "אסמכתא:", "אסמ':"], "code"), (["מס' לקוח:", "מס' ספק:", "מפתח:", "מזהה:"], "num"),
+    (["מחסן:", "סניף:", "מחלקה:"], "small"), (["סוכן:", "איש קשר:", "נציג:"], "person"),
+    (["טלפון:", "טל':", "פקס:", "נייד:"], "phone"), (['דוא"ל:', "אימייל:"], "email"),
+    (["ע.מ.", "ח.פ.", "עוסק מורשה:"], "taxid"), (["תנאי אספקה:", "אופן משלוח:"], "text"),
+    (["תאריך הדפסה:", "בתוקף עד:"], "date"), (["שעה:"], "time"),
+]
+FOOTER_LINES[HE] = ["מסמך ממוחשב", "חתימה וחותמת", "בנק:", "סניף:", "חשבון:", "נא לאשר קבלת הזמנה זו"]
+ITEM_ATTRIBUTES[HE] = [('מק"ט ספק:', "code"), ("ברקוד:", "ean"), ("תאריך אספקה:", "date"), ("יצרן:", "company")]
+MONTHS_EXTRA[HE] = ["ינואר", "פברואר", "מרץ", "אפריל", "מאי", "יוני", "יולי", "אוגוסט", "ספטמבר", "אוקטובר",
+                    "נובמבר", "דצמבר"]
+PAYMENT_TERMS_EXTRA[HE] = ["שוטף + 30", "שוטף + 60", "שוטף + 90", "מזומן", "העברה בנקאית"]
+AMOUNT_IN_WORDS[HE] = "במילים:"
+HE_TERMS: list[str] = ["הספק יספק את הסחורה בהתאם להזמנה זו.", "יש לציין את מספר ההזמנה על גבי כל חשבונית.",
+                       "המחירים כוללים אריזה והובלה אלא אם צוין אחרת.", "אספקה חלקית מחייבת אישור מראש ובכתב."]
+HE_COMPANY_WORDS: list[str] = ["אורן", "גל", "שחר", "נשר", "הדר", "אופק", "רימון", "תמר", "ארז", "כרמל", "גליל",
+                               "שקד", "ברק", "אלון", "יעלים", "מעיין"]
+HE_COMPANY_TRADES: list[str] = ["שיווק והפצה", "תעשיות", "סחר", "יבוא ושיווק", "טכנולוגיות", "מערכות מים",
+                                "אינסטלציה", "כלי עבודה", "אריזות", "מזון", "ציוד משרדי", "אינטרנשיונל"]
+HE_STREETS: list[str] = ["הרצל", "בן יהודה", "החרושת", "המלאכה", "התעשייה", "כנפי נשרים", "יפו", "הנביאים",
+                         "דרך השלום", "העצמאות", "הברזל"]
+HE_CITIES: list[str] = ["תל אביב", "ירושלים", "חיפה", "פתח תקווה", "ראשון לציון", "אשדוד", "באר שבע", "נתניה",
+                        "חולון", "גבעת שאול ירושלים"]
+HE_PRODUCTS: list[str] = ["מקלחת יד", "ברז מטבח", "מערכת רחצה", "צינור גמיש", "מסנן מים", "ראש מקלחת", "מגבת",
+                          "נייר צילום", "עט כדורי", "קלסר", "קפה טחון", "שמן זית", "אורז בסמטי", "כפפות ניטריל",
+                          "נעלי בטיחות", "סוללה", "מנורת לד"]
+HE_SPECS: list[str] = ["NAPOLY", "3 מצבים", "5 מצבים", "PORTOFINO", '50 ס"מ', '1 ק"ג', "500 גרם", "לבן", "שחור",
+                       "מידה L", "A4", "ANCONA", "כחול", "12V", "PRO"]
+HE_PERSONS: list[str] = ["משה כהן", "יוסי לוי", "דנה מזרחי", "מיכל פרץ", "אבי ביטון", "רונית אברהם", "דוד פרידמן",
+                         "נועה שפירא"]
+HE_UOMS: list[str] = ["יח'", "יחידה", "קרטון", 'ק"ג', "מטר", "חבילה"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.lib.pagesizes import A4, LETTER
@@ -45,10 +46,31 @@ __all__ = ["render_free", "free_order"]
 _LINE_LABELS = {"line_no", "sku", "description", "quantity", "uom", "unit_price", "amount"}
 _NUMERIC = {"line_no", "quantity", "unit_price", "discount_pct", "amount", "tax_pct", "mrp"}
 _NUM_STYLE = {"en": ("en", "en", "plain"), "de": ("de", "de", "ch"), "fr": ("fr", "de"), "es": ("de", "plainc"),
-              "nl": ("de", "plainc"), "it": ("de", "de", "plainc"), "pt": ("fr", "de")}
+              "nl": ("de", "plainc"), "it": ("de", "de", "plainc"), "pt": ("fr", "de"), "he": ("en", "plain")}
 _DATE_STYLES = {"en": ("dmy", "mdy", "iso", "dmon", "dmon_dash", "uslong", "dot"),
                 "de": ("dot", "dot", "iso", "long"), "fr": ("dmy", "dmy", "long"), "es": ("dmy", "dmydash", "long"),
-                "nl": ("dmydash", "dmy", "long"), "it": ("dmy", "dot", "long"), "pt": ("dmy", "dmydash", "long")}
+                "nl": ("dmydash", "dmy", "long"), "it": ("dmy", "dot", "long"), "pt": ("dmy", "dmydash", "long"),
+                "he": ("dmy", "dot", "dmy")}
+_RTL_FONTS = ("DejaVuSans", "DejaVuSans-Bold")
+
+
+def rtl_fonts() -> tuple[str, str] | None:
+    """Register (once) and name the TrueType fonts for right-to-left documents: DejaVu Sans,
+    shipped by matplotlib (a dependency). None when the files are missing."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if _RTL_FONTS[0] in pdfmetrics.getRegisteredFontNames():
+        return _RTL_FONTS
+    try:
+        import matplotlib
+
+        base = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+        for name in _RTL_FONTS:
+            pdfmetrics.registerFont(TTFont(name, str(base / f"{name}.ttf")))
+    except (ImportError, OSError):
+        return None
+    return _RTL_FONTS
 
 
 def _months(lang: str) -> list[str]:
@@ -125,6 +147,8 @@ def _x_party(r: random.Random, country: str) -> Party:
 
 def free_order(order: Order, lang: str, r: random.Random) -> Order:
     """Adapt an order drawn for a family to the free document's language and region."""
+    if lang == "he":
+        return _he_order(order, r)
     countries = fv.LANG_EXTRA_COUNTRIES.get(lang)
     if lang in ("it", "pt") or (countries and r.random() < 0.55):
         country = r.choice(countries or ["IN"])
@@ -141,6 +165,25 @@ def free_order(order: Order, lang: str, r: random.Random) -> Order:
     elif lang == "en" and r.random() < 0.3:
         order = replace(order, payment_terms=r.choice(fv.PAYMENT_TERMS_EXTRA["en"]))
     return order
+
+
+def _he_party(r: random.Random) -> Party:
+    name = f"{r.choice(fv.HE_COMPANY_WORDS)} {r.choice(fv.HE_COMPANY_TRADES)} בע\"מ"
+    addr = [f"{r.choice(fv.HE_STREETS)} {r.randrange(1, 120)}", r.choice(fv.HE_CITIES)]
+    if r.random() < 0.4:
+        addr[-1] += f" {_pattern(r, '9999999')}"
+    if r.random() < 0.3:
+        addr.append("ישראל")
+    return Party(name, addr)
+
+
+def _he_order(order: Order, r: random.Random) -> Order:
+    buyer, supplier = _he_party(r), _he_party(r)
+    ship = Party(buyer.name, _he_party(r).address) if r.random() < 0.5 else _he_party(r)
+    lines = [replace(ln, description=f"{r.choice(fv.HE_PRODUCTS)} {r.choice(fv.HE_SPECS)}", uom=r.choice(fv.HE_UOMS))
+             for ln in order.lines]
+    return replace(order, buyer=buyer, supplier=supplier, ship_to=ship, bill_to=Party(buyer.name, list(buyer.address)),
+                   lines=lines, currency="ILS", payment_terms=r.choice(fv.PAYMENT_TERMS_EXTRA["he"]))
 
 
 def _words_en(n: int) -> str:
@@ -177,9 +220,11 @@ class _Free:
         self.numstyle = fam.number_style if lang == fam.lang else r.choice(_NUM_STYLE[lang])
         self.datestyle = r.choice(_DATE_STYLES[lang])
         size = LETTER if (lang == "en" and r.random() < 0.4) else A4
-        self.w = _Writer(*size)
+        self.w = _Writer(*size, rtl=lang == "he")
         self.font = r.choice(("Helvetica", "Helvetica", "Times-Roman", "Courier"))
         self.bold = _BOLD[self.font] if r.random() < 0.85 else self.font
+        if lang == "he":
+            self.font, self.bold = _RTL_FONTS
         self.fs = r.choice((7.0, 7.5, 8.0, 8.5, 9.0, 9.5, 10.0))
         self.M = r.choice((28.0, 36.0, 42.0, 50.0))
         self.L, self.R = self.M, self.w.W - self.M
@@ -221,7 +266,11 @@ class _Free:
         if kind == "short":
             return r.choice(fv.SHORT_VALUES)
         if kind == "person":
+            if self.lang == "he":
+                return r.choice(fv.HE_PERSONS)
             return f"{r.choice(vocab.PERSON_FIRST)} {r.choice(vocab.PERSON_LAST)}"
+        if kind == "time":
+            return f"{r.randrange(7, 19):02d}:{r.randrange(60):02d}"
         if kind == "phone":
             return r.choice([_pattern(r, "+49 99 9999999"), _pattern(r, "(999) 999-9999"), _pattern(r, "+91 99999 99999"),
                              _pattern(r, "+971 9 999 9999"), _pattern(r, "09999 999999"), _pattern(r, "+33 9 99 99 99 99")])
@@ -417,7 +466,8 @@ class _Free:
                 bottom = max(bottom, self.party_block(L + (i % per) * (bw + gap), y, bw, cap, p, lab, boxed))
             y = bottom
         if r.random() < 0.3:
-            self.w.text(L, y + 6, [(r.choice(vocab.NOTES.get(self.lang, vocab.NOTES["en"])), "O", None)], self.font,
+            notes = fv.HE_TERMS if self.lang == "he" else vocab.NOTES.get(self.lang, vocab.NOTES["en"])
+            self.w.text(L, y + 6, [(r.choice(notes), "O", None)], self.font,
                         self.fs - 0.5, max_width=full)
             y += self.fs * 1.6
         return y + 12
@@ -538,7 +588,7 @@ class _Free:
                                           "de": ["Material/Bezeichnung", "Artikel / Bezeichnung"],
                                           "fr": ["Article / Désignation"], "es": ["Código / Descripción"],
                                           "nl": ["Artikel / Omschrijving"], "it": ["Codice / Descrizione"],
-                                          "pt": ["Código / Descrição"]}[self.lang])
+                                          "pt": ["Código / Descrição"], "he": ['מק"ט / תיאור']}[self.lang])
         two_row_heads = r.random() < 0.3
         if two_row_heads:
             for c, h in self.heads.items():
@@ -742,8 +792,8 @@ class _Free:
             n = r.randint(2, 6)
             if y + n * 10 > self.bottom:
                 y = self.continuation()
-            for s in r.sample(vocab.TERMS_SENTENCES.get(self.lang, vocab.TERMS_SENTENCES["en"]),
-                              k=min(n, len(vocab.TERMS_SENTENCES.get(self.lang, vocab.TERMS_SENTENCES["en"])))):
+            sents = fv.HE_TERMS if self.lang == "he" else vocab.TERMS_SENTENCES.get(self.lang, vocab.TERMS_SENTENCES["en"])
+            for s in r.sample(sents, k=min(n, len(sents))):
                 for ln in _wrap(s, self.font, 7, self.R - self.L):
                     self.w.text(self.L, y, [(ln, "O", None)], self.font, 7)
                     y += 9
@@ -777,10 +827,15 @@ class _Free:
         return data, [LabelledPage(self.w.W, self.w.H, p.words) for p in self.w.pages]
 
 
-def render_free(order: Order, fam: Family, r: random.Random) -> tuple[bytes, list[LabelledPage], Order]:
+def render_free(order: Order, fam: Family, r: random.Random,
+                lang: str | None = None) -> tuple[bytes, list[LabelledPage], Order]:
     """Draw ``order`` in a layout of its own; returns the PDF, its labelled pages and the order as
-    printed (its parties, currency and units adapted to the document's language and region)."""
-    lang = fam.lang if r.random() < 0.5 else r.choice(fv.FREE_LANGS)
+    printed (its parties, currency and units adapted to the document's language and region).
+    The language is the family's or one drawn from :data:`free_vocab.FREE_LANGS` unless given."""
+    if lang is None:
+        lang = fam.lang if r.random() < 0.5 else r.choice(fv.FREE_LANGS)
+    if lang == "he" and rtl_fonts() is None:
+        lang = "en"
     order = free_order(order, lang, r)
     d = _Free(order, fam, r, lang)
     data, pages = d.draw()

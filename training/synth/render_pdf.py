@@ -35,7 +35,44 @@ def _descent(font: str) -> float:
     for k, v in _DESCENT.items():
         if font.startswith(k):
             return v / 1000.0
-    return -0.2
+    try:  # a registered TrueType font (the right-to-left documents use one)
+        from reportlab.pdfbase import pdfmetrics
+
+        return pdfmetrics.getFont(font).face.descent / 1000.0
+    except (KeyError, AttributeError):
+        return -0.2
+
+
+def _bidi(ch: str) -> str:
+    import unicodedata
+
+    return unicodedata.bidirectional(ch)
+
+
+def _is_ltr_word(word: str) -> bool:
+    """A word with a Latin letter: it keeps its left-to-right order inside a right-to-left line."""
+    return any(_bidi(ch) == "L" for ch in word)
+
+
+def visual(word: str) -> str:
+    """A word in the order a right-to-left text layer stores it (the inverse of the PDF reader's
+    ``_logical``): reversed, with left-to-right runs (digits, Latin) kept as they are."""
+    if not any(_bidi(ch) in ("R", "AL") for ch in word):
+        return word
+    rev = word[::-1]
+    out: list[str] = []
+    run: list[str] = []
+    for ch in rev:
+        if _bidi(ch) in ("L", "EN", "AN") or (run and ch in ".,:/-"):
+            run.append(ch)
+        else:
+            if run:
+                out.append("".join(reversed(run)))
+                run = []
+            out.append(ch)
+    if run:
+        out.append("".join(reversed(run)))
+    return "".join(out)
 
 
 @dataclass
@@ -47,8 +84,11 @@ class _Page:
 class _Writer:
     """Buffers drawing operations per page so that page counts are known before drawing."""
 
-    def __init__(self, width: float, height: float) -> None:
+    def __init__(self, width: float, height: float, rtl: bool = False) -> None:
         self.W, self.H = width, height
+        # Right to left: the page is laid out as if left to right and then mirrored; each word is
+        # drawn alone in visual order, and a run of Latin words keeps its left-to-right order.
+        self.rtl = rtl
         self.pages: list[_Page] = []
         self.new_page()
 
@@ -82,24 +122,55 @@ class _Writer:
             x = x - w / 2
         baseline = top + size * (1 + _descent(font))
         y = self.H - baseline
-        self.page.ops.append(lambda c, f=font, s=size, xx=x, yy=y, t=full: (c.setFont(f, s), c.drawString(xx, yy, t)))
+        placed: list[list] = []
         pos = 0
         for text, label, line in segs:
             for word in text.split():
                 k = full.index(word, pos)
                 x0 = x + stringWidth(full[:k], font, size)
                 x1 = x0 + stringWidth(word, font, size)
-                self.page.words.append(LabelledWord(word, (x0, top, x1, top + size), label, line))
+                placed.append([word, x0, x1, label, line])
                 pos = k + len(word)
+        if not self.rtl:
+            self.page.ops.append(lambda c, f=font, s=size, xx=x, yy=y, t=full: (c.setFont(f, s), c.drawString(xx, yy, t)))
+        else:
+            for pw in placed:
+                pw[1], pw[2] = self.W - pw[2], self.W - pw[1]
+            i = 0
+            while i < len(placed):  # runs of Latin words read left to right inside the mirrored line
+                if not _is_ltr_word(placed[i][0]):
+                    i += 1
+                    continue
+                j = i
+                while j < len(placed) and _is_ltr_word(placed[j][0]):
+                    j += 1
+                xx = min(pw[1] for pw in placed[i:j])
+                space = stringWidth(" ", font, size)
+                for pw in placed[i:j]:
+                    wdt = pw[2] - pw[1]
+                    pw[1], pw[2] = xx, xx + wdt
+                    xx += wdt + space
+                i = j
+            for pw in placed:
+                self.page.ops.append(lambda c, f=font, s=size, xx=pw[1], yy=y, t=visual(pw[0]):
+                                     (c.setFont(f, s), c.drawString(xx, yy, t)))
+        for word, x0, x1, label, line in placed:
+            self.page.words.append(LabelledWord(word, (x0, top, x1, top + size), label, line))
         return x, x + w, size
 
     def hline(self, x0: float, x1: float, y: float, width: float = 0.6) -> None:
+        if self.rtl:
+            x0, x1 = self.W - x1, self.W - x0
         self.page.ops.append(lambda c: (c.setLineWidth(width), c.line(x0, self.H - y, x1, self.H - y)))
 
     def vline(self, x: float, y0: float, y1: float, width: float = 0.6) -> None:
+        if self.rtl:
+            x = self.W - x
         self.page.ops.append(lambda c: (c.setLineWidth(width), c.line(x, self.H - y0, x, self.H - y1)))
 
     def rect(self, x: float, top: float, w: float, h: float, fill: float | None = None, stroke: bool = True) -> None:
+        if self.rtl:
+            x = self.W - x - w
         def op(c: rl_canvas.Canvas) -> None:
             c.setLineWidth(0.6)
             if fill is not None:

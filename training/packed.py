@@ -218,6 +218,34 @@ def cmd_pack(out: Path, config: Path | None, data_dir: Path, workers: int) -> di
     return info
 
 
+def cmd_merge(out: Path, parts: Sequence[Path]) -> dict[str, Any]:
+    """One packed folder from several (the first one's config and encoder; the pages of all)."""
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, list[np.ndarray]] = {}
+    infos = []
+    for p in parts:
+        z = np.load(p / "pages.npz")
+        for k in z.files:
+            arrays.setdefault(k, []).append(z[k])
+        infos.append(json.loads((p / "pack.json").read_text()))
+    np.savez_compressed(out / "pages.npz", **{k: np.concatenate(v) for k, v in arrays.items()})
+    for name in ("encoder.npz", "encoder_config.json", "tokenizer.json"):
+        if (parts[0] / name).resolve() != (out / name).resolve():
+            shutil.copyfile(parts[0] / name, out / name)
+    import hashlib
+
+    info = dict(infos[0])
+    info["parts"] = [{k: i[k] for k in ("config", "dataset_hash", "train_documents", "pages", "words")} for i in infos]
+    info["dataset_hash"] = hashlib.sha256("".join(i["dataset_hash"] for i in infos).encode()).hexdigest()
+    for k in ("train_documents", "pages", "words", "pieces"):
+        info[k] = sum(i[k] for i in infos)
+    info["formats"] = sorted({f for i in infos for f in i["formats"]})
+    (out / "pack.json").write_text(json.dumps(info, indent=1, default=str))
+    return info
+
+
 def cmd_train(packdir: Path, out: Path, steps: int | None, batch: int | None, lr: float | None,
               minutes: float | None) -> dict[str, Any]:
     import torch
@@ -291,6 +319,7 @@ def cmd_finish(trained: Path, packdir: Path, model: Path, data_dir: Path, eval_n
         "train_windows": tmeta["train_windows"], "steps": tmeta["steps"], "epochs_done": tmeta["epochs_done"],
         "first_loss": tmeta["first_loss"], "final_loss": tmeta["final_loss"], "train_seconds": tmeta["train_seconds"],
         "trained_on": f"{tmeta['device']} (torch {tmeta['torch']}), from pages packed by training.packed",
+        "packed_parts": [p["config"].get("name") for p in info.get("parts", [])] or [cfg.name],
         "encoder_init": "pretrained weights with rows rounded to int8 for transfer",
         "stopped_early": tmeta["stopped_early"], "trained_on_files": info["trained_on_files"],
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -329,6 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     t.add_argument("--batch", type=int, default=None)
     t.add_argument("--lr", type=float, default=None)
     t.add_argument("--minutes", type=float, default=None)
+    m = sub.add_parser("merge", help="merge packed folders into one (here)")
+    m.add_argument("out", type=Path)
+    m.add_argument("parts", type=Path, nargs="+")
     f = sub.add_parser("finish", help="join, calibrate and evaluate a trained model (here)")
     f.add_argument("trained", type=Path)
     f.add_argument("packdir", type=Path)
@@ -342,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if a.cmd == "train":
             r = cmd_train(a.packdir, a.out, a.steps, a.batch, a.lr, a.minutes)
+        elif a.cmd == "merge":
+            r = cmd_merge(a.out, a.parts)
         else:
             from intake.settings import get_settings
 

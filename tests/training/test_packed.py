@@ -72,3 +72,31 @@ def test_encoder_rows_rounded_to_int8_stay_within_half_a_step(tmp_path: Path) ->
             assert np.all(np.abs(b[k] - v) <= step / 2 + 1e-7), k
         else:
             assert np.allclose(b[k], v, atol=1e-2, rtol=1e-3), k
+
+
+def test_merged_packs_hold_the_pages_of_both(tmp_path: Path) -> None:
+    import json
+
+    from training.features import load_tokenizer
+    from training.model import resolve_encoder
+    from training.packed import cmd_merge
+
+    folder = resolve_encoder("all-MiniLM-L6-v2")[0]
+    tok = load_tokenizer(folder)
+    docs = _docs(tmp_path)
+    counts = []
+    for k, part in enumerate((docs[:2], docs[2:])):
+        d = tmp_path / f"p{k}"
+        d.mkdir()
+        stats = pack_pages(part, tok, d / "pages.npz")
+        counts.append(stats)
+        (d / "pack.json").write_text(json.dumps({"config": {"name": f"p{k}"}, "dataset_hash": str(k), "formats": ["pdf"],
+                                                 "train_documents": len(part), **stats}))
+        for name in ("encoder.npz", "encoder_config.json", "tokenizer.json"):
+            (d / name).write_bytes(b"x")
+    info = cmd_merge(tmp_path / "m", [tmp_path / "p0", tmp_path / "p1"])
+    assert info["words"] == sum(c["words"] for c in counts) and [p["config"]["name"] for p in info["parts"]] == ["p0", "p1"]
+    merged = load_pages(tmp_path / "m" / "pages.npz", tok.cls_token_id, tok.sep_token_id, 128, 32)
+    apart = sum((load_pages(tmp_path / f"p{k}" / "pages.npz", tok.cls_token_id, tok.sep_token_id, 128, 32)
+                 for k in (0, 1)), [])
+    assert [w.input_ids for w in merged] == [w.input_ids for w in apart]

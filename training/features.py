@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "HEADER_FIELDS", "LINE_FIELDS", "FIELDS", "BIO_LABELS", "LABEL2ID", "ID2LABEL", "MAX_PIECES",
-    "Window", "load_tokenizer", "normalize_box", "bio_tags", "field_of", "encode_page", "windows_from_pieces",
+    "Window", "load_tokenizer", "normalize_box", "bio_tags", "field_of", "encode_page", "windows_from_pieces", "windows_of",
     "merge_windows", "collate",
 ]
 
@@ -192,6 +192,25 @@ def windows_from_pieces(
             break
         start += step
     return windows
+
+
+def windows_of(docs: Sequence[Any], tokenizer: Any, max_len: int = 512, overlap: int = 128,
+               labels: Sequence[Sequence[Sequence[int]] | None] | None = None) -> list[Window]:
+    """Training windows of labelled documents (``training.build_dataset.LabelledDoc``).
+
+    Each page's label ids come from its BIO tags, or from ``labels[doc][page]`` where given
+    (the retraining leaves words a correction says nothing about out of the loss).
+    """
+    out: list[Window] = []
+    for di, d in enumerate(docs):
+        for pi, p in enumerate(d.pages):
+            if not p.words:
+                continue
+            given = labels[di] if labels is not None else None
+            lab = list(given[pi]) if given is not None else [LABEL2ID.get(t, 0) for t in p.tags]
+            out.extend(encode_page(tokenizer, [w.text for w in p.words], [w.box for w in p.words], p.width, p.height,
+                                   labels=lab, max_len=max_len, overlap=overlap, page=pi))
+    return out
 
 
 def merge_windows(windows: Sequence[Window], logits: Sequence[np.ndarray], n_words: int) -> np.ndarray:

@@ -160,19 +160,23 @@ def build_examples(paths: Sequence[Path], cfg: TrainConfig, cache_file: Path | N
     fh = open(cache_file, "a") if cache_file is not None else None
     try:
         jobs = [(p, cfg.use_reader) for p in todo]
+
+        def keep(results: Any) -> None:
+            for obj in tqdm(results, total=len(jobs), desc="dataset", unit="doc"):
+                if obj is None:
+                    continue
+                cached[obj["name"]] = obj
+                if fh is not None:  # as each arrives: an interrupted build resumes from here
+                    fh.write(json.dumps(obj) + "\n")
+                    fh.flush()
+
         if workers > 1 and len(jobs) > 1:
             import multiprocessing as mp
 
             with mp.get_context("spawn").Pool(workers) as pool:
-                results = list(tqdm(pool.imap(_read_one, jobs, chunksize=8), total=len(jobs), desc="dataset", unit="doc"))
+                keep(pool.imap(_read_one, jobs, chunksize=4))
         else:
-            results = [_read_one(j) for j in tqdm(jobs, desc="dataset", unit="doc")]
-        for obj in results:
-            if obj is None:
-                continue
-            cached[obj["name"]] = obj
-            if fh is not None:
-                fh.write(json.dumps(obj) + "\n")
+            keep(_read_one(j) for j in jobs)
     finally:
         if fh is not None:
             fh.close()
@@ -202,20 +206,6 @@ def _truth_examples(cfg: TrainConfig) -> list[Any]:
             if ex is not None:
                 ex.name = p.name
                 out.append(ex)
-    return out
-
-
-def _windows(docs: Sequence[Any], tokenizer: Any, cfg: TrainConfig) -> list[Any]:
-    from training.features import LABEL2ID, encode_page
-
-    out = []
-    for d in docs:
-        for pi, p in enumerate(d.pages):
-            if not p.words:
-                continue
-            labels = [LABEL2ID.get(t, 0) for t in p.tags]
-            out.extend(encode_page(tokenizer, [w.text for w in p.words], [w.box for w in p.words], p.width, p.height,
-                                   labels=labels, max_len=cfg.max_len, overlap=cfg.overlap, page=pi))
     return out
 
 
@@ -280,7 +270,9 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
             raise ConfigError(f"cannot continue from {base}: {exc}") from exc
         res = model.load_state_dict(state, strict=False)
         missing = [k for k in res.missing_keys if not k.endswith("position_ids")]
-    windows = _windows(docs, tok, cfg)
+    from training.features import windows_of
+
+    windows = windows_of(docs, tok, cfg.max_len, cfg.overlap)
     step, losses, stopped_early = fit(model, windows, cfg, tok.pad_token_id, t_start, progress=progress)
     model.eval()
     train_seconds = time.time() - t_start
@@ -315,84 +307,36 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
 
 def fit(model: Any, windows: list[Any], cfg: TrainConfig, pad_id: int, t_start: float | None = None,
         progress: bool = True, device: str | None = None) -> tuple[int, list[float], bool]:
-    """The training loop: AdamW, linear warm-up and decay, shuffled length-bucketed batches.
-
-    Runs on ``device`` (default: CUDA when torch sees one, else the CPU with bf16 autocast where
-    the CPU has it natively). With ``cfg.max_minutes`` the planned steps are fitted to the time
-    budget after the first steps, so the learning rate still decays to zero. Returns ``(steps,
-    losses, stopped_early)``; the model is left in eval mode on the CPU.
-    """
-    import torch
+    """Train on ``windows`` by ``cfg`` (:func:`training.trainer.run` over shuffled, length-bucketed
+    batches, epoch after epoch). Returns ``(steps, losses, stopped_early)``."""
     from tqdm import tqdm
 
-    from training.features import collate
-    from training.model import use_bf16
+    from training.trainer import Schedule, run
 
-    t_start = t_start if t_start is not None else time.time()
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device)
-    rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(windows) / cfg.batch_size)
     total = cfg.max_steps or max(1, int(steps_per_epoch * cfg.epochs))
-    fused = {"fused": True} if device == "cuda" else {}
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
-    plan = {"total": total, "warm": max(1, int(total * cfg.warmup_ratio))}
+    schedule = Schedule(steps=total, lr=cfg.lr, warmup_steps=max(1, int(total * cfg.warmup_ratio)),
+                        weight_decay=cfg.weight_decay, max_minutes=cfg.max_minutes, bf16=cfg.bf16)
+    rng = random.Random(cfg.seed)
 
-    def lr_factor(s: int) -> float:
-        # Linear warm-up, then linear decay to zero at the planned last step.
-        if s < plan["warm"]:
-            return (s + 1) / plan["warm"]
-        return max(0.0, (plan["total"] - s) / max(1, plan["total"] - plan["warm"]))
+    def batches() -> Any:
+        while True:
+            yield from _batches(windows, cfg.batch_size, rng)
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    model.train()
-    losses: list[float] = []
-    step = 0
-    bar = tqdm(total=total, desc=f"train {cfg.name}", unit="step", disable=not progress)
-    stopped_early = False
-    bf16 = True if device == "cuda" else use_bf16(cfg.bf16)
-    t_loop = time.time()
-    pending: list[Any] = []
-    while step < total:
-        for batch in _batches(windows, cfg.batch_size, rng):
-            inputs = {k: v.to(device, non_blocking=True) for k, v in collate(batch, pad_id).items()}
-            with torch.autocast("cuda" if device == "cuda" else "cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = model(**inputs).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            pending.append(loss.detach())
-            step += 1
-            if len(pending) >= 20 or step >= total:
-                losses.extend(float(x) for x in pending)  # one sync per 20 steps on an accelerator
-                pending = []
-            if cfg.max_minutes and step in (10, 50, 200):
-                # Fit the plan to the time budget, so the learning rate still decays to zero
-                # when the machine is slower than expected (shared cores).
-                per_step = (time.time() - t_loop) / step
-                fit_steps = int((cfg.max_minutes * 60 - (time.time() - t_start)) / per_step) + step
-                if fit_steps < plan["total"]:
-                    plan["total"] = max(step + 1, fit_steps)
-                    total = plan["total"]
-                    bar.total = total
-            bar.update(1)
-            if losses:
-                bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.4f}")
-            if step >= total:
-                break
-            if cfg.max_minutes and time.time() - t_start > cfg.max_minutes * 60:
-                stopped_early = True
-                break
-        if stopped_early:
-            break
-    losses.extend(float(x) for x in pending)
-    bar.close()
-    model.eval()
-    model.to("cpu")
-    return step, losses, stopped_early
+    bar = tqdm(total=total, desc=f"train {cfg.name}", unit="step") if progress else None
+
+    def on_step(step: int, planned: int, loss: float) -> None:
+        assert bar is not None
+        bar.total = planned
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}")
+
+    res = run(model, batches(), schedule, pad_id, on_step=on_step if bar is not None else None, t_start=t_start,
+              device=device)
+    if bar is not None:
+        bar.close()
+    return res.steps, res.losses, res.stopped_early
+
 
 def calibrate_model(model_dir: Path, paths: Sequence[Path], cfg: TrainConfig) -> dict[str, Any]:
     """Fit the temperature on token logits and isotonic maps on span correctness; write calibration.json."""

@@ -261,7 +261,10 @@ def cmd_train(packdir: Path, out: Path, steps: int | None, batch: int | None, lr
                   max_minutes=minutes if minutes is not None else cfg.max_minutes)
     set_seed(cfg.seed)
     t0 = time.time()
-    enc = unpack_encoder(packdir / "encoder.npz", out / "encoder", packdir / "encoder_config.json",
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="intake-encoder-"))
+    enc = unpack_encoder(packdir / "encoder.npz", scratch / "encoder", packdir / "encoder_config.json",
                          packdir / "tokenizer.json")
     tok = load_tokenizer(enc)
     windows = load_pages(packdir / "pages.npz", tok.cls_token_id, tok.sep_token_id, cfg.max_len, cfg.overlap)
@@ -284,7 +287,7 @@ def cmd_train(packdir: Path, out: Path, steps: int | None, batch: int | None, lr
     (out / "train.json").write_text(json.dumps(meta, indent=1))
     import shutil
 
-    shutil.rmtree(out / "encoder", ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     return meta
 
 

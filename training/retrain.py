@@ -187,21 +187,6 @@ def replay_examples(data_dir: Path, cfg: RetrainConfig) -> list[Any]:
 
 # --- training ---------------------------------------------------------------------------------
 
-def _windows(docs: Sequence[Any], tokenizer: Any, max_len: int, overlap: int,
-             labels: Sequence[list[list[int]] | None] | None = None) -> list[Any]:
-    from training.features import LABEL2ID, encode_page
-
-    out = []
-    for di, d in enumerate(docs):
-        for pi, p in enumerate(d.pages):
-            if p.words:
-                lab = labels[di][pi] if labels is not None and labels[di] is not None else \
-                    [LABEL2ID.get(t, 0) for t in p.tags]
-                out.extend(encode_page(tokenizer, [w.text for w in p.words], [w.box for w in p.words], p.width,
-                                       p.height, labels=lab, max_len=max_len, overlap=overlap, page=pi))
-    return out
-
-
 def truth_fields(truth: dict[str, Any]) -> set[str]:
     """The fields a corrected order speaks about: header keys with a value, line keys that some
     line has. The realdocs truth schema has no requested date, bill-to or payment terms at all."""
@@ -272,8 +257,10 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
     base_meta = dict(loaded.meta)
     max_len, overlap = int(base_meta.get("max_len", 512)), int(base_meta.get("overlap", 128))
     model, tok = loaded.model, loaded.tokenizer
-    cw = _windows(corrections, tok, max_len, overlap, clabels)
-    rw = _windows(replay, tok, max_len, overlap)
+    from training.features import windows_of
+
+    cw = windows_of(corrections, tok, max_len, overlap, clabels)
+    rw = windows_of(replay, tok, max_len, overlap)
     if not cw:
         raise ConfigError("the corrections hold no words to learn from")
     from training.features import collate
@@ -293,9 +280,10 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
             got.append(src[queue.pop()])
         return got
 
-    params = _trainable(model, cfg.train_layers)
+    from training.trainer import Schedule, run, trainable_parameters
+
+    params = trainable_parameters(model, cfg.train_layers)
     base_state = {k: v.detach().clone() for k, v in model.state_dict().items()} if cfg.merge < 1.0 else None
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     teacher: dict[int, Any] = {}
     if cfg.distill > 0 and rw:
         # The base model's logits on every replay window, once, before any weight moves.
@@ -306,44 +294,25 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
                 lg = model(**collate(chunk, tok.pad_token_id, with_labels=False)).logits.float()
                 for j, w in enumerate(chunk):
                     teacher[id(w)] = lg[j, :len(w)].clone()
-    plan = {"total": max(1, cfg.steps)}
 
-    def lr_factor(s: int) -> float:
-        if s < cfg.warmup_steps:
-            return (s + 1) / max(1, cfg.warmup_steps)
-        return max(0.0, (plan["total"] - s) / max(1, plan["total"] - cfg.warmup_steps))
+    def batches() -> Any:
+        while True:
+            yield draw("c", n_c) + draw("r", n_r)
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    model.train()
-    losses: list[float] = []
-    step = 0
-    from training.model import use_bf16
+    def distill(logits: Any, batch: Sequence[Any], inputs: dict[str, Any]) -> Any:
+        if not teacher or not any(id(w) in teacher for w in batch):
+            return logits.new_zeros(())
+        return cfg.distill * _distill_loss(logits, batch, teacher, inputs["labels"])
 
-    bf16 = use_bf16(cfg.bf16)
-    t_loop = time.time()
-    while step < plan["total"]:
-        batch = draw("c", n_c) + draw("r", n_r)
-        inputs = collate(batch, tok.pad_token_id)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out_ = model(**inputs)
-        loss = out_.loss
-        if teacher and any(id(w) in teacher for w in batch):
-            loss = loss + cfg.distill * _distill_loss(out_.logits.float(), batch, teacher, inputs["labels"])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(float(loss.detach()))
-        step += 1
-        if step in (3, 10) and cfg.max_minutes:
-            # Shrink the plan to the time budget so the learning rate still decays to zero.
-            per = (time.time() - t_loop) / step
-            fit = step + int((cfg.max_minutes * 60 - (time.time() - t0)) / per)  # steps done + steps that fit
-            if fit < plan["total"]:
-                plan["total"] = max(step + 1, fit)
-        if progress and (step % 10 == 0 or step == plan["total"]):
-            progress(f"step {step}/{plan['total']} loss {sum(losses[-10:]) / len(losses[-10:]):.4f}")
+    def on_step(step: int, planned: int, loss: float) -> None:
+        if progress and (step % 10 == 0 or step == planned):
+            progress(f"step {step}/{planned} loss {loss:.4f}")
+
+    schedule = Schedule(steps=max(1, cfg.steps), lr=cfg.lr, warmup_steps=max(1, cfg.warmup_steps),
+                        max_minutes=cfg.max_minutes, bf16=cfg.bf16, fit_at=(3, 10))
+    res = run(model, batches(), schedule, tok.pad_token_id, params=params, extra_loss=distill, on_step=on_step,
+              t_start=t0)
+    step, losses = res.steps, res.losses
     model.eval()
     if base_state is not None:
         with torch.no_grad():
@@ -394,6 +363,7 @@ def _distill_loss(logits: Any, batch: Sequence[Any], teacher: dict[int, Any], la
         t = teacher.get(id(w))
         if t is None:
             continue
+        t = t.to(logits.device)
         k = t.shape[0]
         mask = labels[i, :k] != -100
         if not bool(mask.any()):
@@ -403,19 +373,6 @@ def _distill_loss(logits: Any, batch: Sequence[Any], teacher: dict[int, Any], la
         total = total + (p_t * (torch.log(p_t + 1e-9) - log_s)).sum(-1).sum()
         n += int(mask.sum())
     return total / max(1, n)
-
-
-def _trainable(model: Any, top_layers: int) -> list[Any]:
-    """The parameters to train: all, or the top ``top_layers`` encoder layers and the head."""
-    params = list(model.parameters())
-    if top_layers <= 0:
-        return params
-    layers = model.layoutlm.encoder.layer
-    keep = {id(p) for layer in list(layers)[-top_layers:] for p in layer.parameters()}
-    keep |= {id(p) for p in model.classifier.parameters()}
-    for p in params:
-        p.requires_grad_(id(p) in keep)
-    return [p for p in params if p.requires_grad]
 
 
 # --- evaluation -------------------------------------------------------------------------------

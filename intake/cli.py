@@ -180,12 +180,16 @@ def demo(serve_too: Annotated[bool, typer.Option("--serve/--no-serve", help="sta
 def synth(n: Annotated[int, typer.Option("--n", help="how many documents")] = 20,
           out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("synth"),
           seed: int = 0,
-          formats: Annotated[str, typer.Option(help="comma-separated: pdf,scan,xlsx,csv,email")] = "pdf,scan,xlsx,csv,email") -> None:
+          formats: Annotated[str, typer.Option(help="comma-separated: pdf,scan,xlsx,csv,email,free,freescan,freertl")] = "pdf,scan,xlsx,csv,email",
+          families: Annotated[str, typer.Option(help="all | train | heldout: the layout families (and, for free layouts, the locales) drawn from")] = "all") -> None:
     """Generate synthetic purchase orders with exact truth and word labels."""
-    from training.synth import generate
+    from training.synth import generate, heldout_families, train_families
 
     fmts = [f.strip() for f in formats.split(",") if f.strip()]
-    paths = generate(n, out, seed=seed, formats=fmts, progress=True)
+    pick = {"all": None, "train": train_families(), "heldout": heldout_families()}
+    if families not in pick:
+        raise typer.BadParameter(f"--families must be all, train or heldout, not {families!r}")
+    paths = generate(n, out, seed=seed, formats=fmts, families=pick[families], progress=True)
     sys.stdout.write(f"{len(paths)} document(s) written to {out}\n")
 
 

@@ -600,15 +600,21 @@ document.addEventListener("DOMContentLoaded", function () {
   function pickCustomer(c) {
     closeSuggest();
     if (custNote) custNote.textContent = "";
+    var prev = cust.getAttribute("data-label") || "";
     cust.value = c.name + " (" + c.customer_id + ")";
+    cust.setAttribute("data-label", cust.value);  /* leaving the field now is no new search */
     if (c.customer_id === cust.getAttribute("data-id")) { cust.blur(); return; }
     save([{ op: "set", field: "customer_id", value: c.customer_id }], {
-      onError: function (detail) { cust.value = cust.getAttribute("data-label") || ""; if (custNote) custNote.textContent = detail; }
+      onError: function (detail) { cust.setAttribute("data-label", prev); cust.value = prev; if (custNote) custNote.textContent = detail; }
     });
     cust.blur();
   }
+  var mastersLoaded = true;
   function searchCustomers(q) {
-    return R.getJSON("/review/api/customers/search?q=" + encodeURIComponent(q)).then(function (d) { return d.results || []; });
+    return R.getJSON("/review/api/customers/search?q=" + encodeURIComponent(q)).then(function (d) {
+      mastersLoaded = d.masters_loaded !== false;
+      return d.results || [];
+    });
   }
   if (cust && page.editable) {
     cust.setAttribute("data-label", cust.value);
@@ -644,6 +650,12 @@ document.addEventListener("DOMContentLoaded", function () {
       return;
     }
     searchCustomers(q).then(function (res) {
+      if (!mastersLoaded) {  /* no master data to search: the id is what the CSR typed */
+        save([{ op: "set", field: "customer_id", value: q }], {
+          onError: function (detail) { cust.value = label; if (custNote) custNote.textContent = detail; }
+        });
+        return;
+      }
       var exact = res.filter(function (c) { return c.score >= 1; });
       if (exact.length === 1) { pickCustomer(exact[0]); return; }
       cust.value = label;

@@ -218,6 +218,8 @@ def bar_chart_svg(labels: list[str], values: list[float | None], *, title: str, 
     body = [f'<line x1="{left}" y1="{base_y}" x2="{width - 10}" y2="{base_y}" stroke="#999"/>',
             f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{base_y}" stroke="#ccc"/>']
     for frac in (0.0, 0.5, 1.0):  # an axis with its scale: 0, the middle, the top
+        if frac == 0.5 and ".0f" in fmt and abs(vm * 0.5 - round(vm * 0.5)) > 1e-9:
+            continue  # a count's middle is no whole number: no tick that would read "0" or round up
         y = base_y - plot_h * frac
         if frac:
             body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#eee"/>')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,5 @@ def test_a_day_at_zero_percent_touchless_draws_a_zero_mark() -> None:
     assert 'class="zero"' not in empty and "no data yet" in empty
     counts = bar_chart_svg(["a", "b"], [0.0, 3.0], title="t", fmt="{:.0f}")  # a count of 0 is just no bar
     assert 'class="zero"' not in counts
+    ticks = re.findall(r'class="tick">([^<]*)<', bar_chart_svg(["a"], [1.0], title="t", fmt="{:.0f}"))
+    assert ticks == ["0", "1"]  # no middle tick reading "0" on a scale up to 1

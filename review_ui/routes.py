@@ -39,7 +39,7 @@ from review_ui.auth import (
 from review_ui.editing import load_matched
 from review_ui import presence
 from review_ui.problems import TITLES as PROBLEM_TITLES
-from review_ui.views import HEADER_LABELS, LINE_COLUMNS, order_state
+from review_ui.views import HEADER_LABELS, LINE_COLUMNS, order_state, outcome_view, webhook_configured
 
 __all__ = ["router", "start", "ui_of"]
 
@@ -201,74 +201,12 @@ def _doc_index(row: OrderRow) -> int:
         return 0
 
 
-def webhook_configured(settings: Any) -> bool:
-    """Whether approved orders are sent anywhere (a webhook URL and its secret are set)."""
-    return bool(settings.webhook_url and settings.webhook_secret)
-
-
 def _state_of(ui: Any, row: OrderRow) -> dict[str, Any] | None:
     if not (row.draft or row.matched):
         return None
     m = load_matched(row.record, row.matched, row.draft)
     return order_state(m, row.record or {}, list(row.problems or []), ui.services.settings.decision,
                        catalog=ui.services.pipeline.catalog(), today=ui.services.pipeline.today())
-
-
-def _when(t: Any) -> str:
-    if t is None:
-        return ""
-    t = t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
-    return t.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def outcome_view(db: Session, row: OrderRow, settings: Any) -> dict[str, Any] | None:
-    """Where a decided order stands, in words: who decided, and whether the order system has it."""
-    if row.status in ("NEEDS_REVIEW", "RECEIVED", "EXTRACTED", "MATCHED"):
-        return None
-    from sqlalchemy import select
-
-    from intake.models import OrderEventRow
-
-    ev = db.scalars(select(OrderEventRow).where(OrderEventRow.order_id == row.id, OrderEventRow.kind == "transition",
-                                                OrderEventRow.to_status.in_(("APPROVED", "REJECTED", "DUPLICATE")))
-                    .order_by(OrderEventRow.id.desc()).limit(1)).first()
-    who = "" if ev is None else (ev.actor.split(":", 1)[1] if ev.actor.startswith("user:") else
-                                 "the service on its own" if ev.actor == "pipeline" else ev.actor)
-    decided = {"by": who, "at": _when(ev.at) if ev else "", "reason": ev.reason if ev else (row.reason or "")}
-    out: dict[str, Any] = {"status": row.status, "decided": decided, "kind": "info", "delivery": ""}
-    if row.status == "REJECTED":
-        out.update(kind="bad", title=f"Rejected by {who}" if who else "Rejected", delivery="")
-        return out
-    if row.status == "DUPLICATE":
-        out.update(kind="info", title="A duplicate: nothing to do", delivery=row.reason or "")
-        return out
-    if row.status == "FAILED":
-        return None
-    rows = ledger.outbox_rows(db, order_id=row.id)
-    ob = rows[-1] if rows else None
-    title = f"Approved by {who}" if who else "Approved"
-    if row.status == "DELIVERED":
-        sent = ob.sent_at if ob is not None else None
-        code = f" (the webhook was answered {ob.last_status_code})" if ob is not None and ob.last_status_code else ""
-        out.update(kind="ok", title=title, delivery=f"Delivered to the order system at {_when(sent)}{code}.")
-    elif not webhook_configured(settings):
-        out.update(kind="ok", title=title,
-                   delivery="No webhook is configured (INTAKE_WEBHOOK_URL), so the order is not sent anywhere: it "
-                            "stays in the ledger as approved, where the order system can read it "
-                            f"(GET /api/v1/orders/{row.id}). Its webhook goes out once a URL is set.")
-    elif ob is None:
-        out.update(kind="ok", title=title, delivery="Approved; no webhook is waiting for it.")
-    elif ob.status == "dead":
-        out.update(kind="bad", title=title,
-                   delivery=f"Sending it to the order system failed {ob.attempts} times ({ob.last_error or 'no answer'}) "
-                            "and was given up: an admin can send it again under Admin › Webhooks.")
-    elif ob.attempts:
-        out.update(kind="warn", title=title,
-                   delivery=f"On its way to the order system: {ob.attempts} attempt(s) failed so far "
-                            f"({ob.last_error or 'no answer'}); next try at {_when(ob.next_attempt_at)}.")
-    else:
-        out.update(kind="ok", title=title, delivery="On its way to the order system (the webhook is queued).")
-    return out
 
 
 def _mail_meta(request: Request, msg: MessageRow | None, doc: Any) -> dict[str, str]:

@@ -3,22 +3,30 @@
 Every value on the page has a key: ``h.<header field>``, ``h.customer_id`` or
 ``l.<line index>.<line field>``. Problems, checks, confidences and source boxes are attached by
 key so the page (and its script) can mark the field and highlight where it was read.
+``outcome_view`` says what became of a decided order (who decided, delivered or not, and why).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timezone
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake import ledger
 
 from intake.decide import decision_score
 from intake.domain import Field, MatchedOrder, OrderDraft, Problem
+from intake.models import OrderEventRow, OrderRow
 from intake.settings import Decision
 from intake.units import as_number, fold
 from review_ui.checks import date_view, value_checks
 from review_ui.editing import HEADER_FIELDS
 from review_ui.problems import group_problems
 
-__all__ = ["HEADER_LABELS", "LINE_COLUMNS", "field_view", "order_state", "problem_key", "customer_view", "score_view"]
+__all__ = ["HEADER_LABELS", "LINE_COLUMNS", "field_view", "order_state", "problem_key", "customer_view", "score_view",
+           "outcome_view", "webhook_configured"]
 
 HEADER_LABELS: dict[str, str] = {
     "po_number": "PO number", "order_date": "Order date", "requested_date": "Requested date", "buyer": "Buyer",
@@ -180,3 +188,62 @@ def order_state(m: MatchedOrder, record: dict[str, Any], problems: list[Any], se
     return {"header": header, "customer": cust, "lines": lines, "problems": probs, "checks": checks,
             "groups": group_problems(probs, checks, m, catalog, today=today), "blocking": len(blocking),
             "masters_loaded": m.masters_loaded, "line_dates": line_dates, "score": score_view(m)}
+
+
+def webhook_configured(settings: Any) -> bool:
+    """Whether approved orders are sent anywhere (a webhook URL and its secret are set)."""
+    return bool(settings.webhook_url and settings.webhook_secret)
+
+
+def _when(t: Any) -> str:
+    """A stored time as local YYYY-MM-DD HH:MM."""
+    if t is None:
+        return ""
+    t = t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
+    return t.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def outcome_view(db: Session, row: OrderRow, settings: Any) -> dict[str, Any] | None:
+    """Where a decided order stands, in words: who decided, and whether the order system has it."""
+    if row.status in ("NEEDS_REVIEW", "RECEIVED", "EXTRACTED", "MATCHED"):
+        return None
+    ev = db.scalars(select(OrderEventRow).where(OrderEventRow.order_id == row.id, OrderEventRow.kind == "transition",
+                                                OrderEventRow.to_status.in_(("APPROVED", "REJECTED", "DUPLICATE")))
+                    .order_by(OrderEventRow.id.desc()).limit(1)).first()
+    who = "" if ev is None else (ev.actor.split(":", 1)[1] if ev.actor.startswith("user:") else
+                                 "the service on its own" if ev.actor == "pipeline" else ev.actor)
+    decided = {"by": who, "at": _when(ev.at) if ev else "", "reason": ev.reason if ev else (row.reason or "")}
+    out: dict[str, Any] = {"status": row.status, "decided": decided, "kind": "info", "delivery": ""}
+    if row.status == "REJECTED":
+        out.update(kind="bad", title=f"Rejected by {who}" if who else "Rejected", delivery="")
+        return out
+    if row.status == "DUPLICATE":
+        out.update(kind="info", title="A duplicate: nothing to do", delivery=row.reason or "")
+        return out
+    if row.status == "FAILED":
+        return None
+    rows = ledger.outbox_rows(db, order_id=row.id)
+    ob = rows[-1] if rows else None
+    title = f"Approved by {who}" if who else "Approved"
+    if row.status == "DELIVERED":
+        sent = ob.sent_at if ob is not None else None
+        code = f" (the webhook was answered {ob.last_status_code})" if ob is not None and ob.last_status_code else ""
+        out.update(kind="ok", title=title, delivery=f"Delivered to the order system at {_when(sent)}{code}.")
+    elif not webhook_configured(settings):
+        out.update(kind="ok", title=title,
+                   delivery="No webhook is configured (INTAKE_WEBHOOK_URL), so the order is not sent anywhere: it "
+                            "stays in the ledger as approved, where the order system can read it "
+                            f"(GET /api/v1/orders/{row.id}). Its webhook goes out once a URL is set.")
+    elif ob is None:
+        out.update(kind="ok", title=title, delivery="Approved; no webhook is waiting for it.")
+    elif ob.status == "dead":
+        out.update(kind="bad", title=title,
+                   delivery=f"Sending it to the order system failed {ob.attempts} times ({ob.last_error or 'no answer'}) "
+                            "and was given up: an admin can send it again under Admin › Webhooks.")
+    elif ob.attempts:
+        out.update(kind="warn", title=title,
+                   delivery=f"On its way to the order system: {ob.attempts} attempt(s) failed so far "
+                            f"({ob.last_error or 'no answer'}); next try at {_when(ob.next_attempt_at)}.")
+    else:
+        out.update(kind="ok", title=title, delivery="On its way to the order system (the webhook is queued).")
+    return out

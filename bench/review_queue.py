@@ -7,8 +7,8 @@ with what is missing named), and times building the queue page's data (``review_
 scores, customer names, the mail's From and Subject, problems in words, presence).
 
     python bench/review_queue.py --data-dir DIR [--json]          an existing ledger (INTAKE_DATA_DIR)
-    python bench/review_queue.py --peer-office ../shared/peer-office [--json]
-                                                                     the corpus's mails, read into a fresh ledger
+    python bench/review_queue.py --peer-office ../shared/peer-office [--also FILE...] [--json]
+        the corpus's mails (and more documents, e.g. ../shared/realdocs/pdf/*.pdf) read into a fresh ledger
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _ledger_from_peer_office(src: Path) -> Path:
+def _ledger_from_peer_office(src: Path, also: list[Path]) -> Path:
     from intake.db import unit_of_work
     from intake.domain import Channel
     from intake.masters import import_masters
@@ -38,8 +38,9 @@ def _ledger_from_peer_office(src: Path) -> Path:
     pipe = Pipeline(Settings(data_dir=tmp / "data"))
     with unit_of_work(pipe.sm) as s:
         import_masters(s, convert_peer_office(src, tmp / "masters"))
-    for mail in sorted((src / "dev_inbox").glob("*.eml")):
-        res = pipe.ingest(mail.read_bytes(), filename=mail.name, channel=Channel.imap)
+    for doc in [*sorted((src / "dev_inbox").glob("*.eml")), *also]:
+        res = pipe.ingest(doc.read_bytes(), filename=doc.name, channel=Channel.imap if doc.suffix == ".eml"
+                          else Channel.upload)
         pipe.process_message(res.message_id)
     pipe.sm.kw["bind"].dispose()
     return tmp / "data"
@@ -88,13 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", type=Path, help="an intake data directory (its intake.db and blobs)")
     ap.add_argument("--peer-office", type=Path, help="a corpus in the peer-office layout")
+    ap.add_argument("--also", type=Path, nargs="*", default=[],
+                    help="more documents for the --peer-office ledger (orders from customers it does not know)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.peer_office:
         if not args.peer_office.is_dir():
             print(f"peer-office corpus not found at {args.peer_office}: nothing to measure", file=sys.stderr)
             return 0
-        data = _ledger_from_peer_office(args.peer_office)
+        data = _ledger_from_peer_office(args.peer_office, [p for p in args.also if p.is_file()])
     elif args.data_dir:
         if not (args.data_dir / "intake.db").is_file():
             print(f"no ledger at {args.data_dir / 'intake.db'}", file=sys.stderr)
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{k:<40} {v}")
     for o in out["zero_confidence_orders"]:
         missing = ", ".join(o["missing"])
-        print(f"  {str(o['po']):<16} stored 0 %  read {o['read']:.0%}  decision score {o['decision_score']:.0%}"
+        print(f"  {str(o['po'] or '(no PO)'):<16} stored 0 %  read {o['read']:.0%}  decision score {o['decision_score']:.0%}"
               f"  missing: {missing}")
     return 0
 

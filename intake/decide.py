@@ -18,7 +18,8 @@ from intake.domain import MatchedOrder, Problem
 from intake.settings import Decision
 from intake.states import OrderStatus
 
-__all__ = ["Verdict", "decide_order", "build_record", "record_fingerprint", "required_field_problems"]
+__all__ = ["Verdict", "decide_order", "build_record", "record_fingerprint", "required_field_problems", "DecisionScore",
+           "decision_score"]
 
 
 @dataclass
@@ -158,6 +159,59 @@ def decide_order(m: MatchedOrder, catalog: Any, settings: Decision, *, today: da
     errors = [p for p in problems if p.severity == "error"] or problems
     reason = "; ".join(p.message for p in errors[:3]) + (f" (+{len(errors) - 3} more)" if len(errors) > 3 else "")
     return Verdict(OrderStatus.NEEDS_REVIEW, problems, conf, reason or "needs a person's check")
+
+
+@dataclass(frozen=True)
+class DecisionScore:
+    """The scores the decision compares with its thresholds, and the weakest of them.
+
+    ``read`` is the least sure value that extraction gave the decision (the PO number and every
+    line), ``customer`` the customer match and ``products`` the weakest product match, each
+    only where there is one: a customer nobody identified or a line without a product has no
+    score at all; it is named in ``missing`` (and is a problem that blocks the approval).
+    ``score`` is the weakest part, the number a CSR sorts the queue by; ``Order.confidence`` is
+    stricter (0 as soon as anything is missing), which is right for the gate but says nothing
+    about how well the rest was read.
+    """
+
+    score: float | None
+    read: float | None
+    customer: float | None
+    products: float | None
+    weakest: str  # "read", "customer", "products" or "" when nothing was scored
+    missing: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"score": self.score, "read": self.read, "customer": self.customer, "products": self.products,
+                "weakest": self.weakest, "missing": list(self.missing)}
+
+
+def decision_score(m: MatchedOrder) -> DecisionScore:
+    """The order's decision score (see ``DecisionScore``); reads ``m``, changes nothing."""
+    d = m.draft
+    reads = ([d.po_number.confidence] if d.po_number.present else []) + [ln.confidence for ln in d.lines]
+    missing: list[str] = []
+    if not d.po_number.present:
+        missing.append("PO number")
+    customer = products = None
+    if m.masters_loaded:
+        if m.customer_id:
+            customer = m.customer_score
+        else:
+            missing.append("customer")
+        matched = [ml.score for ml in m.lines if ml.sku]
+        products = min(matched) if matched else None
+        unmatched = sum(1 for ml in m.lines if not ml.sku)
+        if unmatched:
+            missing.append(f"{unmatched} product{'s' if unmatched > 1 else ''}")
+    parts = {"read": min(reads) if reads else None, "customer": customer, "products": products}
+    scored = {k: v for k, v in parts.items() if v is not None}
+    weakest = min(scored, key=lambda k: scored[k]) if scored else ""
+    return DecisionScore(score=round(scored[weakest], 4) if weakest else None,
+                         read=None if parts["read"] is None else round(parts["read"], 4),
+                         customer=None if customer is None else round(customer, 4),
+                         products=None if products is None else round(products, 4),
+                         weakest=weakest, missing=tuple(missing))
 
 
 def _confidence(m: MatchedOrder) -> float:

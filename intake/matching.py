@@ -503,6 +503,35 @@ class Catalog:
         ledger = self.ledger.of(customer_id) if self.ledger is not None else {}
         return CustomerHistory(self.history.get(customer_id, {}), ledger)
 
+    def search_customers(self, text: str, *, limit: int = 10) -> list[tuple[Customer, float]]:
+        """Customers for a person's search box: the id, then names and aliases (typos forgiven).
+
+        An exact id or name scores 1.0, a name that starts with the words typed 0.95; otherwise
+        the best fuzzy score of the customer's names (rapidfuzz WRatio), kept from 0.6 up.
+        """
+        q = text.strip()
+        if not q or not self.customers:
+            return []
+        qn = _name_norm(q) or fold(q)
+        scores: dict[str, float] = {}
+        for c in self.customers.values():
+            if c.customer_id.upper() == q.upper():
+                scores[c.customer_id] = 1.0
+            elif c.customer_id.upper().startswith(q.upper()) and len(q) >= 2:
+                scores[c.customer_id] = 0.9
+        for i, name in enumerate(self._names):
+            cid = self._name_owner[i]
+            if name == qn:
+                s = 1.0
+            elif name.startswith(qn) or any(w.startswith(qn) for w in name.split()):
+                s = 0.95 if name.startswith(qn) else 0.9
+            else:
+                s = fuzz.WRatio(qn, name) / 100.0 if len(qn) >= 3 else 0.0
+            if s >= 0.6 and s > scores.get(cid, 0.0):
+                scores[cid] = s
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self.customers[kv[0]].name.lower()))
+        return [(self.customers[cid], round(s, 4)) for cid, s in ranked[:limit]]
+
     def add_learned(self, customer_id: str, text: str, sku: str) -> None:
         """Make a confirmed wording exact in this in-memory catalog (the DB row is written by
         ``learn_xref``)."""

@@ -50,12 +50,37 @@ def _age(t: Any) -> str:
     return f"{int(s // 86400)} days"
 
 
+def _hhmm(t: Any) -> str:
+    """A time of today as HH:MM, another day's as YYYY-MM-DD HH:MM (local time)."""
+    from datetime import datetime, timezone
+
+    if t is None:
+        return ""
+    if isinstance(t, str):
+        t = datetime.fromisoformat(t)
+    t = (t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)).astimezone()
+    return t.strftime("%H:%M") if t.date() == datetime.now().astimezone().date() else t.strftime("%Y-%m-%d %H:%M")
+
+
+def _sender(v: Any) -> str:
+    """A mail's From as a person reads it: the name, else the address."""
+    from email.utils import parseaddr
+
+    if not v:
+        return ""
+    name, addr = parseaddr(str(v))
+    return name or addr or str(v)
+
+
 def make_templates() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = _fmt_num
     env.filters["age"] = _age
     env.filters["pct"] = lambda v: "" if v is None else f"{v * 100:.0f}%"
+    env.filters["hhmm"] = _hhmm
+    env.filters["sender"] = _sender
+    env.filters["who"] = lambda a: a.split(":", 1)[1] if isinstance(a, str) and a.startswith("user:") else a
     # a date input shows nothing for a value it cannot parse: such a value stays a text input
     env.tests["isodate"] = lambda v: v == "" or bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v)))
     env.globals["static_version"] = str(int(max(p.stat().st_mtime for p in (HERE / "static").iterdir())))
@@ -101,6 +126,7 @@ def mount_review_ui(app: FastAPI, services: Any) -> ReviewUI:
         return await http_exception_handler(request, exc)
 
     app.mount("/review/static", StaticFiles(directory=str(HERE / "static")), name="review_static")
+    app.include_router(routes.start)
     app.include_router(routes.router)
     app.include_router(admin.router)
     return ui

@@ -4,9 +4,14 @@
 - touchless rate: orders approved without a person / all decided orders (approved or rejected),
   per day and overall;
 - time in queue: from entering NEEDS_REVIEW to a person's decision (median, 90th percentile);
-- field accuracy from corrections: for orders a person reviewed and decided, the share whose
-  field needed no correction;
+- field accuracy from corrections: for orders a person reviewed and approved, the share whose
+  field needed no correction. A rejected order is not counted (nobody checked its fields), nor is
+  a value confirmed unchanged (a confirmed product match) or one that followed another (a line
+  amount recomputed from its quantity and price);
 - per customer: orders, touchless rate, corrections per reviewed order.
+
+A day with decisions and a touchless rate of 0 % draws a zero mark, so it differs from a day
+with no decisions at all.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ from intake.models import OrderEventRow, OrderRow
 
 __all__ = ["Dashboard", "build_dashboard", "bar_chart_svg", "stacked_bars_svg", "PALETTE"]
 
+FIELD_LABELS = {"po_number": "PO number", "order_date": "order date", "requested_date": "requested date",
+                "customer_id": "customer", "ship_to": "ship-to", "bill_to": "bill-to", "payment_terms": "payment terms",
+                "line sku": "line product", "line customer_sku": "line item code", "line unit_price": "line unit price",
+                "lines added/removed": "lines added/removed"}
+ZERO = "#b3261e"  # the zero mark of a day whose figure is 0
 PALETTE = ("#2f6fb0", "#e0892b", "#3f9c5a", "#b84a4a", "#7a5fb0", "#8a8a8a", "#2aa3a3", "#c2a11c")
 DECIDED = ("APPROVED", "REJECTED")
 
@@ -39,8 +49,9 @@ class Dashboard:
     queue_median_min: float | None
     queue_p90_min: float | None
     waiting_now: int
-    field_accuracy: dict[str, float]  # field -> share of reviewed orders without a correction to it
-    reviewed: int
+    field_accuracy: dict[str, float]  # field -> share of orders approved by a person without a correction to it
+    reviewed: int  # decided (approved or rejected) by a person
+    approved_by_person: int  # the orders field accuracy is measured on
     customers: list[dict[str, Any]]
     charts: dict[str, str] = field(default_factory=dict)
 
@@ -55,6 +66,13 @@ def _field_group(name: str) -> str:
         rest = name.split("]", 1)[1].lstrip(".")
         return f"line {rest}" if rest else "lines added/removed"
     return name
+
+
+def _is_correction(data: dict[str, Any]) -> bool:
+    """A value a person changed: not one confirmed as it was, nor one that followed another."""
+    if not data.get("field") or data.get("op") in ("confirm_match", "derived"):
+        return False
+    return not ("old" in data and "new" in data and data["old"] == data["new"])
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -94,10 +112,8 @@ def build_dashboard(session: Session, *, days: int = 14, today: date) -> Dashboa
             decided_by[e.order_id] = (e.to_status, e.actor, _aware(e.at).date())
             if e.order_id in entered_review and e.actor != "pipeline":
                 queue_minutes.append((_aware(e.at) - entered_review[e.order_id]).total_seconds() / 60.0)
-        elif e.kind == "correction":
-            f = (e.data or {}).get("field")
-            if f:
-                corrections.setdefault(e.order_id, set()).add(_field_group(str(f)))
+        elif e.kind == "correction" and _is_correction(e.data or {}):
+            corrections.setdefault(e.order_id, set()).add(_field_group(str((e.data or {})["field"])))
 
     auto = {oid for oid, (st, actor, _d) in decided_by.items() if st == "APPROVED" and actor == "pipeline"}
     touch_day: list[float | None] = []
@@ -107,19 +123,20 @@ def build_dashboard(session: Session, *, days: int = 14, today: date) -> Dashboa
     decided = len(decided_by)
 
     reviewed = [oid for oid, (_s, actor, _d) in decided_by.items() if actor != "pipeline"]
+    checked = [oid for oid in reviewed if decided_by[oid][0] == "APPROVED"]
     fields_seen: dict[str, int] = {}
-    for oid in reviewed:
+    for oid in checked:
         for f in corrections.get(oid, ()):
             fields_seen[f] = fields_seen.get(f, 0) + 1
     base_fields = ["po_number", "order_date", "requested_date", "customer_id", "ship_to", "total",
                    "line sku", "line quantity", "line unit_price"]
-    acc = {f: 1.0 - fields_seen.get(f, 0) / len(reviewed) for f in dict.fromkeys(base_fields + sorted(fields_seen))} \
-        if reviewed else {}
+    acc = {f: 1.0 - fields_seen.get(f, 0) / len(checked) for f in dict.fromkeys(base_fields + sorted(fields_seen))} \
+        if checked else {}
 
     per_cust: dict[str, dict[str, Any]] = {}
     for oid, _ch, cust, _st, _c in orders:
         c = per_cust.setdefault(cust or "(unknown)", {"customer": cust or "(unknown)", "orders": 0, "decided": 0,
-                                                      "auto": 0, "reviewed": 0, "corrections": 0})
+                                                      "auto": 0, "reviewed": 0, "approved": 0, "corrections": 0})
         c["orders"] += 1
         if oid in decided_by:
             c["decided"] += 1
@@ -127,11 +144,13 @@ def build_dashboard(session: Session, *, days: int = 14, today: date) -> Dashboa
                 c["auto"] += 1
             else:
                 c["reviewed"] += 1
-                c["corrections"] += len(corrections.get(oid, ()))
+                if decided_by[oid][0] == "APPROVED":
+                    c["approved"] += 1
+                    c["corrections"] += len(corrections.get(oid, ()))
     customers = []
     for c in sorted(per_cust.values(), key=lambda c: (-c["orders"], c["customer"])):
         c["touchless"] = c["auto"] / c["decided"] if c["decided"] else None
-        c["corrections_per_review"] = c["corrections"] / c["reviewed"] if c["reviewed"] else None
+        c["corrections_per_review"] = c["corrections"] / c["approved"] if c["approved"] else None
         customers.append(c)
 
     waiting = sum(1 for _i, _ch, _cu, st, _c in orders if st == "NEEDS_REVIEW")
@@ -139,20 +158,22 @@ def build_dashboard(session: Session, *, days: int = 14, today: date) -> Dashboa
         days=day_list, per_day_channel=per_day_channel, touchless_per_day=touch_day,
         touchless_overall=(len(auto) / decided) if decided else None, decided=decided, auto_approved=len(auto),
         queue_minutes=queue_minutes, queue_median_min=_pct(queue_minutes, 0.5), queue_p90_min=_pct(queue_minutes, 0.9),
-        waiting_now=waiting, field_accuracy=acc, reviewed=len(reviewed), customers=customers[:50],
+        waiting_now=waiting, field_accuracy=acc, reviewed=len(reviewed), approved_by_person=len(checked),
+        customers=customers[:50],
     )
     labels = [d.strftime("%m-%d") for d in day_list]
     dash.charts["per_day"] = stacked_bars_svg(labels, per_day_channel, title="Orders per day by channel")
     dash.charts["touchless"] = bar_chart_svg(
         labels, [None if v is None else v * 100 for v in touch_day], title="Touchless rate per day (%)", vmax=100,
-        fmt="{:.0f}%")
+        fmt="{:.0f}%", mark_zero=True)
     buckets = [("<5 min", 5), ("5-30 min", 30), ("30-120 min", 120), ("2-8 h", 480), ("8-24 h", 1440), (">1 day", 1e12)]
     counts = [0] * len(buckets)
     for m in queue_minutes:
         counts[next(i for i, (_l, lim) in enumerate(buckets) if m < lim)] += 1
     dash.charts["queue"] = bar_chart_svg([b[0] for b in buckets], [float(c) for c in counts],
                                          title="Time in queue (orders decided by a person)", fmt="{:.0f}")
-    dash.charts["accuracy"] = bar_chart_svg(list(acc), [v * 100 for v in acc.values()],
+    dash.charts["accuracy"] = bar_chart_svg([FIELD_LABELS.get(f, f.replace("_", " ")) for f in acc],
+                                            [v * 100 for v in acc.values()],
                                             title="Field accuracy: reviewed orders needing no correction (%)",
                                             vmax=100, fmt="{:.0f}%", horizontal=True)
     return dash
@@ -165,8 +186,12 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
 
 
 def bar_chart_svg(labels: list[str], values: list[float | None], *, title: str, vmax: float | None = None,
-                  fmt: str = "{:.1f}", horizontal: bool = False) -> str:
-    """A simple bar chart; a None value draws no bar (no data that day)."""
+                  fmt: str = "{:.1f}", horizontal: bool = False, mark_zero: bool = False) -> str:
+    """A simple bar chart; a None value draws no bar (no data that day).
+
+    With ``mark_zero`` a value of 0 draws a thin red mark and its figure, so "nothing" differs
+    from "no data" (a touchless rate of 0 % on a day with decisions).
+    """
     if horizontal:
         row_h, left, width = 22, 150, 640
         height = max(40, row_h * len(labels) + 20)
@@ -183,22 +208,38 @@ def bar_chart_svg(labels: list[str], values: list[float | None], *, title: str, 
         if not labels:
             body.append('<text x="10" y="24" font-size="13" fill="#777">no data yet</text>')
         return _svg(width, height, title, body)
-    width, height, left, bottom, top_pad = 640, 220, 36, 40, 16
+    width, height, left, bottom, top_pad = 640, 220, 40, 40, 16
     n = max(len(labels), 1)
     slot = (width - left - 10) / n
     top = max([v for v in values if v is not None] or [0.0])
     vm = vmax or (top if top > 0 else 1.0)
     plot_h = height - bottom - top_pad
-    body = [f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#999"/>',
-            f'<text x="{left - 4}" y="{top_pad + 4}" text-anchor="end" font-size="10" fill="#666">{escape(fmt.format(vm))}</text>']
+    base_y = height - bottom
+    body = [f'<line x1="{left}" y1="{base_y}" x2="{width - 10}" y2="{base_y}" stroke="#999"/>',
+            f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{base_y}" stroke="#ccc"/>']
+    for frac in (0.0, 0.5, 1.0):  # an axis with its scale: 0, the middle, the top
+        if frac == 0.5 and ".0f" in fmt and abs(vm * 0.5 - round(vm * 0.5)) > 1e-9:
+            continue  # a count's middle is no whole number: no tick that would read "0" or round up
+        y = base_y - plot_h * frac
+        if frac:
+            body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#eee"/>')
+        body.append(f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" font-size="10" fill="#666" '
+                    f'class="tick">{escape(fmt.format(vm * frac))}</text>')
     for i, (lab, v) in enumerate(zip(labels, values)):
         x = left + i * slot
         if v is not None:
             h = plot_h * max(0.0, v) / vm
-            body.append(f'<rect x="{x + slot * 0.15:.1f}" y="{height - bottom - h:.1f}" width="{slot * 0.7:.1f}" '
-                        f'height="{h:.1f}" fill="{PALETTE[0]}"><title>{escape(lab)}: {escape(fmt.format(v))}</title></rect>')
+            if h < 2 and mark_zero:
+                # a day with decisions and nothing to show: a zero mark and its figure, unlike a day without data
+                body.append(f'<rect x="{x + slot * 0.15:.1f}" y="{base_y - 2}" width="{slot * 0.7:.1f}" height="2" '
+                            f'fill="{ZERO}" class="zero"><title>{escape(lab)}: {escape(fmt.format(v))}</title></rect>')
+                body.append(f'<text x="{x + slot / 2:.1f}" y="{base_y - 5}" text-anchor="middle" font-size="9" '
+                            f'fill="{ZERO}">{escape(fmt.format(v))}</text>')
+            elif h > 0:
+                body.append(f'<rect x="{x + slot * 0.15:.1f}" y="{base_y - h:.1f}" width="{slot * 0.7:.1f}" '
+                            f'height="{h:.1f}" fill="{PALETTE[0]}"><title>{escape(lab)}: {escape(fmt.format(v))}</title></rect>')
         if n <= 16 or i % max(1, n // 12) == 0:
-            body.append(f'<text x="{x + slot / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle" font-size="10" '
+            body.append(f'<text x="{x + slot / 2:.1f}" y="{base_y + 14}" text-anchor="middle" font-size="10" '
                         f'fill="#444">{escape(lab)}</text>')
     if all(v is None for v in values):
         body.append(f'<text x="{left + 10}" y="{top_pad + 30}" font-size="13" fill="#777">no data yet</text>')

@@ -13,6 +13,7 @@ An edited value is a person's: its confidence becomes 1.0. A product picked by a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
@@ -37,6 +38,8 @@ NUMERIC = frozenset({"quantity", "unit_price", "amount", "total"})
 DATES = frozenset({"order_date", "requested_date"})
 MAX_TEXT = 1000
 MAX_LINES = 2000
+MIN_YEAR, MAX_YEAR = 1900, 2199
+AMOUNT_TOLERANCE = 0.015  # a printed amount "adds up" within this (as validation's default, with rounding)
 
 
 class EditError(IntakeError):
@@ -91,10 +94,17 @@ def parse_value(name: str, raw: Any) -> Any:
             raise EditError(f"{name}: must not be negative")
         return int(v) if v.is_integer() and abs(v) < 2**53 else v
     if name in DATES:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text) or re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)
         try:
-            return date.fromisoformat(text[:10]).isoformat() if len(text) == 10 else date.fromisoformat(text).isoformat()
+            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
         except ValueError:
-            raise EditError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+            d = None
+        if d is None:
+            raise EditError(f"{name}: {text!r} is not a date: type it as YYYY-MM-DD") from None
+        if not MIN_YEAR <= d.year <= MAX_YEAR:
+            # a year typed half-way ("0002", "0020") never becomes the order's value
+            raise EditError(f"{name}: the year {m.group(1) if m else d.year} is not plausible: type the date as YYYY-MM-DD")
+        return d.isoformat()
     if name == "currency":
         if len(text) != 3 or not text.isalpha():
             raise EditError(f"currency: {text!r} is not a three-letter ISO code")
@@ -267,7 +277,7 @@ def _apply_set(m: MatchedOrder, op: dict[str, Any], catalog: Any) -> list[Change
         if name == "customer_id":
             new = parse_value(name, op.get("value"))
             if new is not None and catalog is not None and not catalog.empty and catalog.customer(new) is None:
-                raise EditError(f"customer {new!r} is not in the master data")
+                new = _customer_by_name(catalog, str(new))
             old = m.customer_id
             if new == old:
                 return []
@@ -319,10 +329,50 @@ def _apply_set(m: MatchedOrder, op: dict[str, Any], catalog: Any) -> list[Change
             setattr(ln, attr, _set_field(f, f.value))
             _rederive(m, i, catalog, rematch=False)
         return []
+    adds_up = _adds_up(ln)
     setattr(ln, attr, _set_field(f, new))
+    out = [Change(f"{label}.{name}", f.value, new, {"op": "set"})]
+    if name in ("quantity", "unit_price") and adds_up:
+        out += _follow_amount(ln, label)
     # a new code or wording may name another product; units and prices convert again
     _rederive(m, i, catalog, rematch=name in ("customer_sku", "description"))
-    return [Change(f"{label}.{name}", f.value, new, {"op": "set"})]
+    return out
+
+
+def _adds_up(ln: LineDraft) -> bool:
+    """The line's printed amount is its quantity x price (so it follows when either changes)."""
+    q, p, a = _num(ln.quantity.value), _num(ln.unit_price.value), _num(ln.amount.value)
+    return q is not None and p is not None and a is not None and abs(q * p - a) <= AMOUNT_TOLERANCE + abs(a) * 1e-6
+
+
+def _follow_amount(ln: LineDraft, label: str) -> list[Change]:
+    """Recompute the amount of a line that added up before its quantity or price changed.
+
+    Recorded as a ``derived`` change: the history shows it, the dashboard does not count it as
+    a misread. An amount that did not add up is left alone: the CSR is fixing the misread.
+    """
+    q, p = _num(ln.quantity.value), _num(ln.unit_price.value)
+    if q is None or p is None:
+        return []
+    new = round(q * p, 2)
+    new = int(new) if float(new).is_integer() else new
+    old = ln.amount.value
+    if _num(old) == new:
+        return []
+    ln.amount = _set_field(ln.amount, new)
+    return [Change(f"{label}.amount", old, new, {"op": "derived"})]
+
+
+def _customer_by_name(catalog: Any, text: str) -> str:
+    """The id of the one customer named ``text`` (id, name or alias as a person types it)."""
+    hits = catalog.search_customers(text, limit=5)
+    exact = [c for c, score in hits if score >= 1.0]
+    if len(exact) == 1:
+        return str(exact[0].customer_id)
+    if not hits:
+        raise EditError(f"no customer named {text!r} in the master data: search by name or id and pick one")
+    names = ", ".join(f"{c.name} ({c.customer_id})" for c, _s in hits[:3])
+    raise EditError(f"{text!r} is not one customer: pick one of {names}")
 
 
 def evaluate(m: MatchedOrder, catalog: Any, settings: Decision, *, today: date,

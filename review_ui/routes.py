@@ -1,5 +1,6 @@
 """The review UI's pages and its small JSON API (all under /review, all behind a login).
 
+    GET  /                               the sign-in page, or the queue when signed in
     GET  /review/login  POST /review/login  POST /review/logout
     GET  /review                         the queue (tabs: review, held, failed; filters; counts)
     GET  /review/next                    open the next order of the queue
@@ -7,8 +8,10 @@
     GET  /review/orders/{id}/pages/{doc}/{page}.png
     POST /review/orders/{id}/approve | reject | hold | release | rerun     (forms, CSRF)
     POST /review/api/orders/{id}/edit    JSON edits -> corrections, re-validated state (CSRF header)
+    GET  /review/api/orders/{id}/state   the order's current values, version and who changed it last
+    POST /review/api/orders/{id}/presence   "I have it open" (every few seconds; {"leave": true} at the end)
     GET  /review/api/catalog/search      products for the picker
-    GET  /review/api/customers/search    customers for the picker
+    GET  /review/api/customers/search    customers by name or id for the customer field
     GET  /review/dashboard               charts
     GET  /review/admin/{users,webhooks,settings,models} and their POSTs (admins only)
 """
@@ -34,11 +37,21 @@ from review_ui.auth import (
     set_login_csrf, set_session_cookie,
 )
 from review_ui.editing import load_matched
-from review_ui.views import HEADER_LABELS, LINE_COLUMNS, order_state
+from review_ui import presence
+from review_ui.problems import TITLES as PROBLEM_TITLES
+from review_ui.views import HEADER_LABELS, LINE_COLUMNS, order_state, outcome_view, webhook_configured
 
-__all__ = ["router", "ui_of"]
+__all__ = ["router", "start", "ui_of"]
 
 router = APIRouter(prefix="/review", include_in_schema=False)
+start = APIRouter(include_in_schema=False)  # the service's own address
+
+
+@start.get("/")
+def start_page(request: Request) -> RedirectResponse:
+    """A newcomer opening the service's address lands on the review UI (its sign-in page first)."""
+    return RedirectResponse("/review" if identity_of(request) is not None else "/review/login?next=%2Freview",
+                            status_code=303)
 
 User = Annotated[Identity, Depends(require_user)]
 CsrfUser = Annotated[Identity, Depends(check_csrf)]
@@ -154,9 +167,11 @@ Filters = Annotated[work.QueueFilters, Depends(_filters)]
 
 @router.get("")
 def queue_page(request: Request, ident: User, db: DB, f: Filters) -> HTMLResponse:
-    view = work.queue(db, f)
+    pipe = ui_of(request).services.pipeline
+    view = work.queue(db, f, catalog=pipe.catalog(), blobs=pipe.blobs)
     return render(request, "queue.html", {"view": view, "f": f, "fq": urlencode(f.query()),
-                                          "now": datetime.now(timezone.utc)})
+                                          "now": datetime.now(timezone.utc), "titles": PROBLEM_TITLES,
+                                          "me_name": ident.name})
 
 
 @router.get("/next")
@@ -186,6 +201,26 @@ def _doc_index(row: OrderRow) -> int:
         return 0
 
 
+def _state_of(ui: Any, row: OrderRow) -> dict[str, Any] | None:
+    if not (row.draft or row.matched):
+        return None
+    m = load_matched(row.record, row.matched, row.draft)
+    return order_state(m, row.record or {}, list(row.problems or []), ui.services.settings.decision,
+                       catalog=ui.services.pipeline.catalog(), today=ui.services.pipeline.today())
+
+
+def _mail_meta(request: Request, msg: MessageRow | None, doc: Any) -> dict[str, str]:
+    """From, To, Subject and Date of the mail the order came in (row, else the stored mail)."""
+    if msg is None:
+        return {}
+    meta = dict(getattr(doc, "meta", {}) or {}) if doc is not None else {}
+    hdr = work.mail_headers(ui_of(request).services.pipeline.blobs, msg)
+    out = {k: (meta.get(k) or hdr.get(k) or "") for k in ("from", "to", "subject", "date")}
+    out["from"] = msg.sender or out["from"]
+    out["subject"] = msg.subject or out["subject"]
+    return {k: str(v) for k, v in out.items() if v}
+
+
 @router.get("/orders/{order_id}")
 def order_page(request: Request, order_id: str, ident: User, db: DB, f: Filters) -> HTMLResponse:
     ui = ui_of(request)
@@ -197,11 +232,8 @@ def order_page(request: Request, order_id: str, ident: User, db: DB, f: Filters)
     order = ledger.to_order(db, row)
     doc_index = _doc_index(row)
     doc = ui.renderer.document(msg.sha256, msg.filename, doc_index) if msg is not None else None
-    state = None
     editable = row.status == "NEEDS_REVIEW" and bool(row.draft or row.matched)
-    if row.draft or row.matched:
-        m = load_matched(row.record, row.matched, row.draft)
-        state = order_state(m, row.record or {}, list(row.problems or []), ui.services.settings.decision)
+    state = _state_of(ui, row)
     pages = [{"index": p.index if p.index is not None else i, "w": p.width, "h": p.height, "n": i}
              for i, p in enumerate(doc.pages)] if doc is not None else []
     text = None
@@ -213,8 +245,12 @@ def order_page(request: Request, order_id: str, ident: User, db: DB, f: Filters)
         elif doc.kind.value == "edifact" and text and "\n" not in text.strip():
             text = text.replace("'", "'\n")
     held = work.is_held(db, row.id)
+    if editable:
+        presence.touch(db, row.id, ident.name)
+    others = presence.viewers(db, row.id, besides=ident.name) if row.status == "NEEDS_REVIEW" else []
     page_data = {
-        "order_id": row.id, "version": row.version, "editable": editable,
+        "order_id": row.id, "version": row.version, "editable": editable, "status": row.status,
+        "me": ident.name, "heartbeat_s": presence.HEARTBEAT_S,
         "pages": [{"w": p["w"], "h": p["h"]} for p in pages],
         "sources": {} if state is None else {
             **{k: v["sources"] for k, v in state["header"].items() if v["sources"]},
@@ -223,13 +259,17 @@ def order_page(request: Request, order_id: str, ident: User, db: DB, f: Filters)
         "candidates": {} if state is None else {str(ln["index"]): ln["candidates"] for ln in state["lines"]},
         "blocking": 0 if state is None else state["blocking"],
         "next_url": "/review/next?" + urlencode({**f.query(), "after": row.id}),
+        "others": [v.to_json() for v in others],
+        "labels": {**{f"h.{k}": v for k, v in HEADER_LABELS.items()}, "h.customer_id": "Customer"},
     }
     return render(request, "order.html", {
         "row": row, "order": order, "msg": msg, "doc": doc, "doc_index": doc_index, "pages": pages, "text": text,
         "state": state, "editable": editable, "held": held, "header_labels": HEADER_LABELS,
         "line_columns": LINE_COLUMNS, "page_data": page_data, "fq": urlencode(f.query()),
-        "history": list(reversed(order.history)),
-        "threshold": ui.services.settings.decision.min_field_confidence,
+        "cols": [c for c in LINE_COLUMNS if c[0] != "requested_date" or (state is not None and state["line_dates"])],
+        "history": list(reversed(order.history)), "mail": _mail_meta(request, msg, doc),
+        "threshold": ui.services.settings.decision.min_field_confidence, "others": others,
+        "outcome": outcome_view(db, row, ui.services.settings),
     })
 
 
@@ -269,7 +309,13 @@ def approve(request: Request, order_id: str, ident: CsrfUser, version: Annotated
         return _back(order_id, fq, err=exc.reason)
     if corrected:
         ui.services.pipeline.invalidate_catalog()  # learned cross-references take effect now
-    return _after(request, order_id, fq, f"Approved PO {po or order_id[:8]}: it is on its way to the order system.")
+    name = f"PO {po}" if po else f"order {order_id[:8]}"
+    if webhook_configured(ui.services.settings):
+        note = f"Approved {name}: it is on its way to the order system."
+    else:
+        note = (f"Approved {name}. No webhook is configured, so it is not sent anywhere: it stays in the ledger as "
+                "approved (GET /api/v1/orders).")
+    return _after(request, order_id, fq, note)
 
 
 @router.post("/orders/{order_id}/reject")
@@ -323,9 +369,29 @@ def rerun(request: Request, order_id: str, ident: CsrfUser) -> RedirectResponse:
 
 # --- JSON: edits and pickers ----------------------------------------------------------------------
 
+def state_payload(request: Request, session: Session, row: OrderRow, me: str) -> dict[str, Any]:
+    """What the order page needs after an edit or to catch up: values, problems, version, who."""
+    ui = ui_of(request)
+    state = _state_of(ui, row) or {}
+    tpl = ui.templates
+    macros = tpl.get_template("_order_parts.html").module
+    html = {
+        "problems": str(macros.problems_box(state, row.status == "NEEDS_REVIEW")) if state else "",
+        "notes": {k: str(macros.field_note(v)) for k, v in (state.get("header") or {}).items()},
+        "score": str(macros.score(state.get("score") or {})) if state else "",
+    }
+    others = presence.viewers(session, row.id, besides=me)
+    return {"version": row.version, "status": row.status, "confidence": row.confidence, **state, "html": html,
+            "last_change": presence.last_change(session, row.id), "others": [v.to_json() for v in others]}
+
+
 @router.post("/api/orders/{order_id}/edit")
 async def edit(request: Request, order_id: str, ident: CsrfUser) -> JSONResponse:
-    """Apply edits ``{"version": N, "ops": [...]}``; answers the re-validated state (409 if stale)."""
+    """Apply edits ``{"version": N, "ops": [...]}``; answers the re-validated state.
+
+    409 when someone saved the order since version N: the answer names who and when, and
+    carries the order's current values, so the page can keep the typed value and say why.
+    """
     try:
         body = await request.json()
     except ValueError:
@@ -343,22 +409,67 @@ async def edit(request: Request, order_id: str, ident: CsrfUser) -> JSONResponse
     def do() -> dict[str, Any]:
         with ui.services.pipeline.sm() as s:
             row, ev, changes = work.save_edits(s, ui.services.pipeline, order_id, version, ops, actor_of(ident))
-            m = load_matched(row.record, row.matched, row.draft)
-            state = order_state(m, row.record or {}, list(row.problems or []), ui.services.settings.decision)
-            out = {"version": row.version, "confidence": row.confidence, "changed": len(changes),
-                   "corrections": [{"field": c.field, "old": c.old, "new": c.new} for c in changes], **state}
+            presence.touch(s, row.id, ident.name)
+            out = {"changed": len(changes),
+                   "corrections": [{"field": c.field, "old": c.old, "new": c.new, "op": c.data.get("op")}
+                                   for c in changes],
+                   **state_payload(request, s, row, ident.name)}
             s.commit()
             return out
+
+    def stale(reason: str) -> dict[str, Any]:
+        with ui.services.pipeline.sm() as s:
+            row = ledger.get_order(s, order_id)
+            return {"error": "stale_version", "detail": reason, **state_payload(request, s, row, ident.name)}
 
     try:
         out = await run_in_threadpool(do)
     except work.StaleVersion as exc:
-        return JSONResponse({"error": exc.code, "detail": exc.reason}, status_code=409)
+        return JSONResponse(await run_in_threadpool(stale, exc.reason), status_code=409)
     except NotFound as exc:
         return JSONResponse({"error": exc.code, "detail": exc.reason}, status_code=404)
     except IntakeError as exc:
         return JSONResponse({"error": exc.code, "detail": exc.reason}, status_code=422)
     return JSONResponse(out)
+
+
+@router.get("/api/orders/{order_id}/state")
+def order_state_json(request: Request, order_id: str, ident: User, db: DB) -> JSONResponse:
+    """The order as it is now (after someone else's save, say)."""
+    try:
+        row = ledger.get_order(db, order_id)
+    except NotFound as exc:
+        return JSONResponse({"error": exc.code, "detail": exc.reason}, status_code=404)
+    return JSONResponse(state_payload(request, db, row, ident.name))
+
+
+@router.post("/api/orders/{order_id}/presence")
+async def order_presence(request: Request, order_id: str, ident: CsrfUser) -> JSONResponse:
+    """The order page's heartbeat: marks the reader present; answers who else is, and the version."""
+    try:
+        body = await request.json()
+    except ValueError:
+        body = {}
+    leaving = isinstance(body, dict) and body.get("leave") is True
+    from starlette.concurrency import run_in_threadpool
+
+    def do() -> dict[str, Any]:
+        with ui_of(request).services.pipeline.sm() as s:
+            row = ledger.get_order(s, order_id)
+            if leaving:
+                presence.leave(s, row.id, ident.name)
+            elif row.status == "NEEDS_REVIEW":
+                presence.touch(s, row.id, ident.name)
+            out = {"version": row.version, "status": row.status,
+                   "others": [v.to_json() for v in presence.viewers(s, row.id, besides=ident.name)],
+                   "last_change": presence.last_change(s, row.id)}
+            s.commit()
+            return out
+
+    try:
+        return JSONResponse(await run_in_threadpool(do))
+    except NotFound as exc:
+        return JSONResponse({"error": exc.code, "detail": exc.reason}, status_code=404)
 
 
 @router.get("/api/catalog/search")
@@ -393,17 +504,12 @@ def catalog_search(request: Request, ident: User, q: Annotated[str, Query(max_le
 @router.get("/api/customers/search")
 def customer_search(request: Request, ident: User, q: Annotated[str, Query(max_length=200)] = "",
                     limit: Annotated[int, Query(ge=1, le=25)] = 10) -> dict[str, Any]:
+    """Customers by id, name or alias (typos forgiven), best first."""
     catalog = ui_of(request).services.pipeline.catalog()
-    ql = q.strip().lower()
-    res = []
-    if catalog is not None and ql:
-        for c in catalog.customers.values():
-            hay = " ".join([c.customer_id, c.name, *c.aliases]).lower()
-            if ql in hay:
-                res.append({"customer_id": c.customer_id, "name": c.name,
-                            "score": 1.0 if ql in (c.customer_id.lower(), c.name.lower()) else 0.5})
-        res.sort(key=lambda r: (-r["score"], r["name"]))
-    return {"results": res[:limit]}
+    if catalog is None or catalog.empty or not q.strip():
+        return {"results": [], "masters_loaded": bool(catalog is not None and not catalog.empty)}
+    return {"results": [{"customer_id": c.customer_id, "name": c.name, "score": score}
+                        for c, score in catalog.search_customers(q, limit=limit)], "masters_loaded": True}
 
 
 # --- dashboard --------------------------------------------------------------------------------
@@ -413,5 +519,7 @@ def dashboard(request: Request, ident: User, db: DB, days: Annotated[int, Query(
     from review_ui.dashboard import build_dashboard
 
     data = build_dashboard(db, days=days, today=date.today())
-    return render(request, "dashboard.html", {"d": data, "days": days})
+    catalog = ui_of(request).services.pipeline.catalog()
+    names = {cid: c.name for cid, c in (catalog.customers.items() if catalog is not None else [])}
+    return render(request, "dashboard.html", {"d": data, "days": days, "names": names})
 

@@ -26,7 +26,7 @@ from review_ui.models import HoldRow
 
 __all__ = [
     "StaleVersion", "QueueFilters", "QueueItem", "QueueView", "queue", "next_order_id", "save_edits", "approve",
-    "reject", "hold", "release", "blocking_problems", "TABS",
+    "reject", "hold", "release", "blocking_problems", "TABS", "mail_headers",
 ]
 
 log = logging.getLogger("review_ui.work")
@@ -82,6 +82,10 @@ class QueueItem:
     total: Any
     held_by: str | None = None
     hold_reason: str | None = None
+    customer_name: str = ""
+    score: dict[str, Any] = field(default_factory=dict)  # intake.decide.DecisionScore as JSON
+    groups: list[dict[str, Any]] = field(default_factory=list)  # problems by kind, in words
+    viewers: list[Any] = field(default_factory=list)  # presence.Viewer: who has it open now
 
 
 @dataclass
@@ -89,7 +93,7 @@ class QueueView:
     items: list[QueueItem]
     counts: dict[str, int]  # per tab
     problem_counts: dict[str, int]  # in the current tab, before the problem filter
-    customers: list[str]
+    customers: list[tuple[str, str]]  # (id, name)
     channels: list[str]
     shown: int = 0
     total: int = 0
@@ -100,8 +104,35 @@ def _codes(problems: list[Any] | None) -> set[str]:
     return {p.get("code", "") for p in (problems or []) if isinstance(p, dict)}
 
 
-def queue(session: Session, f: QueueFilters, *, limit: int = 500) -> QueueView:
-    """The orders of one tab (waiting for review, held, failed), filtered and sorted."""
+def _score_of(row: OrderRow) -> dict[str, Any]:
+    """The order's decision score (``intake.decide.decision_score``), from its stored match."""
+    from intake.decide import decision_score
+
+    if not (row.matched or row.draft):
+        return {"score": None, "read": None, "customer": None, "products": None, "weakest": "", "missing": []}
+    try:
+        m = load_matched(row.record, row.matched, row.draft)
+    except (IntakeError, ValueError):
+        return {"score": None, "read": None, "customer": None, "products": None, "weakest": "", "missing": []}
+    return decision_score(m).to_json()
+
+
+def _sort_score(it: QueueItem) -> float:
+    s = it.score.get("score")
+    return -1.0 if s is None else float(s)
+
+
+def queue(session: Session, f: QueueFilters, *, limit: int = 500, catalog: Any = None,
+          blobs: Any = None) -> QueueView:
+    """The orders of one tab (waiting for review, held, failed), filtered and sorted.
+
+    Each item carries the customer's name (with ``catalog``), the decision score, the mail's
+    From and Subject (read from the stored mail with ``blobs`` when the message row has none),
+    its problems grouped in words, and who has it open now.
+    """
+    from review_ui.presence import viewers_by_order
+    from review_ui.problems import queue_groups
+
     f = f.normalized()
     holds = {h.order_id: h for h in session.scalars(select(HoldRow))}
     base = (select(OrderRow, MessageRow).join(MessageRow, MessageRow.id == OrderRow.message_id))
@@ -114,40 +145,92 @@ def queue(session: Session, f: QueueFilters, *, limit: int = 500) -> QueueView:
     }
     counts = {t: len(v) for t, v in by_tab.items()}
     rows = by_tab[f.tab]
-    customers = sorted({r[0].customer_id for r in rows if r[0].customer_id})
+
+    def name_of(cid: str | None) -> str:
+        c = catalog.customer(cid) if (catalog is not None and cid) else None
+        return c.name if c is not None else ""
+
+    customers = sorted({(r[0].customer_id, name_of(r[0].customer_id)) for r in rows if r[0].customer_id},
+                       key=lambda c: ((c[1] or c[0]).lower(), c[0]))
     channels = sorted({r[0].channel for r in rows if r[0].channel})
     if f.customer:
         rows = [r for r in rows if (r[0].customer_id or "-") == f.customer]
     if f.channel:
         rows = [r for r in rows if r[0].channel == f.channel]
+    scores = {r[0].id: _score_of(r[0]) for r in rows}
     lim = CONF_LIMITS.get(f.max_conf)
     if lim is not None:
-        rows = [r for r in rows if (r[0].confidence or 0.0) < lim]
+        rows = [r for r in rows if (scores[r[0].id].get("score") or 0.0) < lim]
     problem_counts: dict[str, int] = {}
     for r in rows:
         for c in _codes(r[0].problems):
             problem_counts[c] = problem_counts.get(c, 0) + 1
     if f.problem:
         rows = [r for r in rows if f.problem in _codes(r[0].problems)]
-    if f.sort == "newest":
-        rows.sort(key=lambda r: (r[0].created_at, r[0].id), reverse=True)
-    elif f.sort == "confidence":
-        rows.sort(key=lambda r: (r[0].confidence or 0.0, r[0].created_at, r[0].id))
-    else:
-        rows.sort(key=lambda r: (r[0].created_at, r[0].id))
+    present = viewers_by_order(session)
     items = []
-    for o, m in rows[:limit]:
+    for o, m in rows:
         rec = o.record or {}
         h = holds.get(o.id)
+        sender, subject = m.sender, m.subject
+        if (not sender or not subject) and blobs is not None:
+            hdr = mail_headers(blobs, m)
+            sender, subject = sender or hdr.get("from"), subject or hdr.get("subject")
         items.append(QueueItem(
             id=o.id, po_number=o.po_number, customer_id=o.customer_id, channel=o.channel,
             confidence=o.confidence or 0.0, created_at=o.created_at, problems=list(o.problems or []),
-            sender=m.sender, subject=m.subject, filename=m.filename, reason=o.reason,
+            sender=sender, subject=subject, filename=m.filename, reason=o.reason,
             lines=len(rec.get("lines") or []), total=rec.get("total"),
             held_by=h.actor if h else None, hold_reason=h.reason if h else None,
+            customer_name=name_of(o.customer_id), score=scores[o.id], groups=queue_groups(list(o.problems or [])),
+            viewers=present.get(o.id, []),
         ))
-    return QueueView(items=items, counts=counts, problem_counts=dict(sorted(problem_counts.items())),
-                     customers=customers, channels=channels, shown=len(items), total=len(rows), filters=f)
+    if f.sort == "newest":
+        items.sort(key=lambda it: (it.created_at, it.id), reverse=True)
+    elif f.sort == "confidence":
+        items.sort(key=lambda it: (_sort_score(it), it.created_at, it.id))
+    else:
+        items.sort(key=lambda it: (it.created_at, it.id))
+    return QueueView(items=items[:limit], counts=counts, problem_counts=dict(sorted(problem_counts.items())),
+                     customers=customers, channels=channels, shown=min(len(items), limit), total=len(items), filters=f)
+
+
+_HEADER_CACHE: dict[str, dict[str, str | None]] = {}
+_HEADER_CACHE_MAX = 4096
+
+
+def mail_headers(blobs: Any, msg: MessageRow) -> dict[str, str | None]:
+    """From and Subject of a stored mail (an uploaded .eml keeps them only in its bytes).
+
+    Only the header block is parsed; the answer is cached per content hash (blobs never change).
+    """
+    looks_like_mail = (msg.filename or "").lower().endswith((".eml", ".msg.eml")) or \
+        (msg.content_type or "").lower() in ("message/rfc822", "message/global")
+    if not looks_like_mail:
+        return {}
+    hit = _HEADER_CACHE.get(msg.sha256)
+    if hit is not None:
+        return hit
+    import email.parser
+    import email.policy
+
+    from extractors.email import mail_meta
+
+    try:
+        data = blobs.get(msg.sha256)
+    except (OSError, IntakeError):
+        return {}
+    end = min([i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0] or [len(data)])
+    try:
+        parsed = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(data[: end + 4])
+        meta = mail_meta(parsed)
+    except Exception:  # a header block the parser refuses: the queue shows the file name instead
+        meta = {}
+    out = {"from": meta.get("from"), "subject": meta.get("subject"), "to": meta.get("to"), "date": meta.get("date")}
+    if len(_HEADER_CACHE) >= _HEADER_CACHE_MAX:
+        _HEADER_CACHE.clear()
+    _HEADER_CACHE[msg.sha256] = out
+    return out
 
 
 def next_order_id(session: Session, f: QueueFilters, after: str | None = None) -> str | None:
@@ -181,7 +264,7 @@ def save_edits(session: Session, pipeline: Any, order_id: str, version: int | No
     m = load_matched(row.record, row.matched, row.draft)
     catalog = pipeline.catalog()
     changes = apply_ops(m, ops, catalog)
-    ev = evaluate(m, catalog, pipeline.settings.decision, today=date.today(),
+    ev = evaluate(m, catalog, pipeline.settings.decision, today=getattr(pipeline, "today", date.today)(),
                   existing_po=lambda c, p: ledger.po_exists(session, c, p, exclude_order=row.id))
     if changes:
         # guarded like a transition: two CSRs saving at once cannot both win

@@ -402,3 +402,19 @@ def test_peer_office_history_picks_are_right_and_stay_in_review(tmp_path: Path) 
                 wrong += ml.sku != tl["sku"]
                 assert ml.score < 0.9
     assert wrong == 0 and right >= 8, (right, wrong)
+
+
+# ---------------------------------------------------------------- customer search (review UI)
+
+
+def test_customers_are_found_by_id_name_alias_and_a_typo(catalog: Catalog) -> None:
+    def ids(q: str) -> list[str]:
+        return [c.customer_id for c, _s in catalog.search_customers(q)]
+
+    assert ids("CUST-1002")[0] == "CUST-1002"
+    assert catalog.search_customers("Harbor Machine Works LLC")[0][1] == 1.0  # the exact name
+    assert ids("harbor")[0] == "CUST-1002"  # the start of a word of the name
+    assert ids("Northwnd Fabrication")[0] == "CUST-1001"  # a typo
+    assert ids("GSD Purchasing")[0] == "CUST-1004"  # an alias
+    assert ids("lefevre")[0] == "CUST-1003"  # accents folded
+    assert ids("zzqx nothing like it") == [] and ids("  ") == []

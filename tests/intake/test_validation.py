@@ -239,3 +239,27 @@ def test_qty_outlier_counts_the_ledgers_approved_orders(tmp_path: Path) -> None:
     _, probs, ok = run(cat, order(ln(1, sku="GSD-PEN-BLUE", qty=40), sender="x@greenfield-sd.org", po="G-9"))
     assert probs == [] and ok
     eng.dispose()
+
+
+def test_decision_score_is_the_weakest_score_and_names_what_is_missing(catalog: Catalog) -> None:
+    from intake.decide import decision_score
+
+    d = OrderDraft(po_number=Field(value="PO-1", confidence=0.98),
+                   lines=[LineDraft(sku=Field(value="HB-0513-200-G5Z", confidence=0.95),
+                                    quantity=Field(value=100, confidence=0.93)),
+                          LineDraft(description=Field(value="something nobody sells", confidence=0.97),
+                                    quantity=Field(value=1, confidence=0.97))])
+    m = match_order(d, catalog, sender="buyer@northwindfab.com")
+    ds = decision_score(m)
+    assert ds.read == 0.93 and ds.customer == m.customer_score and ds.customer is not None
+    assert ds.products == m.lines[0].score and m.lines[1].sku is None
+    assert ds.score == min(0.93, ds.customer, ds.products)
+    assert ds.missing == ("1 product",)
+    # nobody identified: no customer score at all, not a 0 that hides how well it was read
+    stranger = match_order(d, catalog, sender="someone@unknown.example")
+    s2 = decision_score(stranger)
+    assert stranger.customer_id is None and s2.customer is None and "customer" in s2.missing
+    assert s2.score is not None and s2.score > 0
+    # without master data the score is the reading alone
+    plain = MatchedOrder(draft=d, lines=[], masters_loaded=False)
+    assert decision_score(plain).score == 0.93 and decision_score(plain).missing == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,11 @@ def test_dashboard_counts_touchless_queue_time_and_field_accuracy(app: Any) -> N
     assert d.touchless_overall == 0.25 and d.touchless_per_day[-1] == 0.25
     assert sum(sum(v) for v in d.per_day_channel.values()) == 4 and d.per_day_channel["upload"][-1] == 4
     assert len(d.queue_minutes) == 3 and d.queue_median_min is not None and d.queue_median_min < 5
-    assert abs(d.field_accuracy["requested_date"] - 2 / 3) < 1e-9 and d.field_accuracy["po_number"] == 1.0
+    # accuracy is measured on the two orders a person approved: the rejected one checked nothing
+    assert d.approved_by_person == 2
+    assert d.field_accuracy["requested_date"] == 0.5 and d.field_accuracy["po_number"] == 1.0
     (cust,) = d.customers
-    assert cust["orders"] == 4 and cust["touchless"] == 0.25 and abs(cust["corrections_per_review"] - 1 / 3) < 1e-9
+    assert cust["orders"] == 4 and cust["touchless"] == 0.25 and cust["corrections_per_review"] == 0.5
     for svg in d.charts.values():
         assert svg.startswith("<svg") and "<script" not in svg and "style=" not in svg
     assert auto
@@ -72,3 +75,45 @@ def test_migration_0003_matches_the_tables(tmp_path: Path) -> None:
 
     mine = [d for d in diffs if table_of(d) in MINE]
     assert not mine, mine
+
+
+def test_confirmed_and_derived_values_are_no_corrections_and_a_rejection_is_no_perfect_review(app: Any) -> None:
+    """Confirming a product as matched, or an amount that follows its quantity, is no misread;
+    an order that was only rejected says nothing about field accuracy."""
+    from intake.models import OrderEventRow
+    from sqlalchemy import select
+
+    pipe = app.state.services.pipeline
+    confirmed = ingest(app, X12_PAST.replace("PO-REVIEW-1", "PO-C1"), "c1.edi")
+    rejected = ingest(app, X12_PAST.replace("PO-REVIEW-1", "PO-C2"), "c2.edi")
+    with unit_of_work(pipe.sm) as s:
+        # the product as matched, confirmed by a person: recorded (it teaches), but not a misread
+        row, _ev, changes = work.save_edits(s, pipe, confirmed, 1, [{"op": "set", "line": 0, "field": "sku",
+                                                                     "value": "HX-1420"}], "user:c")
+        assert [c.data["op"] for c in changes] == ["confirm_match"]
+    with unit_of_work(pipe.sm) as s:
+        work.approve(s, pipe, confirmed, 2, "user:c", override=True)
+        work.reject(s, rejected, "user:c", "sent twice")
+    with pipe.sm() as s:
+        kinds = [e.data["op"] for e in s.scalars(select(OrderEventRow).where(OrderEventRow.kind == "correction"))]
+        assert kinds == ["confirm_match"]
+        d = build_dashboard(s, days=7, today=date.today())
+    assert d.reviewed == 2 and d.approved_by_person == 1
+    assert all(v == 1.0 for v in d.field_accuracy.values()), d.field_accuracy
+    (cust,) = d.customers
+    assert cust["corrections_per_review"] == 0.0
+
+
+def test_a_day_at_zero_percent_touchless_draws_a_zero_mark() -> None:
+    from review_ui.dashboard import bar_chart_svg
+
+    svg = bar_chart_svg(["11-01", "11-02", "11-03"], [None, 0.0, 50.0], title="t", vmax=100, fmt="{:.0f}%",
+                        mark_zero=True)
+    assert svg.count('class="zero"') == 1  # 11-02: decided, none touchless; 11-01: no decisions, no mark
+    assert ">0%</text>" in svg and ">100%</text>" in svg and ">50%</text>" in svg  # the axis has its scale
+    empty = bar_chart_svg(["11-01"], [None], title="t", vmax=100, fmt="{:.0f}%")
+    assert 'class="zero"' not in empty and "no data yet" in empty
+    counts = bar_chart_svg(["a", "b"], [0.0, 3.0], title="t", fmt="{:.0f}")  # a count of 0 is just no bar
+    assert 'class="zero"' not in counts
+    ticks = re.findall(r'class="tick">([^<]*)<', bar_chart_svg(["a"], [1.0], title="t", fmt="{:.0f}"))
+    assert ticks == ["0", "1"]  # no middle tick reading "0" on a scale up to 1

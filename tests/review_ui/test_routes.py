@@ -340,3 +340,101 @@ def test_csr_product_pick_becomes_a_learned_cross_reference(app: Any, client: Te
         assert [(x.customer_id, x.sku) for x in rows] == [("CUST-1001", "BP-BLK-12")]
         (ob,) = ledger.outbox_rows(s, order_id=oid)
         assert json.loads(ob.payload)["lines"][0]["sku"] == "BP-BLK-12"
+
+
+# --- issue 18: what the pages and the JSON say ------------------------------------------------------
+
+def test_the_service_address_opens_the_review_ui(app: Any, client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 303 and r.headers["location"].startswith("/review/login")
+    login(client)
+    r = client.get("/")
+    assert r.status_code == 303 and r.headers["location"] == "/review"
+
+
+def test_a_date_typed_half_way_is_refused_and_leaves_no_correction(app: Any, client: TestClient) -> None:
+    oid = ingest(app)
+    csrf = login(client)
+    for typed in ("0002-06-30", "0020-06-30", "2030-06"):
+        r = _edit(client, csrf, oid, 1, {"op": "set", "field": "requested_date", "value": typed})
+        assert r.status_code == 422 and "YYYY-MM-DD" in r.json()["detail"], r.text
+    # the same value again is no correction either
+    r = _edit(client, csrf, oid, 1, {"op": "set", "field": "requested_date", "value": "2020-01-15"})
+    assert r.status_code == 200 and r.json()["changed"] == 0 and r.json()["version"] == 1
+    with app.state.services.pipeline.sm() as s:
+        assert not s.scalars(select(OrderEventRow).where(OrderEventRow.kind == "correction")).all()
+        assert ledger.get_order(s, oid).version == 1
+
+
+def test_a_refused_save_says_who_changed_the_order_and_what_it_holds_now(app: Any, client: TestClient) -> None:
+    oid = ingest(app)
+    csrf = login(client)
+    assert _edit(client, csrf, oid, 1, {"op": "set", "field": "payment_terms", "value": "Net 30"}).status_code == 200
+    r = _edit(client, csrf, oid, 1, {"op": "set", "field": "payment_terms", "value": "Net 45"})
+    assert r.status_code == 409
+    body = r.json()
+    assert body["error"] == "stale_version" and body["version"] == 2
+    assert body["last_change"]["actor"] == "carla" and body["last_change"]["field"] == "payment_terms"
+    assert body["header"]["h.payment_terms"]["value"] == "Net 30"  # what the page must show beside the typed value
+    state = client.get(f"/review/api/orders/{oid}/state").json()
+    assert state["version"] == 2 and "problems" in state["html"]
+
+
+def test_presence_shows_who_has_an_order_open_and_since_when(app: Any, client: TestClient, settings: Any) -> None:
+    oid = ingest(app)
+    login(client)
+    assert client.get(f"/review/orders/{oid}").status_code == 200  # carla opens it
+    with TestClient(app, follow_redirects=False) as other:
+        csrf_ada = login(other, "ada")
+        page = other.get(f"/review/orders/{oid}").text
+        assert re.search(r"<b>carla</b> has had this order open since \d\d:\d\d", page)
+        r = other.post(f"/review/api/orders/{oid}/presence", json={}, headers={"X-CSRF-Token": csrf_ada})
+        assert [v["name"] for v in r.json()["others"]] == ["carla"] and r.json()["version"] == 1
+        assert "open: carla" in other.get("/review").text
+        carla_csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/review").text).group(1)  # type: ignore[union-attr]
+        client.post(f"/review/api/orders/{oid}/presence", json={"leave": True}, headers={"X-CSRF-Token": carla_csrf})
+        r = other.post(f"/review/api/orders/{oid}/presence", json={}, headers={"X-CSRF-Token": csrf_ada})
+        assert r.json()["others"] == []
+
+
+def test_approval_says_where_the_order_goes_with_and_without_a_webhook(tmp_path: Path, app: Any,
+                                                                       client: TestClient) -> None:
+    from intake.db import unit_of_work
+    from intake.settings import Settings
+    from intake.users import add_user
+
+    oid = ingest(app)
+    csrf = login(client)
+    r = client.post(f"/review/orders/{oid}/approve", data={"csrf_token": csrf, "version": "1", "override": "1"})
+    assert "on+its+way+to+the+order+system" in r.headers["location"]
+    page = client.get(f"/review/orders/{oid}").text
+    assert "Approved by carla" in page and "On its way to the order system" in page
+    assert "ready to approve" not in page and 'id="approve"' not in page
+
+    with database_url("sqlite", tmp_path / "nohook") as url:
+        bare = make_app(Settings(data_dir=tmp_path / "nohook" / "data", database_url=url))
+        with unit_of_work(bare.state.services.pipeline.sm) as s:
+            add_user(s, "carla", "csr", PASSWORD)
+        with TestClient(bare, follow_redirects=False) as c2:
+            oid2 = ingest(bare)
+            csrf2 = login(c2)
+            r = c2.post(f"/review/orders/{oid2}/approve", data={"csrf_token": csrf2, "version": "1", "override": "1"})
+            assert "No+webhook+is+configured" in r.headers["location"] and "on+its+way" not in r.headers["location"]
+            page = c2.get(f"/review/orders/{oid2}").text
+            assert "No webhook is configured" in page and "On its way" not in page
+        bare.state.services.pipeline.sm.kw["bind"].dispose()
+
+
+def test_customer_search_finds_names(app: Any, client: TestClient) -> None:
+    from intake.masters import import_dir
+
+    root = Path(__file__).resolve().parents[2]
+    with app.state.services.pipeline.sm() as s:
+        import_dir(s, root / "fixtures" / "masters")
+        s.commit()
+    app.state.services.pipeline.invalidate_catalog()
+    login(client)
+    r = client.get("/review/api/customers/search", params={"q": "harbor"})
+    assert r.status_code == 200 and r.json()["results"][0]["name"] == "Harbor Machine Works LLC"
+    assert client.get("/review/api/customers/search", params={"q": "Northwnd"}).json()["results"][0][
+        "customer_id"] == "CUST-1001"

@@ -368,3 +368,29 @@ HE_SPECS: list[str] = ["NAPOLY", "3 מצבים", "5 מצבים", "PORTOFINO", '5
 HE_PERSONS: list[str] = ["משה כהן", "יוסי לוי", "דנה מזרחי", "מיכל פרץ", "אבי ביטון", "רונית אברהם", "דוד פרידמן",
                          "נועה שפירא"]
 HE_UOMS: list[str] = ["יח'", "יחידה", "קרטון", 'ק"ג', "מטר", "חבילה"]
+
+# A list price printed beside the net price the line is charged at (the net price is the unit
+# price: the one that makes the amount).
+LIST_PRICE_CAPTIONS: dict[str, list[str]] = {
+    "en": ["List Price", "Price", "Gross Price", "MRP", "Rate"], "de": ["Listenpreis", "Bruttopreis", "Preis"],
+    "fr": ["Prix brut", "Prix tarif", "P.U. brut"], "es": ["Precio tarifa", "Precio bruto", "PVP"],
+    "nl": ["Bruto prijs", "Lijstprijs"], "it": ["Prezzo listino", "Prezzo lordo"], "pt": ["Preço tabela", "Preço bruto"],
+    "he": ["מחיר", "מחיר מחירון"],
+}
+NET_PRICE_CAPTIONS: dict[str, list[str]] = {
+    "en": ["Net Price", "Net Rate", "Net Unit Price", "Net"], "de": ["Nettopreis", "Netto-EP", "Netto"],
+    "fr": ["Prix net", "P.U. net", "PU net"], "es": ["Precio neto", "Neto"], "nl": ["Netto prijs", "Netto"],
+    "it": ["Prezzo netto", "Netto"], "pt": ["Preço líquido", "Preço net"], "he": ["מחיר נטו", "נטו"],
+}
+# The caption of an item code printed on a row of its own under the description.
+ITEM_CODE_CAPTIONS: dict[str, list[str]] = {
+    "en": ["Item Code:", "Item No.:", "Part No.:", "Article No.:", "SKU:", "Material:", "Product Code:"],
+    "de": ["Artikelnr.:", "Material:", "Art.-Nr.:"], "fr": ["Réf. :", "Code article :", "Référence :"],
+    "es": ["Código:", "Ref.:", "Referencia:"], "nl": ["Artikelnr.:", "Code:"], "it": ["Codice:", "Cod. art.:"],
+    "pt": ["Código:", "Ref.ª:"], "he": ['מק"ט:', "קוד פריט:"],
+}
+DESCRIPTION_HEADS: dict[str, list[str]] = {
+    "en": ["Description", "Item Details", "Description / Item", "Particulars"], "de": ["Bezeichnung", "Artikel"],
+    "fr": ["Désignation", "Article"], "es": ["Descripción", "Artículo"], "nl": ["Omschrijving", "Artikel"],
+    "it": ["Descrizione", "Articolo"], "pt": ["Descrição", "Artigo"], "he": ["תיאור", "שם פריט"],
+}

@@ -37,6 +37,8 @@ from reportlab.lib.pagesizes import A4, LETTER
 from training.synth import free_vocab as fv
 from training.synth import vocab
 from training.synth.families import Family
+from decimal import ROUND_HALF_UP, Decimal
+
 from training.synth.generator import Order, Party, fmt_number
 from training.synth.labels import LabelledPage
 from training.synth.render_pdf import _BOLD, _Writer, _wrap
@@ -44,7 +46,7 @@ from training.synth.render_pdf import _BOLD, _Writer, _wrap
 __all__ = ["render_free", "free_order"]
 
 _LINE_LABELS = {"line_no", "sku", "description", "quantity", "uom", "unit_price", "amount"}
-_NUMERIC = {"line_no", "quantity", "unit_price", "discount_pct", "amount", "tax_pct", "mrp"}
+_NUMERIC = {"line_no", "quantity", "unit_price", "discount_pct", "amount", "tax_pct", "mrp", "list_price"}
 _NUM_STYLE = {"en": ("en", "en", "plain"), "de": ("de", "de", "ch"), "fr": ("fr", "de"), "es": ("de", "plainc"),
               "nl": ("de", "plainc"), "it": ("de", "de", "plainc"), "pt": ("fr", "de"), "he": ("en", "plain")}
 _DATE_STYLES = {"en": ("dmy", "mdy", "iso", "dmon", "dmon_dash", "uslong", "dot"),
@@ -184,6 +186,10 @@ def _he_order(order: Order, r: random.Random) -> Order:
              for ln in order.lines]
     return replace(order, buyer=buyer, supplier=supplier, ship_to=ship, bill_to=Party(buyer.name, list(buyer.address)),
                    lines=lines, currency="ILS", payment_terms=r.choice(fv.PAYMENT_TERMS_EXTRA["he"]))
+
+
+def _money(x: Decimal) -> float:
+    return float(Decimal(x).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _words_en(n: int) -> str:
@@ -512,6 +518,8 @@ class _Free:
             return self.num(ln.unit_price, ln.price_decimals)
         if key == "amount":
             return self.num(ln.amount)
+        if key == "list_price":
+            return self.num(self.list_prices[i], ln.price_decimals)
         return self.extra_value(key, i)
 
     def choose_columns(self) -> list[str]:
@@ -532,18 +540,25 @@ class _Free:
             tail.append("del_date")
         if r.random() < 0.1:
             tail.append("mrp")
-        tail.append("unit_price")
-        if self.has_disc:
-            tail.append("discount_pct")
+        if self.net_mode:
+            tail += ["list_price", "discount_pct", "unit_price"]
+        else:
+            tail.append("unit_price")
+            if self.has_disc:
+                tail.append("discount_pct")
         if r.random() < 0.15:
             tail.append("tax_pct")
         if r.random() < 0.85:
             tail.append("amount")
-        if r.random() < 0.12:  # quantity written before the description
+        roll = r.random()
+        if roll < 0.12:  # quantity written before the description
             cols = [c for c in cols if c != "quantity"]
             i = cols.index("description")
             tail = [c for c in tail if c != "quantity"]
             cols.insert(i, "quantity")
+        elif roll < 0.27:  # quantity first, as many ERPs (and right-to-left orders) print it
+            tail = [c for c in tail if c != "quantity"]
+            cols = ["quantity"] + ([c for c in cols if c != "line_no"] if r.random() < 0.6 else cols)
         return cols + tail
 
     def widths(self, cols: list[str], size: float) -> dict[str, float]:
@@ -583,7 +598,13 @@ class _Free:
             if "sku" not in cols:
                 cols.insert(1 if cols and cols[0] == "line_no" else 0, "sku")
         self.heads = {c: self.col(c) for c in cols}
-        if block and r.random() < 0.5:
+        if "list_price" in cols:
+            self.heads["list_price"] = r.choice(fv.LIST_PRICE_CAPTIONS[self.lang])
+            self.heads["unit_price"] = r.choice(fv.NET_PRICE_CAPTIONS[self.lang])
+        code_below = block and r.random() < 0.4  # the description first, the code on a row under it
+        if code_below:
+            self.heads["sku"] = r.choice(fv.DESCRIPTION_HEADS[self.lang])
+        elif block and r.random() < 0.5:
             self.heads["sku"] = r.choice({"en": ["Material/Description", "Item / Description", "Code / Description"],
                                           "de": ["Material/Bezeichnung", "Artikel / Bezeichnung"],
                                           "fr": ["Article / Désignation"], "es": ["Código / Descripción"],
@@ -642,17 +663,22 @@ class _Free:
             for c in cols:
                 v = self.cell(c, i)
                 lab = c if c in _LINE_LABELS else "O"
-                if c == "description" or (c == "sku" and block):
+                if c == "sku" and code_below:
+                    cells[c] = [(t, "description") for t in _wrap(ln.description, self.font, size, wd[c] - 8)]
+                elif c == "description" or (c == "sku" and block):
                     cells[c] = [(t, lab) for t in _wrap(v, self.font, size, wd[c] - 8)] if c == "description" else [(v, lab)]
                 else:
                     cells[c] = [(v, lab)] if v else []
             rows = max(len(v) for v in cells.values())
             extra_rows: list[list[tuple[str, str]]] = []
-            if block:
+            if code_below:
+                extra_rows.append([(r.choice(fv.ITEM_CODE_CAPTIONS[self.lang]), "O"), (ln.sku, "sku")])
+            elif block:
                 for t in _wrap(ln.description, self.font, size, wd["sku"] - 8):
                     extra_rows.append([(t, "description")])
+            if block:
                 for cap, kind in r.sample(attrs, k=r.choice((0, 1, 1, 2, 3))):
-                    val = ln.sku if (kind == "code" and r.random() < 0.3) else (
+                    val = ln.sku if (kind == "code" and r.random() < 0.3 and not code_below) else (
                         self.extra_value("ean", i) if kind == "ean" else self.extra_value("hs", i) if kind == "hs" else
                         self.date(o.requested_date) if kind == "date" else
                         f"{r.choice(vocab.COMPANY_WORDS)}" if kind == "company" else
@@ -676,7 +702,7 @@ class _Free:
                         self.w.text(xs[c] + 4, top, [(txt, lab, line)], fnt, size, max_width=wd[c] - 6)
             for k, segs in enumerate(extra_rows):
                 top = y + 3 + (rows + k) * lead
-                x0 = xs["sku"] + 4 + (0 if segs[0][1] == "description" else 8)
+                x0 = xs["sku"] + 4 + (0 if segs[0][1] == "description" or code_below else 8)
                 self.w.text(x0, top, [(t, lab, i if lab != "O" else None) for t, lab in segs], self.font,
                             size - (0 if segs[0][1] == "description" else 0.5),
                             max_width=(self.R - x0) * 0.7)
@@ -815,9 +841,39 @@ class _Free:
                 self.w.text(x, self.w.H - 42, [(f"{page_word} {i + 1} {of} {n}", "O", None)], self.font, 7, align=pos)
             self.w.pages = keep
 
+    def adapt_prices(self) -> None:
+        """Discounts of the free layouts' own: a discount column (the unit price is the price before
+        it), or a list price, the discount and the net price the line is charged at (then the net
+        price is the unit price: the one that makes the amount)."""
+        r, o = self.r, self.o
+        self.list_prices: dict[int, float] = {}
+        self.net_mode = False
+        if r.random() >= 0.3:
+            return
+        net = r.random() < 0.5
+        lines = []
+        for i, ln in enumerate(o.lines):
+            d = float(r.choice((0, 0, 5, 10, 15, 20, 25, 30, 40, 50)))
+            q = Decimal(str(ln.quantity))
+            if net:
+                netp = float(Decimal(str(ln.unit_price * (1 - d / 100))).quantize(
+                    Decimal(1).scaleb(-ln.price_decimals), rounding=ROUND_HALF_UP))
+                self.list_prices[i] = ln.unit_price
+                amt = _money(q * Decimal(str(netp)))
+                lines.append(replace(ln, unit_price=netp, discount_pct=d, amount=amt))
+            else:
+                amt = _money(q * Decimal(str(ln.unit_price)) * (1 - Decimal(str(d)) / 100))
+                lines.append(replace(ln, discount_pct=d, amount=amt))
+        sub = _money(sum(Decimal(str(ln.amount)) for ln in lines))
+        base = Decimal(str(sub)) - Decimal(str(o.order_discount)) + Decimal(str(o.freight))
+        tax = _money(base * Decimal(str(o.tax_rate)) / 100)
+        self.o = replace(o, lines=lines, subtotal=sub, tax=tax, total=_money(base + Decimal(str(tax))))
+        self.net_mode = net
+
     def draw(self) -> tuple[bytes, list[LabelledPage]]:
         self.lineno_fmt = self.r.choice((None, None, "{:03d}", "{:05d}")) if all(
             ln.line_no < 1000 for ln in self.o.lines) else None
+        self.adapt_prices()
         self.has_disc = any(ln.discount_pct for ln in self.o.lines)
         y = self.header()
         y = self.table(y)
@@ -839,4 +895,4 @@ def render_free(order: Order, fam: Family, r: random.Random,
     order = free_order(order, lang, r)
     d = _Free(order, fam, r, lang)
     data, pages = d.draw()
-    return data, pages, order
+    return data, pages, d.o

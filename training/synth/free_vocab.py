@@ -394,3 +394,31 @@ DESCRIPTION_HEADS: dict[str, list[str]] = {
     "fr": ["Désignation", "Article"], "es": ["Descripción", "Artículo"], "nl": ["Omschrijving", "Artikel"],
     "it": ["Descrizione", "Articolo"], "pt": ["Descrição", "Artigo"], "he": ["תיאור", "שם פריט"],
 }
+
+# Orders written by the seller (a sales order, an order confirmation, a quotation): the letterhead is
+# the supplier's, the addressee is the buyer, and the order number is the seller's.
+SELLER_TITLES: dict[str, list[str]] = {
+    "en": ["Sales Order", "SALES ORDER", "Order Confirmation", "ORDER ACKNOWLEDGEMENT", "Quotation", "Pro Forma Invoice"],
+    "de": ["Auftragsbestätigung", "Kundenauftrag", "Angebot"], "fr": ["Confirmation de commande", "Devis", "Commande client"],
+    "es": ["Confirmación de pedido", "Pedido de venta", "Presupuesto"], "nl": ["Orderbevestiging", "Verkooporder", "Offerte"],
+    "it": ["Conferma d'ordine", "Ordine cliente", "Offerta"], "pt": ["Confirmação de encomenda", "Pedido de venda", "Orçamento"],
+    "he": ["אישור הזמנה", "הזמנת לקוח", "הצעת מחיר"],
+}
+SELLER_ORDER_CAPTIONS: dict[str, list[str]] = {
+    "en": ["Order N°", "Sales Order No.:", "SO Number:", "Order #", "Quotation #", "Confirmation No.:"],
+    "de": ["Auftrag Nr.", "Auftragsnummer:", "Angebot Nr."], "fr": ["Commande n°", "Devis n°", "N° de confirmation :"],
+    "es": ["Pedido n.º", "Presupuesto n.º"], "nl": ["Ordernr.:", "Offertenr."], "it": ["Ordine n.", "Offerta n."],
+    "pt": ["Encomenda n.º", "Orçamento n.º"], "he": ["הזמנה מס':", "הצעה מס':"],
+}
+CUSTOMER_CAPTIONS: dict[str, list[str]] = {
+    "en": ["Customer:", "Sold To:", "Bill To:", "Invoice and shipping address:", "Customer Address:"],
+    "de": ["Kunde:", "Auftraggeber:", "Rechnungsempfänger:"], "fr": ["Client :", "Facturé à :"],
+    "es": ["Cliente:", "Facturar a:"], "nl": ["Klant:", "Factuuradres:"], "it": ["Cliente:", "Spett.le"],
+    "pt": ["Cliente:", "Faturar a:"], "he": ["לקוח:", "לכבוד:"],
+}
+# The customer's own order number on a seller's document: not the order number read.
+CUSTOMER_REF_CAPTIONS: dict[str, list[str]] = {
+    "en": ["Your PO No.:", "Customer PO:", "Your Reference:", "Customer Ref.:"], "de": ["Ihre Bestellung:", "Ihr Zeichen:"],
+    "fr": ["Votre commande :", "Votre réf. :"], "es": ["Su pedido:", "Su referencia:"], "nl": ["Uw order:", "Uw referentie:"],
+    "it": ["Vs. ordine:", "Vs. rif.:"], "pt": ["V/ encomenda:", "V/ referência:"], "he": ["הזמנתכם:", "אסמכתא:"],
+}

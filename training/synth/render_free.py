@@ -239,6 +239,7 @@ class _Free:
         if self.qty_dec == 3 and self.numstyle in ("en", "plain", "ch"):
             self.qty_dec = 2
         self.colon = r.random() < 0.8
+        self.seller = r.random() < 0.2  # a document the seller wrote (sales order, confirmation, quotation)
 
     # ----- values ---------------------------------------------------------------------------
     def cap(self, key: str) -> str:
@@ -324,8 +325,11 @@ class _Free:
     def kv_items(self) -> list[tuple[str, str, str]]:
         """(caption, value, label) pairs of the header grid: order fields and other keys, mixed."""
         r, o = self.r, self.o
-        items = [(self.cap("po_number"), o.po_number, "po_number"),
+        po_cap = r.choice(fv.SELLER_ORDER_CAPTIONS[self.lang]) if self.seller else self.cap("po_number")
+        items = [(po_cap, o.po_number, "po_number"),
                  (self.cap("order_date"), self.date(o.order_date), "order_date")]
+        if self.seller and r.random() < 0.5:  # the customer's own reference: not this document's number
+            items.append((r.choice(fv.CUSTOMER_REF_CAPTIONS[self.lang]), self.distractor_value("code"), "O"))
         if r.random() < 0.6:
             items.append((self.cap("requested_date"), self.date(o.requested_date), "requested_date"))
         if r.random() < 0.6:
@@ -417,11 +421,15 @@ class _Free:
         self.currency_printed = False
         letter = r.random() < 0.75
         title = self.cap("title").rstrip(" :")
+        if self.seller:
+            title = r.choice(fv.SELLER_TITLES[self.lang])
+        issuer, issuer_label = (o.supplier, "supplier") if self.seller else (o.buyer, "buyer")
+        other, other_label = (o.buyer, "buyer") if self.seller else (o.supplier, "supplier")
         title_size = r.choice((12.0, 14.0, 16.0, 18.0))
         title_align = r.choice(("right", "right", "center", "left"))
         ly = y
         if letter:
-            ly = self.letterhead(o.buyer, "buyer", L, y, "left", big=r.random() < 0.6, contact=r.random() < 0.6)
+            ly = self.letterhead(issuer, issuer_label, L, y, "left", big=r.random() < 0.6, contact=r.random() < 0.6)
         if title_align == "right":
             self.w.text(R, y, [(title, "O", None)], self.bold, title_size, align="right")
             ty = y + title_size * 1.5
@@ -449,8 +457,9 @@ class _Free:
         blocks: list[tuple[str | None, Party, str]] = []
         window = r.random() < 0.35
         if not letter:
-            blocks.append((self.cap("buyer"), o.buyer, "buyer"))
-        blocks.append((None if window else self.cap("supplier"), o.supplier, "supplier"))
+            blocks.append((self.cap(issuer_label), issuer, issuer_label))
+        other_cap = r.choice(fv.CUSTOMER_CAPTIONS[self.lang]) if self.seller else self.cap("supplier")
+        blocks.append((None if window else other_cap, other, other_label))
         if r.random() < 0.8:
             blocks.append((self.cap("ship_to"), o.ship_to, "ship_to"))
         if r.random() < 0.3:

@@ -309,7 +309,7 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
             progress(f"step {step}/{planned} loss {loss:.4f}")
 
     schedule = Schedule(steps=max(1, cfg.steps), lr=cfg.lr, warmup_steps=max(1, cfg.warmup_steps),
-                        max_minutes=cfg.max_minutes, bf16=cfg.bf16, fit_at=(3, 10))
+                        max_minutes=cfg.max_minutes, bf16=cfg.bf16, fit_at=(2, 6, 12))
     res = run(model, batches(), schedule, tok.pad_token_id, params=params, extra_loss=distill, on_step=on_step,
               t_start=t0)
     step, losses = res.steps, res.losses

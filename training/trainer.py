@@ -29,7 +29,8 @@ class Schedule:
     max_minutes: float | None = None  # the budget of the run, counted from ``run``'s ``t_start``
     bf16: bool | str = "auto"  # on the CPU: true, false or "auto" (native bf16 only); always on CUDA
     clip: float = 1.0
-    fit_at: tuple[int, ...] = (10, 50, 200)  # steps after which the plan is fitted to the budget
+    # Steps at which the plan is fitted to the budget: the pace is measured from the first of them.
+    fit_at: tuple[int, ...] = (10, 50, 200)
 
 
 @dataclass
@@ -99,7 +100,7 @@ def run(model: Any, batches: Iterator[Sequence[Any]], schedule: Schedule, pad_id
     model.train()
     result = TrainResult(steps=0, device=device)
     pending: list[Any] = []
-    t_loop = time.time()
+    ref: tuple[int, float] | None = None
     budget = schedule.max_minutes * 60 if schedule.max_minutes else None
     for batch in batches:
         inputs = {k: v.to(device, non_blocking=True) for k, v in collate(batch, pad_id).items()}
@@ -120,10 +121,16 @@ def run(model: Any, batches: Iterator[Sequence[Any]], schedule: Schedule, pad_id
             result.losses.extend(float(x) for x in pending)  # one device sync per 20 steps on a GPU
             pending = []
         if budget and step in schedule.fit_at:
-            per_step = (time.time() - t_loop) / step
-            fit = step + int((budget - (time.time() - t_start)) / per_step)
-            if fit < plan["total"]:
-                plan["total"] = max(step + 1, fit)
+            # The first steps pay for warm-up (allocations, kernel choice on a GPU): the pace is
+            # measured from the first fitting point on, and only a later one shortens the plan.
+            now = time.time()
+            if ref is None:
+                ref = (step, now)
+            else:
+                per_step = (now - ref[1]) / max(1, step - ref[0])
+                fit = step + int((budget - (now - t_start)) / per_step)
+                if fit < plan["total"]:
+                    plan["total"] = max(step + 1, fit)
         if on_step is not None:
             tail = result.losses[-10:]
             on_step(step, plan["total"], sum(tail) / len(tail) if tail else float("nan"))

@@ -80,8 +80,10 @@ def load(paths: Sequence[Path], ex: Any, cache: Path | None = DEFAULT_CACHE, pro
     return out
 
 
-def score(e: Entry, extract: Callable[..., OrderDraft], scores: Scores, **kw: Any) -> dict[str, Any]:
-    """Score one entry: ``extract(doc, probs=..., **kw)`` per document, the best draft kept."""
+def score(e: Entry, extract: Callable[..., OrderDraft], scores: Scores, drafts: dict[str, Any] | None = None,
+          **kw: Any) -> dict[str, Any]:
+    """Score one entry: ``extract(doc, probs=..., **kw)`` per document, the best draft kept (and
+    put in ``drafts`` under the file's name, as the truth schema with confidences)."""
     from intake.errors import IntakeError
 
     error = e.error
@@ -91,6 +93,10 @@ def score(e: Entry, extract: Callable[..., OrderDraft], scores: Scores, **kw: An
             draft = _best_draft([_refined(d, extract(d, probs=pr, **kw)) for d, pr in zip(e.docs, e.probs)])
         except IntakeError as exc:
             draft, error = OrderDraft(), exc.reason
+    if drafts is not None:
+        drafts[e.path.name] = {**draft.to_truth(), "lines_confidence": [
+            {k: round(getattr(ln, k).confidence, 4) for k in ("sku", "description", "quantity", "unit_price", "amount")}
+            for ln in draft.lines], "document_type": draft.meta.get("document_type")}
     s = score_document(draft, e.truth, scores, e.path.name)
     if error:
         s["error"] = error

@@ -2,7 +2,7 @@
 synthetic layout families.
 
     .venv/bin/python bench/eval.py [--json] [--model DIR] [--folder DIR] [--split FILE]
-                                   [--synth N] [--synth-seed S] [--no-synth] [--cache DIR]
+                                   [--synth N] [--synth-seed S] [--no-synth] [--cache DIR] [--dump FILE]
 
 * Real documents (default ``../shared/realdocs/pdf``, every PDF with a truth file): scored by
   the leave-issuer-out protocol of ``intake eval --leave-issuer-out`` (training/leave_issuer_out.py):
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace, extract_kw: dict | None = None) -> dict:
     from training.leave_issuer_out import DEFAULT_SPLIT, IssuerSplit, leave_issuer_out, seen_files
 
     kw = dict(extract_kw or {})
+    drafts: dict | None = {} if getattr(args, "dump", None) else None
     path = args.model or default_model_dir()
     ex = LayoutExtractor(path)
     cache = None if args.no_cache else args.cache
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace, extract_kw: dict | None = None) -> dict:
         t0 = time.perf_counter()
 
         def score_doc(p: Path, keep, sc: Scores) -> dict:
-            return _corpus.score(entries[p], ex.extract, sc, keep_layout=keep, **kw)
+            return _corpus.score(entries[p], ex.extract, sc, drafts, keep_layout=keep, **kw)
 
         res["realdocs"] = leave_issuer_out(args.folder, score_doc, split, seen=seen, seen_how="; ".join(sorted(set(hows))),
                                            layouts=ex.all_layouts())
@@ -75,11 +76,13 @@ def run(args: argparse.Namespace, extract_kw: dict | None = None) -> dict:
         sc = Scores()
         t0 = time.perf_counter()
         for e in entries_s:
-            _corpus.score(e, ex.extract, sc, **kw)
+            _corpus.score(e, ex.extract, sc, drafts, **kw)
         m = sc.metrics()
         m["checks_seconds"] = round(time.perf_counter() - t0, 2)
         m["seed"] = args.synth_seed
         res["synth_heldout"] = m
+    if drafts is not None:
+        args.dump.write_text(json.dumps(drafts, indent=1, sort_keys=True, default=str))
     return res
 
 
@@ -112,6 +115,7 @@ def parser(doc: str | None = None) -> argparse.ArgumentParser:
     ap.add_argument("--cache", type=Path, default=None, help="cache folder (default /tmp/intake-bench-cache)")
     ap.add_argument("--no-cache", action="store_true", help="read and run the model afresh, keep nothing")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dump", type=Path, default=None, help="write every document's order (truth schema) to this JSON file")
     return ap
 
 

@@ -27,8 +27,8 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from extractors.assemble import _union
-from extractors.captions import _typed
+from extractors.geometry import union as _union
+from extractors.assembly.captions import typed_value as _typed
 from extractors.normalize import Locale, parse_number
 from intake.domain import Field, LineDraft, OrderDraft, Word
 

@@ -25,7 +25,7 @@ from intake.domain import Field, Word
 
 __all__ = ["CaptionValue", "caption_values", "PartyBlock", "party_blocks", "rows_below", "other_caption",
            "caption_left_of", "starts_with_other_caption", "typed_value", "contact_row", "CONTACT", "starts_caption",
-           "norm_token", "party_caption_at", "value_of_other_key", "OTHER_KEY_CAPTIONS"]
+           "norm_token", "party_caption_at", "caption_at", "value_of_other_key", "OTHER_KEY_CAPTIONS"]
 
 # Words after "Total" that make it a count, not an amount of money ("Total Units", "Total Packs").
 _COUNTED = LEXICON.words("counted")
@@ -95,7 +95,16 @@ def typed_value(field: str, ws: Sequence[Word], loc: Locale) -> object | None:
 
 def starts_caption(toks: Sequence[str]) -> bool:
     """Whether a run of tokens begins with a whole header caption ("Delivery date ...")."""
-    return any(list(toks[:len(p)]) == p for _f, p, _c in _BY_FIRST.get(toks[0] if toks else "", ()))
+    return caption_at(toks) is not None
+
+
+def caption_at(toks: Sequence[str]) -> tuple[str, int] | None:
+    """The header field a caption at the start of ``toks`` (normalised words, :func:`norm_token`)
+    names, with the caption's length in words (the longest caption that matches)."""
+    for f, p, _c in _BY_FIRST.get(toks[0] if toks else "", ()):
+        if list(toks[:len(p)]) == p:
+            return f, len(p)
+    return None
 
 
 def _run(ws: Sequence[Word]) -> list[Word]:

@@ -274,7 +274,7 @@ def _value_words(words: Sequence[Word], cap: list[int], how: str, field: str = "
         # ("… Order Date 12.03.2026") ends it where it starts
         toks = [norm_token(words[i].text) for i in run]
         for k in range(1, len(run)):
-            known = caption_at(toks[k:]) or party_caption_at(toks[k:])
+            known = caption_at(toks[k:]) or party_caption_at(toks[k:], [words[i].text for i in run[k:]])
             if known is not None and known[1] >= 2:
                 run = run[:k]
                 break

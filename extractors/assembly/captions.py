@@ -209,9 +209,9 @@ def _party_fields(field: str) -> tuple[str, ...]:
     return tuple(field.split("+"))  # "ship_to+bill_to": one block for both addresses
 
 
-_PARTY_PATTERNS: dict[str, list[tuple[tuple[str, ...], list[str]]]] = {}
+_PARTY_PATTERNS: dict[str, list[tuple[tuple[str, ...], list[str], bool]]] = {}
 for _c in LEXICON.captions("parties"):
-    _PARTY_PATTERNS.setdefault(_c.tokens[0], []).append((_party_fields(_c.field), list(_c.tokens)))
+    _PARTY_PATTERNS.setdefault(_c.tokens[0], []).append((_party_fields(_c.field), list(_c.tokens), _c.colon))
 for _v in _PARTY_PATTERNS.values():
     _v.sort(key=lambda p: -len(p[1]))
 
@@ -241,12 +241,23 @@ class PartyBlock:
         return ", ".join(p for p in self.raw.split("\n") if p)
 
 
-def party_caption_at(toks: Sequence[str]) -> tuple[tuple[str, ...], int] | None:
-    """The party fields a caption at the start of ``toks`` names, with its length in tokens."""
-    for fields, pat in _PARTY_PATTERNS.get(toks[0] if toks else "", ()):
+def party_caption_at(toks: Sequence[str], printed: Sequence[str] | None = None) -> tuple[tuple[str, ...], int] | None:
+    """The party fields a caption at the start of ``toks`` (normalised words) names, with its
+    length in tokens. A caption that is one only with its colon ("To:", "An:") needs the
+    ``printed`` words (as on the page) to show it."""
+    for fields, pat, colon in _PARTY_PATTERNS.get(toks[0] if toks else "", ()):
         if list(toks[:len(pat)]) == pat:
+            if colon and not _colon_after(printed, len(pat)):
+                continue
             return fields, len(pat)
     return None
+
+
+def _colon_after(printed: Sequence[str] | None, n: int) -> bool:
+    """Whether the ``n``-th printed word ends with a colon, or a colon stands after it."""
+    if not printed or len(printed) < n:
+        return False
+    return printed[n - 1].rstrip().endswith(":") or (len(printed) > n and printed[n].strip() == ":")
 
 
 def contact_row(ws: Sequence[Word]) -> bool:
@@ -260,7 +271,7 @@ def contact_row(ws: Sequence[Word]) -> bool:
 def _key_row(ws: Sequence[Word]) -> bool:
     """A row that starts another caption ("PO Date", "Bill To:"): the block above has ended."""
     toks = [norm_token(w.text) for w in ws]
-    return bool(party_caption_at(toks) or starts_caption(toks))
+    return bool(party_caption_at(toks, [w.text for w in ws]) or starts_caption(toks))
 
 
 def _run_starts(sheet: Sheet, page: int) -> list[float]:
@@ -288,7 +299,7 @@ def _cut_at_caption(seg: list[Word], starts: list[float], h: float) -> list[Word
 
     for m in range(1, len(seg)):
         toks = [norm_token(w.text) for w in seg[m:m + 4]]
-        hit = party_caption_at(toks)
+        hit = party_caption_at(toks, [w.text for w in seg[m:m + 4]])
         if hit and (seg[m + hit[1] - 1].text.endswith(":") or (m + hit[1] < len(seg) and toks[hit[1]:hit[1] + 1]
                                                                  and toks[hit[1]] in _NUMBER_WORDS)):
             seg = seg[:m]  # "... WEAR LTD.  Supplier No. 1004060": the next caption
@@ -315,9 +326,10 @@ def party_blocks(sheet: Sheet) -> list[PartyBlock]:
     out: list[PartyBlock] = []
     for ri, r in enumerate(rows):
         toks = [norm_token(words[i].text) for i in r]
+        printed = [words[i].text for i in r]
         k = 0
         while k < len(r):
-            hit = party_caption_at(toks[k:])
+            hit = party_caption_at(toks[k:], printed[k:])
             if hit is None:
                 k += 1
                 continue
@@ -486,10 +498,14 @@ def other_caption(text: str, field: str = "buyer") -> bool:
     own = [p for f, p, _c in _BY_FIRST.get(t.split()[0], ()) if t == " ".join(p)]
     if field in HEADER_CAPTIONED:
         # an order number, date or total is not printed after a party's or a contact's caption
-        return not own and (t in OTHER_KEY_CAPTIONS or t in _CONTACT_CAPTIONS or bool(party_caption_at(t.split())))
-    if party_caption_at(t.split()):
+        return not own and (t in OTHER_KEY_CAPTIONS or t in _CONTACT_CAPTIONS or bool(party_caption_at(t.split(), text.split())))
+    if party_caption_at(t.split(), text.split()):
         return False
-    return t in OTHER_KEY_CAPTIONS or bool(own)
+    if t in OTHER_KEY_CAPTIONS or own:
+        return True
+    # any other key of a key-value grid, printed with its colon ("Country of Production:"): its
+    # value is no party; a contact caption ("Name:", "Attn:") may head a party's own rows
+    return text.rstrip().endswith(":") and t not in _CONTACT_CAPTIONS and sum(c.isalpha() for c in t) >= 2
 
 
 

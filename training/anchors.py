@@ -269,7 +269,7 @@ def _value_words(words: Sequence[Word], cap: list[int], how: str, field: str = "
             return []
         run = _run_around(words, [row[0]])
         run = run[run.index(row[0]):]
-        # a run that reaches the next caption of a key-value grid ("COMPOSITE … Customs Customer
+        # a run that reaches the next caption of a key-value grid ("ACME KNITS … Customer
         # Group:") ends at the widest gap before that caption; a caption the lexicon knows
         # ("… Order Date 12.03.2026") ends it where it starts
         toks = [norm_token(words[i].text) for i in run]
@@ -295,7 +295,7 @@ def _value_words(words: Sequence[Word], cap: list[int], how: str, field: str = "
     # next column is not part of the value
     centred = [i for i in row if x0 - h <= words[i].box.cx <= x1 + h]
     # a number or code under its column heading stops at the next column; a name runs on at
-    # word spacing ("Hollis Engineering Ltd." under a short "From")
+    # word spacing ("Northwind Engineering Ltd." under a short "From")
     tight = field in _NUMERIC or field in _CODES or field in _DATES or field == "currency"
     return _run_around(words, centred or row, gap=0.5 if tight else 1.0)
 

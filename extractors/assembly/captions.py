@@ -425,7 +425,7 @@ def _party_block(sheet: Sheet, rows: list[list[int]], ri: int, r: list[int], j: 
     nxt = words[r[j]] if j < len(r) else None
     right_of_cap = nxt is not None and nxt.box.x0 - cap[-1].box.x1 <= 15 * h and not _key_row([words[i] for i in r[j:j + 4]])
     if right_of_cap and not any(c.isalpha() for c in nxt.text):
-        return None  # a code beside the caption ("Vendor 07821490"): the party's number, not its block
+        return None  # a code beside the caption ("Vendor 0012345"): the party's number, not its block
     if right_of_cap and nxt.box.x0 - cap[-1].box.x1 > 4 * h and ri + 1 < len(rows):
         # far right of the caption, with a block aligned right under it: the block under it is
         # the caption's ("Invoice and shipping address:" over the address; the far word is the
@@ -479,7 +479,7 @@ def _party_block(sheet: Sheet, rows: list[list[int]], ri: int, r: list[int], j: 
 
 
 # Captions of a purchase order's key-value header that name something other than a party
-# ("Department 432 BOYS", "Category 432004 HOODIES & SWEAT", "Factory 41098223"): their value is
+# ("Department 12 KIDS", "Category 1204 KNITWEAR", "Factory 40012345"): their value is
 # no buyer, supplier or address, however the model tagged it.
 OTHER_KEY_CAPTIONS = LEXICON.words("other_keys")
 _CONTACT_CAPTIONS = LEXICON.words("contact_captions")
@@ -503,7 +503,7 @@ def other_caption(text: str, field: str = "buyer") -> bool:
         return False
     if t in OTHER_KEY_CAPTIONS or own:
         return True
-    # any other key of a key-value grid, printed with its colon ("Country of Production:"): its
+    # any other key of a key-value grid, printed with its colon ("Country of Origin:"): its
     # value is no party; a contact caption ("Name:", "Attn:") may head a party's own rows
     return text.rstrip().endswith(":") and t not in _CONTACT_CAPTIONS and sum(c.isalpha() for c in t) >= 2
 
@@ -537,7 +537,7 @@ def caption_left_of(words: Sequence[Word], first: Word) -> str | None:
 
 def starts_with_other_caption(words: Sequence[Word], first: Word, field: str = "buyer") -> bool:
     """Whether the row read from ``first`` begins with a caption of another key, printed whole
-    before its value ("Factory   41098223", "Development No: 0000424C")."""
+    before its value ("Factory   40012345", "Season No: 0000424C")."""
     h = first.box.h
     row = sorted((w for w in words if w.page == first.page and w.box.x0 >= first.box.x0 - 0.5
                   and min(w.box.y1, first.box.y1) - max(w.box.y0, first.box.y0) > 0.5 * h),

@@ -90,7 +90,7 @@ def header_captions(ctx: Context) -> None:
             continue
         pool = [v for v in vals if not v.qualified] or vals  # "Order Number" before "Bulk Order Number"
         if f == "order_date" and all(v.qualified for v in pool):
-            continue  # "Launch Date", "Shipment Date": other dates, never the order's
+            continue  # "Shipment Date", "Expiry Date": other dates, never the order's
         cv = pool[-1] if f == "total" else pool[0]
         cur: Field = getattr(draft, f)
         if cur.present and (cur.value == cv.value or (isinstance(cur.value, float) and isinstance(cv.value, float)

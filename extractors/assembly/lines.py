@@ -394,7 +394,7 @@ def _shape(code: str) -> str:
 
 def ocr_code_shapes(ctx: Context) -> None:
     """Item codes of one table share a shape (letter + 7 digits, "AB.123.456"). On a scan, a code
-    one confusable character off its column's shape ("12744610" among "G1901530", "K1288247", ...)
+    one confusable character off its column's shape ("12345678" among "A1234567", "B7654321", ...)
     is read with that character as the shape says (I, not 1)."""
     if not ctx.sheet.ocr:
         return

@@ -28,7 +28,7 @@ __all__ = ["STEPS_BLOCKS", "STEPS", "party_name", "plausible_party"]
 PARTY_CAPTION_CONF = 0.85  # a party block only its caption names: a CSR confirms it
 PARTY_REPLACE_BELOW = 0.9
 CAPTION_AGREES_CONF = 0.97
-# Captions that also name a person's role in the buying company ("Buyer: Lauren Payne").
+# Captions that also name a person's role in the buying company ("Buyer: Jane Miller").
 _ROLE_CAPTIONS = LEXICON.words("role_captions")
 _SALES_TITLE = LEXICON.regex("sales_titles")
 _PURCHASE_TITLE = LEXICON.regex("purchase_titles")
@@ -64,7 +64,7 @@ def party_name(fld: Field) -> Field:
 
 def plausible_party(value: str) -> bool:
     """A party is named by words: not a stray sign ("&"), a legal form alone ("Ltd"), or a list
-    of captions and values ("Development No: 1128483D, Country of Production: Bangladesh")."""
+    of captions and values ("Season No: 1204A, Country of Origin: Portugal")."""
     letters = sum(1 for c in value if c.isalpha())
     if letters < 3:
         return False
@@ -313,7 +313,7 @@ def party_captions(ctx: Context) -> None:
     blocks: dict[str, PartyBlock] = {}
     for blk in captioned_blocks(ctx.sheet):
         if blk.caption in _ROLE_CAPTIONS and len(blk.rows) < 2 and not LEGAL_FORM.search(blk.text):
-            continue  # "Buyer: Lauren Payne": the purchasing agent, not the buying company
+            continue  # "Buyer: Jane Miller": the purchasing agent, not the buying company
         for f in blk.fields:
             blocks.setdefault(f, blk)
     ocr = ctx.sheet.ocr
@@ -355,8 +355,8 @@ def party_captions(ctx: Context) -> None:
 
 
 def party_not_other_key(ctx: Context) -> None:
-    """A party read from the value of another key of the header grid ("Department  432 BOYS",
-    "Category  432004 HOODIES & SWEAT") or from such a caption itself ("Factory  41098223") is
+    """A party read from the value of another key of the header grid ("Department  12 KIDS",
+    "Category  1204 KNITWEAR") or from such a caption itself ("Factory  40012345") is
     no party: the field is left empty."""
     for f in tuple(sorted(MULTILINE_FIELDS)):
         fld: Field = getattr(ctx.draft, f)
@@ -394,7 +394,7 @@ def _name_not_street(draft: OrderDraft, words: Sequence[Word]) -> None:
 
 
 def name_not_street(ctx: Context) -> None:
-    """A buyer or supplier read as a street line ("1725 Slough Ave.") took the address under
+    """A buyer or supplier read as a street line ("12 Harbour Road") took the address under
     the name: the party's name is the row right above it in the same column."""
     _name_not_street(ctx.draft, ctx.words)
 

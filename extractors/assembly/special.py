@@ -24,7 +24,7 @@ _ARTICLE_CAPTIONS = LEXICON.words("article")
 
 
 def _article_code(sheet: Sheet) -> Word | None:
-    """The code after an article caption ("Article No. 145308843"), if the document prints one."""
+    """The code after an article caption ("Article No. 10045678"), if the document prints one."""
     words = sheet.words
     for r in sheet.rows():
         ws = [words[i] for i in r]
@@ -41,7 +41,7 @@ def _article_code(sheet: Sheet) -> Word | None:
 
 def size_matrix(ctx: Context) -> None:
     """An apparel order's colour-by-size matrix ("Color | S M L XL XXL | Total Qty." over rows
-    "MITTELGRAU (20)  157 522 584 ..."): one line per colour, its quantity the row's total
+    "NAVY (20)  120 340 410 ..."): one line per colour, its quantity the row's total
     (or the sum of its sizes), its code the document's article number. Confidence 0.75: a CSR
     confirms what a matrix read gives. The matrix's sums row is pieces, not the order's total."""
     loc: Locale = ctx.loc
@@ -108,7 +108,7 @@ def size_matrix(ctx: Context) -> None:
 
 
 def article_code(ctx: Context) -> None:
-    """An order for one article ("Product No: 0570002" in the header): lines without a code are
+    """An order for one article ("Product No: 0012345" in the header): lines without a code are
     that article."""
     draft = ctx.draft
     if ctx.state.get("matrix") or not draft.lines or any(ln.sku.present for ln in draft.lines):
@@ -119,7 +119,7 @@ def article_code(ctx: Context) -> None:
             ln.sku = Field(value=art.text, raw=art.text, confidence=MATRIX_CONF, source=union([art]))
 
 
-# One item written as captions and values ("Product Name: Pump X250 / Quantity: 150 Units").
+# One item written as captions and values ("Product Name: Steel pump / Quantity: 20 Units").
 _ITEM_CAPTIONS = {f: frozenset(LEXICON.variants(f, section="item")) for f in LEXICON.fields("item")}
 
 

@@ -144,7 +144,7 @@ def table_header(ctx: Context) -> None:
                         if parse_number(words[i].text, loc) is None:
                             continue
                     elif f == "sku":
-                        # a code has a digit, or is the letter part of one printed with a space ("CFT 0167")
+                        # a code has a digit, or is the letter part of one printed with a space ("ABC 0123")
                         mates = [j2 for j2 in r if col_of[j2] == "sku" and j2 != i]
                         if not any(c.isdigit() for c in words[i].text) and not any(
                                 any(c.isdigit() for c in words[j2].text) and CODE_PART.match(words[i].text)
@@ -367,7 +367,7 @@ def _untagged_description(tags: list[WordTag], r: list[int]) -> None:
 
 def description_runs(ctx: Context) -> None:
     """A description is one run of words in its cell. The model tends to drop a brand at its
-    start ("Esselte arch file") or take a number inside it for the quantity ("A4 50mm black"):
+    start ("Acme arch file") or take a number inside it for the quantity ("A4 50mm black"):
     words next to the description at word spacing (not a column gap away) join it when they are
     untagged, tagged as a party, or tagged with a number field that the row also has elsewhere.
     An item row whose wording the model left untagged gets the run it starts with."""

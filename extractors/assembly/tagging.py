@@ -112,7 +112,7 @@ def parse_value(field: str, raw: str, loc: Locale) -> object:
                                  or re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip())):
         return None  # an order number has a digit and is no date: "John" is a name
     if field in ("po_number", "sku"):
-        # Captions and brackets that cling to a code ("#4711", "(AB-12)", "EVY-370),") are not part of it.
+        # Captions and brackets that cling to a code ("#4711", "(AB-12)", "AB-370),") are not part of it.
         v = raw.strip().strip(":#,;").strip()
         if v.endswith(")") and "(" not in v:
             v = v[:-1]

@@ -504,8 +504,14 @@ def other_caption(text: str, field: str = "buyer") -> bool:
     if t in OTHER_KEY_CAPTIONS or own:
         return True
     # any other key of a key-value grid, printed with its colon ("Country of Origin:"): its
-    # value is no party; a contact caption ("Name:", "Attn:") may head a party's own rows
-    return text.rstrip().endswith(":") and t not in _CONTACT_CAPTIONS and sum(c.isalpha() for c in t) >= 2
+    # value is no party; a contact caption ("Name:", "Attn:") may head a party's own rows, and a
+    # party's value runs on into the next block's caption ("ACME LTD  Buyer:")
+    toks = t.split()
+    return (text.rstrip().endswith(":") and t not in _CONTACT_CAPTIONS and sum(c.isalpha() for c in t) >= 2
+            and len(toks) <= 3 and not any(party_caption_at(toks[k:]) or toks[k] in _ROLE_WORDS for k in range(len(toks))))
+
+
+_ROLE_WORDS = LEXICON.words("role_captions")
 
 
 

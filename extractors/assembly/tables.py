@@ -151,7 +151,7 @@ def table_header(ctx: Context) -> None:
                                 and abs(words[j2].box.x0 - words[i].box.x1) < 0.6 * words[i].box.h
                                 for j2 in mates):
                             continue
-                    elif f is None or f == "line_no":
+                    elif f not in LINE_FIELDS or f == "line_no":  # no column, or one that is no line value
                         if t.field in ("quantity", "unit_price", "amount") and understood:
                             t.field = None  # a number under a column that is no line value
                         continue

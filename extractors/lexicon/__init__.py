@@ -16,10 +16,11 @@ assembly after the model (extractors/assembly), the anchors learned from correct
   a pattern that finds any of its words.
 
 Sections: ``header`` (values named by a caption), ``parties`` (address blocks), ``columns``
-(item table headings), ``item`` (one item written as captions and values) and ``words`` (word
-lists). Every caption is stored in lower case as printed; a reader normalises what it reads the
-same way (:func:`norm`). Nothing here names an issuer: a caption belongs in the lexicon when
-order documents of many senders print it.
+(item table headings), ``item`` (one item written as captions and values), ``document`` (what
+order documents print beside their values: titles, subtotal, tax, freight, carried-forward rows)
+and ``words`` (word lists). A variant is kept as printed ("P.O. #"); readers match it in lower
+case with single spaces (:func:`norm`), as they normalise what they read. Nothing here names an
+issuer: a caption belongs in the lexicon when order documents of many senders print it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from intake.errors import ConfigError
 __all__ = ["Caption", "Lexicon", "LEXICON", "LEXICON_FILE", "SECTIONS", "norm"]
 
 LEXICON_FILE = Path(__file__).resolve().parent / "lexicon.json"
-SECTIONS = ("header", "parties", "columns", "item", "words")
+SECTIONS = ("header", "parties", "columns", "item", "document", "words")
 ANY = "any"  # symbols and abbreviations printed in every language
 
 
@@ -46,14 +47,16 @@ def norm(text: str) -> str:
 
 @dataclass(frozen=True)
 class Caption:
-    """One caption of a field: its text (lower case), its words, its language, and whether it
-    is a caption only when a colon follows it ("Terms:" but not "Terms and conditions")."""
+    """One caption of a field: its text as matched (:func:`norm`), its words, its language,
+    whether it is a caption only when a colon follows it ("Terms:" but not "Terms and
+    conditions"), and how it is printed ("P.O. #", "Bestell-Nr.")."""
 
     field: str
     text: str
     tokens: tuple[str, ...]
     lang: str
     colon: bool = False
+    printed: str = ""
 
 
 class Lexicon:
@@ -75,8 +78,9 @@ class Lexicon:
                     if lang != ANY and lang not in self.languages:
                         raise ConfigError(f"lexicon {section}.{fld}: language {lang!r} is not among {self.languages}")
                     for v in variants:
-                        text, colon = (v, False) if isinstance(v, str) else (str(v["text"]), bool(v.get("colon")))
-                        caps.append(Caption(fld, text, tuple(text.split()), lang, colon))
+                        printed, colon = (v, False) if isinstance(v, str) else (str(v["text"]), bool(v.get("colon")))
+                        text = norm(printed) if section != "words" else printed
+                        caps.append(Caption(fld, text, tuple(text.split()), lang, colon, printed))
             self._captions[section] = caps
             self._fields[section] = tuple(table)
         self._field_of: dict[str, dict[str, str]] = {}
@@ -99,14 +103,14 @@ class Lexicon:
     # --- for writers (the synthetic generator) ------------------------------------------------
 
     def variants(self, field: str, lang: str | None = None, section: str | None = None) -> list[str]:
-        """The caption variants of ``field`` in ``lang`` (every language when None; the
-        language-neutral ones always), in the lexicon's order. ``section`` narrows the search
-        (a field name such as ``description`` is both a column and an item caption); by default
-        the first section that knows the field answers."""
+        """The caption variants of ``field`` in ``lang`` as printed, without a trailing colon
+        (every language when None; the language-neutral ones always), in the lexicon's order.
+        ``section`` narrows the search (``description`` is both a column heading and an item
+        caption); by default the first section that knows the field answers."""
         for sec in ((section,) if section else SECTIONS):
             caps = [c for c in self._captions.get(sec, ()) if c.field == field]
             if caps:
-                return [c.text for c in caps if lang is None or c.lang in (lang, ANY)]
+                return [c.printed for c in caps if lang is None or c.lang in (lang, ANY)]
         return []
 
     def fields(self, section: str) -> tuple[str, ...]:

@@ -57,6 +57,7 @@ class Caption:
     lang: str
     colon: bool = False
     printed: str = ""
+    read: bool = True  # False: printed by writers, but readers do not take it for this field
 
 
 class Lexicon:
@@ -78,16 +79,20 @@ class Lexicon:
                     if lang != ANY and lang not in self.languages:
                         raise ConfigError(f"lexicon {section}.{fld}: language {lang!r} is not among {self.languages}")
                     for v in variants:
-                        printed, colon = (v, False) if isinstance(v, str) else (str(v["text"]), bool(v.get("colon")))
+                        if isinstance(v, str):
+                            printed, colon, read = v, False, True
+                        else:
+                            printed, colon, read = str(v["text"]), bool(v.get("colon")), bool(v.get("read", True))
                         text = norm(printed) if section != "words" else printed
-                        caps.append(Caption(fld, text, tuple(text.split()), lang, colon, printed))
+                        caps.append(Caption(fld, text, tuple(text.split()), lang, colon, printed, read))
             self._captions[section] = caps
             self._fields[section] = tuple(table)
         self._field_of: dict[str, dict[str, str]] = {}
         for section, caps in self._captions.items():
             first: dict[str, str] = {}
             for c in caps:
-                first.setdefault(c.text, c.field)  # a caption named twice: the field listed first
+                if c.read:
+                    first.setdefault(c.text, c.field)  # a caption named twice: the field listed first
             self._field_of[section] = first
 
     @classmethod
@@ -120,9 +125,9 @@ class Lexicon:
     # --- for readers ----------------------------------------------------------------------------
 
     def captions(self, section: str, fields: Iterable[str] | None = None) -> list[Caption]:
-        """Every caption of ``section`` (of ``fields`` only, when given), field by field in the
-        lexicon's order."""
-        caps = self._captions.get(section, [])
+        """Every caption of ``section`` that readers take for its field (of ``fields`` only,
+        when given), field by field in the lexicon's order."""
+        caps = [c for c in self._captions.get(section, []) if c.read]
         if fields is None:
             return list(caps)
         want = list(fields)

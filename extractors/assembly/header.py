@@ -26,14 +26,8 @@ _AMBIGUOUS_CODES = frozenset(c.upper() for c in LEXICON.words("ambiguous_currenc
 
 
 def header_spans(ctx: Context) -> None:
-    """Each header field is the best-scoring span of the words tagged with it; every buyer or
-    supplier span read (and each party block that lost its vote) is kept for later checks."""
+    """Each header field is the best-scoring span of the words tagged with it."""
     draft, loc, cal = ctx.draft, ctx.loc, ctx.calibrator
-    party_spans: list[tuple[float, Field]] = []
-    for blk in ctx.state.get("lost_parties", []):
-        fld = field_value(ctx.sheet, blk[0].field, blk, loc, "field", cal, multiline=True)
-        if fld.present:
-            party_spans.append((float(np.mean([t.score for t in blk])), fld))
     for f in HEADER_FIELDS:
         ft = [t for t in ctx.tags if t.field == f]
         if not ft:
@@ -43,31 +37,15 @@ def header_spans(ctx: Context) -> None:
         for inst in header_instances(ft):
             fld = field_value(ctx.sheet, f, inst, loc, "field", cal, multiline=f in MULTILINE_FIELDS)
             s = float(np.mean([t.score for t in inst])) + (0.5 if fld.present else 0.0)
-            if f in NAMED_PARTIES and fld.present:
-                party_spans.append((s, fld))
             if s > best_score:
                 best, best_score = fld, s
         if best is not None:
             if f in NAMED_PARTIES and isinstance(best.value, str):
                 best = party_name(best)
             setattr(draft, f, best)
-    ctx.state["party_spans"] = party_spans
 
 
 STEPS_SPANS = [Step("header_spans", header_spans, "each header field is its best-scoring tagged span", core=True)]
-
-
-def terms_end_at_caption(ctx: Context) -> None:
-    """Free-text terms that run into the next caption ("30 días fecha factura Solicitante:") end
-    before it."""
-    fld = ctx.draft.payment_terms
-    if not fld.present or not isinstance(fld.value, str):
-        return
-    toks = fld.value.split()
-    while len(toks) > 1 and toks[-1].endswith(":"):
-        toks.pop()
-    if len(toks) < len(fld.value.split()):
-        ctx.draft.payment_terms = fld.model_copy(update={"value": " ".join(toks)})
 
 
 def po_not_other_key(ctx: Context) -> None:
@@ -127,18 +105,6 @@ def header_captions(ctx: Context) -> None:
                 setattr(draft, g, Field())
 
 
-def currency_from_total(ctx: Context) -> None:
-    """A currency printed inside the total ("€ 1.234,50") names the order's currency when the
-    model read none."""
-    draft = ctx.draft
-    if draft.currency.present:
-        return
-    src = draft.total.raw or ""
-    code = parse_currency(src) if src else None
-    if code:
-        draft.currency = Field(value=code, raw=src, confidence=draft.total.confidence * 0.9, source=draft.total.source)
-
-
 def document_currency(ctx: Context) -> None:
     """The one currency a document names anywhere (a code, a sign on an amount, "RUPEES" in the
     amount in words), when the model and the total name none; nothing when it names two."""
@@ -166,12 +132,10 @@ def document_currency(ctx: Context) -> None:
 
 
 STEPS = [
-    Step("terms_end_at_caption", terms_end_at_caption, "free-text terms end before the next caption"),
     Step("po_not_other_key", po_not_other_key, "a number printed after another key of the header grid is no order number"),
     Step("header_captions", header_captions, "a caption's value fills, corrects or confirms the header field it names"),
 ]
 STEPS_CURRENCY = [
-    Step("currency_from_total", currency_from_total, "a currency printed in the total is the order's"),
     Step("document_currency", document_currency, "the one currency the document names anywhere is the order's"),
 ]
 

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from extractors.assembly.engine import Context, Step
 from extractors.assembly.tagging import LINE_FIELDS, WordTag, field_value
-from extractors.assembly.values import CODE_PART, MONEY_SHAPE, close, fold_text, num
+from extractors.assembly.values import close, fold_text, num
 from extractors.geometry import Box, Sheet, union_refs
 from extractors.lexicon import LEXICON
 from extractors.normalize import Locale, parse_number
@@ -141,19 +141,6 @@ def bracketed_code(ctx: Context) -> None:
         _bracketed_code(ln)
 
 
-def code_not_unit(ctx: Context) -> None:
-    """A "unit" with three digits in it ("LW.165.642") is the item code the model put in the
-    wrong column; units are words and abbreviations."""
-    for ln in ctx.draft.lines:
-        u = ln.uom
-        if not u.present or ln.sku.present:
-            continue
-        raw = str(u.raw or u.value).strip()
-        if sum(c.isdigit() for c in raw) >= 3 and CODE_PART.match(raw):
-            ln.sku = u.model_copy(update={"value": raw})
-            ln.uom = Field()
-
-
 def thin_lines(ctx: Context) -> None:
     """A line names at least two of code, wording, quantity, price and amount."""
     ctx.draft.lines = [ln for ln in ctx.draft.lines if sum(1 for f in _LINE_VALUES if getattr(ln, f).present) >= 2]
@@ -179,21 +166,6 @@ def summary_rows(ctx: Context) -> None:
     """A row of the table's foot ("MwSt. 19 % 2.918,19", "Zwischensumme 18.532,15"): no item
     code, and wording that is summary words and numbers only: no order line."""
     ctx.draft.lines = [ln for ln in ctx.draft.lines if not _summary_row(ln)]
-
-
-def carried_totals(ctx: Context) -> None:
-    """A 'line' that has only an amount equal to the running sum is a carried total."""
-    out: list[LineDraft] = []
-    running = 0.0
-    for ln in ctx.draft.lines:
-        amt = ln.amount.value if isinstance(ln.amount.value, (int, float)) else None
-        only_amount = not (ln.sku.present or ln.description.present or ln.quantity.present)
-        if only_amount and amt is not None and out and abs(amt - running) < 0.015:
-            continue
-        out.append(ln)
-        if amt is not None:
-            running += float(amt)
-    ctx.draft.lines = out
 
 
 def off_column_lines(ctx: Context) -> None:
@@ -233,10 +205,8 @@ def off_column_lines(ctx: Context) -> None:
 STEPS_READ = [
     Step("read_lines", read_lines, "item rows become lines", core=True),
     Step("bracketed_code", bracketed_code, "a code in brackets before the product name is the item code"),
-    Step("code_not_unit", code_not_unit, "a unit with three digits in it is the item code"),
     Step("thin_lines", thin_lines, "a line names at least two of code, wording, quantity, price, amount", core=True),
     Step("summary_rows", summary_rows, "subtotal, tax, shipping and discount rows are no order lines"),
-    Step("carried_totals", carried_totals, "an amount alone equal to the running sum is a carried total"),
     Step("off_column_lines", off_column_lines, "a thin line off the table's columns is header text"),
 ]
 
@@ -336,7 +306,7 @@ def arithmetic_columns(ctx: Context) -> None:
             pick[k] = inside[0]
         if len(pick) != 3:
             continue
-        (q, _wq), (p, _wp), (a, _wa) = pick["quantity"], pick["unit_price"], pick["amount"]
+        q, p, a = pick["quantity"][0], pick["unit_price"][0], pick["amount"][0]
         if not close(q * p, a):
             continue
         conf = min((getattr(ln, k).confidence for k in keys if getattr(ln, k).present), default=0.5)
@@ -344,39 +314,10 @@ def arithmetic_columns(ctx: Context) -> None:
             setattr(ln, k, Field(value=v, raw=w.text, confidence=conf, source=[SourceRef(page=w.page, box=w.box)]))
 
 
-def sums_row(ctx: Context) -> None:
-    """The table's sums row read as one more item: its quantity is the sum of the other lines'
-    quantities (or of the lines right above it), it has no unit price, and it names no item (no
-    code and no wording, or a "code" shaped like money: the sum of the amounts). It is dropped."""
-    lines = ctx.draft.lines
-    if len(lines) < 3:
-        return
-    qty = [num(ln.quantity) for ln in lines]
-    out = []
-    for k, ln in enumerate(lines):
-        money_code = ln.sku.present and bool(MONEY_SHAPE.match(str(ln.sku.value).strip()))
-        # a sums row names no item: no code and no wording, or the amounts' sum where the code goes
-        if qty[k] is None or ln.unit_price.present or not (money_code or not (ln.sku.present or ln.description.present)):
-            out.append(ln)
-            continue
-        others = [q for j, q in enumerate(qty) if j != k and q is not None]
-        # the sum of all the other lines, or of the two or more lines right above it
-        above = [sum(q or 0 for q in qty[j:k]) for j in range(0, k - 1) if all(q is not None for q in qty[j:k])]
-        if (len(others) >= 2 and close(sum(others), qty[k] or 0.0)) or any(close(a, qty[k] or 0.0) for a in above):
-            continue
-        out.append(ln)
-    if len(out) < len(lines):
-        for i, ln in enumerate(out, 1):
-            if ln.line_no.present and num(ln.line_no) != i:
-                ln.line_no = ln.line_no.model_copy(update={"value": i})
-    ctx.draft.lines = out
-
-
 STEPS_CHECK = [
     Step("arithmetic_row", arithmetic_row, "quantity x price = amount picks the printed number that makes a line add up"),
     Step("arithmetic_columns", arithmetic_columns,
          "a line that does not add up takes the numbers in the columns the other lines use"),
-    Step("sums_row", sums_row, "the table's sums row is no item"),
 ]
 
 

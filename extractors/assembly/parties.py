@@ -17,13 +17,13 @@ import numpy as np
 from extractors.assembly.captions import party_blocks as captioned_blocks
 from extractors.assembly.captions import PartyBlock, rows_below, value_of_other_key
 from extractors.assembly.engine import Context, Step
-from extractors.assembly.tagging import MULTILINE_FIELDS, NAMED_PARTIES, WordTag, field_value
+from extractors.assembly.tagging import MULTILINE_FIELDS, NAMED_PARTIES, WordTag
 from extractors.assembly.values import LEGAL_FORM, same_text
 from extractors.geometry import Box, Sheet, union
-from extractors.lexicon import LEXICON, norm
+from extractors.lexicon import LEXICON
 from intake.domain import Field, OrderDraft, Word
 
-__all__ = ["STEPS_BLOCKS", "STEPS", "party_name", "plausible_party"]
+__all__ = ["STEPS_BLOCKS", "STEPS", "party_name"]
 
 PARTY_CAPTION_CONF = 0.85  # a party block only its caption names: a CSR confirms it
 PARTY_REPLACE_BELOW = 0.9
@@ -60,17 +60,6 @@ def party_name(fld: Field) -> Field:
         if legal:
             name = legal
     return fld.model_copy(update={"value": name, "raw": fld.raw})
-
-
-def plausible_party(value: str) -> bool:
-    """A party is named by words: not a stray sign ("&"), a legal form alone ("Ltd"), or a list
-    of captions and values ("Season No: 1204A, Country of Origin: Portugal")."""
-    letters = sum(1 for c in value if c.isalpha())
-    if letters < 3:
-        return False
-    if LEGAL_FORM.fullmatch(value.strip().strip(".,")):
-        return False
-    return sum(1 for t in value.split() if t.endswith(":")) < 2
 
 
 # --- blocks by geometry, before the header spans ------------------------------------------------
@@ -187,10 +176,8 @@ def _near(a: list[WordTag], b: list[WordTag]) -> bool:
 
 def vote_blocks(ctx: Context) -> None:
     """Each party is one block of words: a block takes the field its words vote for (a caption
-    over it or left of it votes too), one block per field. Blocks that voted for a buyer or
-    supplier but lost to another block are kept for later checks (a letterhead)."""
+    over it or left of it votes too), one block per field."""
     tags, probs, id2label = ctx.tags, ctx.probs, ctx.id2label
-    ctx.state["lost_parties"] = []
     party = [t for t in tags if t.field in MULTILINE_FIELDS]
     if len(party) < 2:
         return
@@ -215,7 +202,6 @@ def vote_blocks(ctx: Context) -> None:
             continue
         chosen[b], taken[f] = f, b
     spans: dict[str, list[WordTag]] = {}
-    lost: list[list[WordTag]] = []
     for b, members in enumerate(blocks):
         win = chosen.get(b)
         if win is None:
@@ -224,9 +210,6 @@ def vote_blocks(ctx: Context) -> None:
             best = max(fields, key=lambda f: votes[b][f])
             if best in taken and _near(members, blocks[taken[best]]):
                 win = best
-            elif best in NAMED_PARTIES:
-                lost.append([WordTag(t.word, t.index, best, k == 0, float(probs[t.index][cols[best]].sum()))
-                             for k, t in enumerate(sorted(members, key=lambda t: t.index))])
         for t in members:
             if win is None:
                 t.field = None
@@ -239,7 +222,6 @@ def vote_blocks(ctx: Context) -> None:
         members.sort(key=lambda t: t.index)
         for k, t in enumerate(members):
             t.begin = k == 0  # one party is one span: its first word begins it
-    ctx.state["lost_parties"] = lost
 
 
 STEPS_BLOCKS = [Step("party_blocks", vote_blocks, "a party is one block of words; the block takes the field "
@@ -309,7 +291,7 @@ def party_captions(ctx: Context) -> None:
     tagged in part, and replaces one the model read from another place when the model is
     unsure of it. A party the model read inside another party's captioned block is not that
     party (a word of the ship-to block tagged as the buyer)."""
-    draft, words = ctx.draft, ctx.words
+    draft = ctx.draft
     blocks: dict[str, PartyBlock] = {}
     for blk in captioned_blocks(ctx.sheet):
         if blk.caption in _ROLE_CAPTIONS and len(blk.rows) < 2 and not LEGAL_FORM.search(blk.text):
@@ -417,14 +399,6 @@ def supplier_not_addressee(ctx: Context) -> None:
             return
 
 
-def plausible_parties(ctx: Context) -> None:
-    """A party is named by words: a stray sign, a legal form alone or a list of captions and
-    values names none."""
-    for f in MULTILINE_FIELDS:
-        if getattr(ctx.draft, f).present and not plausible_party(str(getattr(ctx.draft, f).value)):
-            setattr(ctx.draft, f, Field())
-
-
 def buyer_from_delivery(ctx: Context) -> None:
     """Most buyers have the goods delivered to, or the invoice sent to, themselves. When the
     buyer read is no company name (absent, or an address fragment such as a town and postcode)
@@ -443,34 +417,6 @@ def buyer_from_delivery(ctx: Context) -> None:
             return
 
 
-def supplier_from_letterhead(ctx: Context) -> None:
-    """A missing supplier, when the buyer is the addressee (the company goods and invoice go
-    to): the other company the model read as a party, elsewhere on the page, is the supplier
-    (a seller's letterhead over its order confirmation)."""
-    draft, words = ctx.draft, ctx.words
-    spans: list[tuple[float, Field]] = ctx.state.get("party_spans", [])
-    if draft.supplier.present or not draft.buyer.present:
-        return
-    names = [str(party_name(src).value).split("\n")[0].split(", ")[0].strip()
-             for src in (draft.ship_to, draft.bill_to) if src.present]
-    if not any(same_text(n, draft.buyer.value) for n in names):
-        return
-    taken = [r for f in MULTILINE_FIELDS for r in getattr(draft, f).source]
-    for _s, fld in sorted(spans, key=lambda p: -p[0]):
-        if not fld.source or any(r.page == t.page and Box(*r.box).meets(t.box) for r in fld.source for t in taken):
-            continue
-        trial = OrderDraft(supplier=party_name(fld))
-        _name_not_street(trial, words)
-        cand = trial.supplier
-        if not cand.present or not plausible_party(str(cand.value)) or any(same_text(cand.value, n) for n in names):
-            continue
-        if value_of_other_key(cand, words, "supplier"):
-            continue
-        draft.supplier = cand.model_copy(update={"confidence": min(0.6, cand.confidence)})
-        draft.meta["document_type"] = "sales"
-        return
-
-
 STEPS = [
     Step("sales_document_roles", sales_document_roles,
          "a quotation or order confirmation is addressed to the buyer: buyer and supplier swap"),
@@ -479,9 +425,6 @@ STEPS = [
     Step("name_not_street", name_not_street, "a party read as a street line is named by the row above it"),
     Step("supplier_not_addressee", supplier_not_addressee,
          "a supplier named like the ship-to or bill-to party is the buyer"),
-    Step("plausible_parties", plausible_parties, "a stray sign, a legal form alone or a list of captions names no party"),
     Step("buyer_from_delivery", buyer_from_delivery,
          "a buyer that is no company name takes the company the goods or invoice go to"),
-    Step("supplier_from_letterhead", supplier_from_letterhead,
-         "when the buyer is the addressee, the other company read as a party is the supplier"),
 ]

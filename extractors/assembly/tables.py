@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from extractors.assembly.engine import Context, Step
 from extractors.assembly.tagging import LINE_FIELDS, MULTILINE_FIELDS, NUMERIC, WordTag
 from extractors.assembly.values import CODE_PART, MEASURE
 from extractors.geometry import Sheet, x_columns
 from extractors.lexicon import LEXICON
-from extractors.normalize import Locale, parse_number
+from extractors.normalize import parse_number
 from intake.domain import Word
 
 __all__ = ["STEPS", "header_cells", "TOTAL_ROW"]

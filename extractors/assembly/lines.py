@@ -46,11 +46,16 @@ def _has(tags: list[WordTag], item: list[int], field: str) -> bool:
     return any(tags[i].field == field for i in item)
 
 
-def _item_rows(sheet: Sheet, tags: list[WordTag]) -> list[list[int]]:
-    """The tagged words (indices into ``tags``) of each item, in reading order."""
+def _item_rows(sheet: Sheet, tags: list[WordTag], blocks: bool = False) -> list[list[int]]:
+    """The tagged words (indices into ``tags``) of each item, in reading order.
+
+    ``blocks``: items repeat their shape. When an item's code (or wording) sat on a row of its
+    own above its numbers, a row after it that holds a code (or wording) and no numbers starts
+    the next item's block rather than continuing the last one."""
     words = [t.word for t in tags]
     rows = sheet.rows_of(words)
     items: list[list[int]] = []  # each: indices into tags
+    above: list[set[str]] = []  # per item: the fields it had on rows above its numbers only
     pending: list[list[int]] = []  # rows that come before their item row
     for r in rows:
         fields = {tags[i].field for i in r}
@@ -71,11 +76,16 @@ def _item_rows(sheet: Sheet, tags: list[WordTag]) -> list[list[int]]:
                 top = min(words[i].box.y0 for i in pr)
             pending = near
             row = [i for pr in pending for i in pr] + list(r)
+            own = {tags[i].field for i in r}
+            above.append({tags[i].field for pr in pending for i in pr if tags[i].field in ("sku", "description")} - own)
             pending = []
             items.append(row)
             continue
         starts_desc = any(tags[i].field == "description" and tags[i].begin for i in r)
-        if items and not starts_desc:
+        if blocks and items and any(tags[i].field in above[-1] and (tags[i].begin or tags[i].field == "description")
+                                    for i in r) and all(_has(tags, items[-1], f) for f in above[-1]):
+            pending.append(list(r))  # the next item's block, shaped as the last one was
+        elif items and not starts_desc:
             items[-1].extend(r)
         elif items and starts_desc and _has(tags, items[-1], "description"):
             pending.append(list(r))
@@ -90,12 +100,18 @@ def _item_rows(sheet: Sheet, tags: list[WordTag]) -> list[list[int]]:
     return items
 
 
+def item_blocks(ctx: Context) -> None:
+    """Items repeat their shape: the rows of an item block (a code on a row of its own over the
+    wording and the numbers) are read as one item (applied by ``read_lines``)."""
+    ctx.state["item_blocks"] = True
+
+
 def read_lines(ctx: Context) -> None:
     """Item rows become lines: each line's fields from the words of its rows tagged with them."""
     tags = [t for t in ctx.tags if t.field in LINE_FIELDS]
     out: list[LineDraft] = []
     if tags:
-        for it in _item_rows(ctx.sheet, tags):
+        for it in _item_rows(ctx.sheet, tags, blocks=bool(ctx.state.get("item_blocks"))):
             by_field: dict[str, list[WordTag]] = {}
             for i in sorted(it, key=lambda i: (tags[i].word.page, tags[i].word.box.y0, tags[i].word.box.x0)):
                 f = tags[i].field
@@ -203,6 +219,7 @@ def off_column_lines(ctx: Context) -> None:
 
 
 STEPS_READ = [
+    Step("item_blocks", item_blocks, "an item block (code over wording and numbers) is one item, as the one before it"),
     Step("read_lines", read_lines, "item rows become lines", core=True),
     Step("bracketed_code", bracketed_code, "a code in brackets before the product name is the item code"),
     Step("thin_lines", thin_lines, "a line names at least two of code, wording, quantity, price, amount", core=True),

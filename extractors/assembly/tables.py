@@ -101,64 +101,97 @@ def _cell_of(cells: list[tuple[float, float, str | None]], w: Word) -> str | Non
     return near[2] if abs((near[0] + near[1]) / 2 - cx) < 3 * w.box.h else None
 
 
+def _is_header(cells: list[tuple[float, float, str | None]]) -> bool:
+    named = {f for *_x, f in cells if f}
+    return "quantity" in named and bool(named & {"sku", "description"})
+
+
+def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: int, carried: bool) -> int:
+    """Retag the item rows under a header's ``cells``, from row ``j`` to the end of the table on
+    its page (a total row, the next table's header, or the page's end); returns where it
+    stopped. ``carried``: the header was printed on an earlier page, so a row is an item only
+    when it fills the table's columns (a number under the quantity, a code or wording, and a
+    price or amount when the header names one), not any row with a number under "Qty"."""
+    tags, loc, words = ctx.tags, ctx.loc, ctx.words
+    rows = ctx.sheet.rows()
+    named = {f for *_x, f in cells if f}
+    # a header that names the price or amount is read whole: other number columns are no line values
+    understood = bool(named & {"unit_price", "amount"})
+    page = words[rows[j][0]].page if j < len(rows) else -1
+    while j < len(rows) and words[rows[j][0]].page == page:
+        r = rows[j]
+        if TOTAL_ROW.match(words[r[0]].text):
+            break
+        ncells = header_cells([words[i] for i in r])
+        if len({f for *_x, f in ncells if f}) >= 3 and "quantity" in {f for *_x, f in ncells}:
+            break  # the next table's header
+        col_of = {i: _cell_of(cells, words[i]) for i in r}
+        qty = [i for i in r if col_of[i] == "quantity" and parse_number(words[i].text, loc) is not None]
+        if qty and carried:
+            has = {col_of[i] for i in r if col_of[i] in ("sku", "description")}
+            money = [i for i in r if col_of[i] in ("unit_price", "amount") and parse_number(words[i].text, loc) is not None]
+            if not has or (understood and not money):
+                qty = []
+        if qty:
+            seen: set[str] = set()
+            for i in r:
+                f = col_of[i]
+                t = tags[i]
+                if f in ("quantity", "unit_price", "amount"):
+                    if parse_number(words[i].text, loc) is None:
+                        continue
+                elif f == "sku":
+                    # a code has a digit, or is the letter part of one printed with a space ("ABC 0123")
+                    mates = [j2 for j2 in r if col_of[j2] == "sku" and j2 != i]
+                    if not any(c.isdigit() for c in words[i].text) and not any(
+                            any(c.isdigit() for c in words[j2].text) and CODE_PART.match(words[i].text)
+                            and abs(words[j2].box.x0 - words[i].box.x1) < 0.6 * words[i].box.h
+                            for j2 in mates):
+                        continue
+                elif f not in LINE_FIELDS or f == "line_no":  # no column, or one that is no line value
+                    if t.field in ("quantity", "unit_price", "amount") and understood:
+                        t.field = None  # a number under a column that is no line value
+                    continue
+                if t.field != f:
+                    t.field, t.score = f, max(t.score, 0.8)
+                t.begin = f not in seen
+                seen.add(f)
+        j += 1
+    return j
+
+
 def table_header(ctx: Context) -> None:
     """Tables with a header the service can read (at least a quantity and a code or wording
     column): every row under it with a number in the quantity column is an item, and its words
     take the field of the column they stand in. Numbers under a column the header does not name
     as a line field (a retail price, a carton count) are not line values."""
-    tags, loc = ctx.tags, ctx.loc
-    words = ctx.words
+    words, tags = ctx.words, ctx.tags
     rows = ctx.sheet.rows()
+    carry = bool(ctx.state.get("tables_continue"))
     k = 0
     while k < len(rows):
         cells = header_cells([words[i] for i in rows[k]])
-        named = {f for *_x, f in cells if f}
-        if not ("quantity" in named and named & {"sku", "description"}):
+        if not _is_header(cells):
             k += 1
             continue
-        page = words[rows[k][0]].page
-        # a header that names the price or amount is read whole: other number columns are no line values
-        understood = bool(named & {"unit_price", "amount"})
         for i in rows[k]:
             if tags[i].field in LINE_FIELDS:
                 tags[i].field = None  # a caption is no value
-        j = k + 1
-        while j < len(rows) and words[rows[j][0]].page == page:
-            r = rows[j]
-            first = words[r[0]].text
-            if TOTAL_ROW.match(first):
+        j = _read_table(ctx, cells, k + 1, carried=False)
+        # A table that runs to the end of its page goes on on the next one, under the same columns,
+        # until that page prints a header of its own.
+        while carry and 0 < j < len(rows) and words[rows[j][0]].page != words[rows[j - 1][0]].page:
+            if any(_is_header(header_cells([words[i] for i in r])) for r in rows[j:]
+                   if words[r[0]].page == words[rows[j][0]].page):
                 break
-            ncells = header_cells([words[i] for i in r])
-            if len({f for *_x, f in ncells if f}) >= 3 and "quantity" in {f for *_x, f in ncells}:
-                break  # the next table's header
-            col_of = {i: _cell_of(cells, words[i]) for i in r}
-            qty = [i for i in r if col_of[i] == "quantity" and parse_number(words[i].text, loc) is not None]
-            if qty:
-                seen: set[str] = set()
-                for i in r:
-                    f = col_of[i]
-                    t = tags[i]
-                    if f in ("quantity", "unit_price", "amount"):
-                        if parse_number(words[i].text, loc) is None:
-                            continue
-                    elif f == "sku":
-                        # a code has a digit, or is the letter part of one printed with a space ("ABC 0123")
-                        mates = [j2 for j2 in r if col_of[j2] == "sku" and j2 != i]
-                        if not any(c.isdigit() for c in words[i].text) and not any(
-                                any(c.isdigit() for c in words[j2].text) and CODE_PART.match(words[i].text)
-                                and abs(words[j2].box.x0 - words[i].box.x1) < 0.6 * words[i].box.h
-                                for j2 in mates):
-                            continue
-                    elif f not in LINE_FIELDS or f == "line_no":  # no column, or one that is no line value
-                        if t.field in ("quantity", "unit_price", "amount") and understood:
-                            t.field = None  # a number under a column that is no line value
-                        continue
-                    if t.field != f:
-                        t.field, t.score = f, max(t.score, 0.8)
-                    t.begin = f not in seen
-                    seen.add(f)
-            j += 1
+            j = _read_table(ctx, cells, j, carried=True)
         k = j
+
+
+def tables_continue(ctx: Context) -> None:
+    """A table that runs to the end of its page continues on the next page under the same
+    columns when that page repeats no header (applied by ``table_header``)."""
+    ctx.state["tables_continue"] = True
 
 
 def _column_headers(sheet: Sheet, tags: list[WordTag], rows: list[list[int]]) -> list[tuple[float, float, str]]:
@@ -422,6 +455,7 @@ def description_runs(ctx: Context) -> None:
 
 
 STEPS = [
+    Step("tables_continue", tables_continue, "a table without a header on its next page goes on under the same columns"),
     Step("table_header", table_header, "a table header the service reads gives each column its field"),
     Step("column_vote", column_vote, "each column of numbers takes the field most of its rows were tagged with"),
     Step("wrapped_codes", wrapped_codes, "an item code wrapped over two rows of its cell is one code"),

@@ -789,3 +789,73 @@ def test_an_item_whose_quantity_happens_to_be_a_sum_of_others_is_kept() -> None:
         s.put(q, 300, 100 + 14 * k, "B-quantity")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [ln.quantity.value for ln in d.lines] == [7, 4, 2, 2, 8]  # 8 = 4 + 2 + 2, and still an item
+
+
+def test_item_blocks_with_the_code_on_a_row_above_the_numbers() -> None:
+    s = Sheet()
+    for k, (code, desc, qty, price, amount) in enumerate((("AB-100", "Steel bolt", "10", "1.50", "15.00"),
+                                                          ("AB-200", "Hex nut", "5", "0.20", "1.00"),
+                                                          ("AB-300", "Washer", "100", "0.05", "5.00"))):
+        y = 200 + 24 * k
+        s.put(code, 20, y, "B-sku")
+        s.put(desc, 20, y + 11, "B-description")
+        s.put(qty, 400, y + 11, "B-quantity")
+        s.put(price, 450, y + 11, "B-unit_price")
+        s.put(amount, 510, y + 11, "B-amount")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en", decimal="."))
+    assert [(ln.sku.value, ln.description.value, ln.quantity.value) for ln in d.lines] == [
+        ("AB-100", "Steel bolt", 10), ("AB-200", "Hex nut", 5), ("AB-300", "Washer", 100)]
+    # without the check, each code is read with the item above it
+    off = assemble(s.words, s.probs(), ID2LABEL, Locale("en", decimal="."), skip=["item_blocks"])
+    assert [ln.sku.value for ln in off.lines] != ["AB-100", "AB-200", "AB-300"]
+
+
+def test_item_blocks_of_three_rows_and_a_code_under_its_numbers() -> None:
+    s = Sheet()
+    for k, (code, desc, qty) in enumerate((("AB-100", "Steel bolt zinc", "10"), ("AB-200", "Hex nut", "5"))):
+        y = 200 + 36 * k
+        s.put(code, 20, y, "B-sku")
+        s.put(desc, 20, y + 11, "B-description")
+        s.put(qty, 400, y + 22, "B-quantity")
+        s.put("2.00", 450, y + 22, "B-unit_price")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en", decimal="."))
+    assert [(ln.sku.value, ln.description.value, ln.quantity.value) for ln in d.lines] == [
+        ("AB-100", "Steel bolt zinc", 10), ("AB-200", "Hex nut", 5)]
+    # a code printed under its item's numbers stays with that item
+    s = Sheet()
+    for k, (code, qty) in enumerate((("AB-100", "10"), ("AB-200", "5"))):
+        y = 200 + 30 * k
+        s.put("Bolt", 20, y, "B-description")
+        s.put(qty, 400, y, "B-quantity")
+        s.put("2.00", 450, y, "B-unit_price")
+        s.put(code, 20, y + 11, "B-sku")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("AB-100", 10), ("AB-200", 5)]
+
+
+def test_a_table_goes_on_under_its_columns_on_a_page_without_a_header() -> None:
+    s = Sheet()
+    s.put("Code", 20, 180)
+    s.put("Description", 120, 180)
+    s.put("Qty", 400, 180)
+    s.put("Price", 450, 180)
+    s.put("Amount", 510, 180)
+    _row(s, 200, "AB-100", "Steel bolt", "10", "1.50", "15.00")
+    _row(s, 220, "AB-200", "Hex nut", "5", "0.20", "1.00")
+    s.put("Page 2 of 2", 250, 30, page=1)
+    # page 2 repeats no header, and the model read the one row's quantity as a price
+    s.put("AB-300", 20, 80, "B-sku", page=1)
+    s.put("Washer", 120, 80, "B-description", page=1)
+    s.put("100", 400, 80, "B-unit_price", page=1)
+    s.put("0.05", 450, 80, "B-unit_price", page=1)
+    s.put("5.00", 510, 80, "B-amount", page=1)
+    loc = Locale("en", decimal=".")
+    d = assemble(s.words, s.probs(), ID2LABEL, loc)
+    assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
+        ("AB-100", 10, 1.5), ("AB-200", 5, 0.2), ("AB-300", 100, 0.05)]
+    off = assemble(s.words, s.probs(), ID2LABEL, loc, skip=["tables_continue", "arithmetic_row", "arithmetic_columns"])
+    assert off.lines[2].quantity.value != 100
+    # a page that prints its own header is read by it
+    s.put("Code Description", 20, 60, page=1)
+    s.put("Price", 400, 60, page=1)  # a header without a quantity column is not one the service reads
+    assert assemble(s.words, s.probs(), ID2LABEL, loc).lines[2].quantity.value == 100

@@ -2,8 +2,8 @@
 the checks after the model many times (bench/eval.py, bench/ablation.py).
 
 Each file is read by the production readers and each of its documents gets the model's word
-probabilities; both are kept on disk under a cache folder (keyed by the file's bytes and the
-model's version), so a second run scores in seconds. Scoring goes through
+probabilities; both are kept on disk under a cache folder (keyed by the file's bytes, the
+model's version and the readers' code), so a second run scores in seconds. Scoring goes through
 ``LayoutExtractor.extract(doc, probs=...)``: the same assembly, anchors and typed-text
 refinement as ``intake eval``.
 """
@@ -36,9 +36,22 @@ class Entry:
     error: str | None = None
 
 
-def _key(path: Path, version: str) -> str:
+def _code_hash() -> str:
+    """The readers' and the model pass's code (not assembly's): a cached reading is stale when it changes."""
+    h = hashlib.sha256()
+    skip = {"assemble.py", "geometry.py"}
+    files = sorted(p for p in (ROOT / "extractors").glob("*.py") if p.name not in skip)
+    files += [ROOT / "training" / "features.py", ROOT / "training" / "model.py"]
+    for p in files:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _key(path: Path, version: str, code: str) -> str:
     h = hashlib.sha256(path.read_bytes())
     h.update(version.encode())
+    h.update(code.encode())
     return h.hexdigest()[:24]
 
 
@@ -55,10 +68,11 @@ def load(paths: Sequence[Path], ex: Any, cache: Path | None = DEFAULT_CACHE, pro
         it = tqdm(paths, desc="read+model", unit="doc")
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
+    code = _code_hash()
     for p in it:
         truth = json.loads(Path(f"{p}.truth.json").read_text())
         e = Entry(p, truth)
-        key = _key(p, ex.version) if cache is not None else ""
+        key = _key(p, ex.version, code) if cache is not None else ""
         hit = cache / f"{key}.json" if cache is not None else None
         if hit is not None and hit.is_file():
             obj = json.loads(hit.read_text())

@@ -73,7 +73,8 @@ class Box(NamedTuple):
 
 def boxed(words: Sequence[Word]) -> list[Word]:
     """``words`` with a :class:`Box` for a box (the same word when it already has one)."""
-    return [w if isinstance(w.box, Box) else w.model_copy(update={"box": Box(*w.box)}) for w in words]
+    return [w if isinstance(w.box, Box) else Word.model_construct(text=w.text, box=Box(*w.box), page=w.page, conf=w.conf)
+            for w in words]
 
 
 def page_skew(words: Sequence[Word]) -> dict[int, float]:

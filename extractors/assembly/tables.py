@@ -32,10 +32,14 @@ _PRODUCT_COLUMNS = LEXICON.words("product_columns")
 TOTAL_ROW = LEXICON.regex("total_row", start=True)
 
 
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|_")
+_UNIT_SUFFIX = re.compile(r"\s*\([^)]*\)\s*$")
+
+
 def _caption_text(ws: list[Word]) -> str:
     # "UnitPrice", "Unit_Price": a spreadsheet's column name in one word; "Cost (USD)": the unit goes
-    text = " ".join(re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", w.text) for w in ws).casefold().strip(":")
-    return re.sub(r"\s*\([^)]*\)\s*$", "", text).strip()
+    text = " ".join(_CAMEL.sub(" ", w.text) for w in ws).casefold().strip(":")
+    return _UNIT_SUFFIX.sub("", text).strip()
 
 
 def _table_field(text: str) -> str | None:
@@ -106,7 +110,20 @@ def _is_header(cells: list[tuple[float, float, str | None]]) -> bool:
     return "quantity" in named and bool(named & {"sku", "description"})
 
 
-def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: int, carried: bool) -> int:
+Cells = list[tuple[float, float, str | None]]
+
+
+def _row_cells(ctx: Context, memo: dict[int, Cells], k: int) -> Cells:
+    """The header cells of row ``k`` (computed once per row while the tables are read)."""
+    got = memo.get(k)
+    if got is None:
+        words = ctx.words
+        got = memo[k] = header_cells([words[i] for i in ctx.sheet.rows()[k]])
+    return got
+
+
+def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: int, carried: bool,
+                memo: dict[int, Cells]) -> int:
     """Retag the item rows under a header's ``cells``, from row ``j`` to the end of the table on
     its page (a total row, the next table's header, or the page's end); returns where it
     stopped. ``carried``: the header was printed on an earlier page, so a row is an item only
@@ -122,7 +139,7 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
         r = rows[j]
         if TOTAL_ROW.match(words[r[0]].text):
             break
-        ncells = header_cells([words[i] for i in r])
+        ncells = _row_cells(ctx, memo, j)
         if len({f for *_x, f in ncells if f}) >= 3 and "quantity" in {f for *_x, f in ncells}:
             break  # the next table's header
         col_of = {i: _cell_of(cells, words[i]) for i in r}
@@ -168,23 +185,24 @@ def table_header(ctx: Context) -> None:
     words, tags = ctx.words, ctx.tags
     rows = ctx.sheet.rows()
     carry = bool(ctx.state.get("tables_continue"))
+    memo: dict[int, Cells] = {}
     k = 0
     while k < len(rows):
-        cells = header_cells([words[i] for i in rows[k]])
+        cells = _row_cells(ctx, memo, k)
         if not _is_header(cells):
             k += 1
             continue
         for i in rows[k]:
             if tags[i].field in LINE_FIELDS:
                 tags[i].field = None  # a caption is no value
-        j = _read_table(ctx, cells, k + 1, carried=False)
+        j = _read_table(ctx, cells, k + 1, carried=False, memo=memo)
         # A table that runs to the end of its page goes on on the next one, under the same columns,
         # until that page prints a header of its own.
         while carry and 0 < j < len(rows) and words[rows[j][0]].page != words[rows[j - 1][0]].page:
-            if any(_is_header(header_cells([words[i] for i in r])) for r in rows[j:]
-                   if words[r[0]].page == words[rows[j][0]].page):
+            page = words[rows[j][0]].page
+            if any(_is_header(_row_cells(ctx, memo, m)) for m in range(j, len(rows)) if words[rows[m][0]].page == page):
                 break
-            j = _read_table(ctx, cells, j, carried=True)
+            j = _read_table(ctx, cells, j, carried=True, memo=memo)
         k = j
 
 

@@ -57,19 +57,24 @@ def tag_words(words: Sequence[Word], probs: np.ndarray, id2label: dict[int, str]
         lab = id2label[i]
         fields.append("O" if lab == "O" else lab[2:])
     names = sorted({f for f in fields if f != "O"})
-    idx_b = {f: id2label_index(id2label, "B-" + f) for f in names}
-    idx_i = {f: id2label_index(id2label, "I-" + f) for f in names}
+    if not len(words):
+        return []
+    idx_b = [id2label_index(id2label, "B-" + f) for f in names]
+    idx_i = [id2label_index(id2label, "I-" + f) for f in names]
     o_idx = id2label_index(id2label, "O")
+    p = np.asarray(probs, dtype=np.float64)[:len(words)]
+    pb, pi = p[:, idx_b], p[:, idx_i]
+    both = pb + pi  # per word and field: P(B-field) + P(I-field)
+    best = both.argmax(axis=1)  # the first of equal fields, in name order
+    top = both[np.arange(len(words)), best]
+    po = p[:, o_idx] if o_idx is not None else np.zeros(len(words))
     out: list[WordTag] = []
     for k, w in enumerate(words):
-        p = probs[k]
-        best_f, best_p = None, float(p[o_idx]) if o_idx is not None else 0.0
-        for f in names:
-            s = float(p[idx_b[f]]) + float(p[idx_i[f]])
-            if s > best_p:
-                best_f, best_p = f, s
-        begin = bool(best_f is not None and p[idx_b[best_f]] >= p[idx_i[best_f]])
-        out.append(WordTag(w, k, best_f, begin, best_p))
+        if top[k] > po[k]:
+            j = int(best[k])
+            out.append(WordTag(w, k, names[j], bool(pb[k, j] >= pi[k, j]), float(top[k])))
+        else:
+            out.append(WordTag(w, k, None, False, float(po[k])))
     return out
 
 

@@ -4,10 +4,10 @@ page's arithmetic and columns.
 The words the model tags with a line field are grouped into visual rows (per page). A row that
 holds a quantity, unit price or amount is an item row and starts a line; other rows (a wrapped
 description, an item code wrapped onto a second row) join the item above, or the item just
-below when they start a description and that item has none. Pages are walked in order, so a
-table continued on the next page simply goes on; repeated table headers and carried totals are
-"O" words and never enter a row, and a row of numbers alone whose amount equals the running
-sum is dropped as a carried total in case the model tagged it.
+below when they start a description and that item has none; an item block shaped like the
+item before it (a code on its own row over the wording and numbers) is one item. Pages are
+walked in order, so a table continued on the next page simply goes on; repeated table headers
+and carried totals are "O" words and never enter a row.
 
 Quantity x price = amount then picks the printed price that makes a line add up; a line that
 adds up is trusted, one that does not is capped. On a scan the same arithmetic repairs one

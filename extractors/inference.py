@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -127,6 +127,14 @@ class LayoutExtractor:
         other, _why = self.route(doc)
         return other.word_probs(doc) if other is not None else self._word_probs(doc)
 
+    def all_layouts(self) -> list[dict[str, Any]]:
+        """The learned layouts this model reads, its fallback's included."""
+        return list(self.layouts) + (self.fallback.all_layouts() if self.fallback is not None else [])
+
+    def trained_meta(self) -> list[dict[str, Any]]:
+        """The manifests of the weights that may read a document (a routed model's fallback too)."""
+        return [self.loaded.meta] + (self.fallback.trained_meta() if self.fallback is not None else [])
+
     def _word_probs(self, doc: Document) -> np.ndarray:
         pages = self._page_logits(doc)
         if not pages:
@@ -134,13 +142,21 @@ class LayoutExtractor:
         logits = np.concatenate(pages, axis=0)
         return _softmax(logits / max(1e-3, self.calibration.temperature))
 
-    def extract(self, doc: Document) -> OrderDraft:
-        """The order in ``doc``. Raises ``ExtractionError`` for a document without words."""
+    def extract(self, doc: Document, *, keep_layout: Callable[[dict[str, Any]], bool] | None = None,
+                probs: np.ndarray | None = None, skip: Sequence[str] = (), explain: bool = False) -> OrderDraft:
+        """The order in ``doc``. Raises ``ExtractionError`` for a document without words.
+
+        ``keep_layout``: read only the learned layouts it accepts (leave-issuer-out evaluation
+        leaves out the layouts learned from the issuer it scores). ``probs``: the word
+        probabilities :meth:`word_probs` gave for ``doc`` before (benchmarks that re-run the
+        checks after the model without running it again). ``skip``: checks of assembly to leave
+        out (extractors.assembly.CHECKS; bench/ablation.py). ``explain``: record in
+        ``draft.meta["explain"]`` what each step after the model changed (``intake extract --explain``)."""
         if not doc.pages or not any(p.words for p in doc.pages):
             raise ExtractionError(f"{doc.name or doc.kind.value}: no words to read (empty or unreadable document)")
         other, why = self.route(doc)
         if other is not None:
-            draft = other.extract(doc)
+            draft = other.extract(doc, keep_layout=keep_layout, probs=probs, skip=skip, explain=explain)
             # Which model read it: "<routed version>/base" (the fallback's own version in meta).
             draft.model_version = f"{self.version}/base"
             draft.meta["route"] = why
@@ -150,18 +166,24 @@ class LayoutExtractor:
                 import torch
 
                 torch.set_num_threads(self.threads)
-            probs = self._word_probs(doc)
+            if probs is None:
+                probs = self._word_probs(doc)
             # Words carry their page index; make it the page's position so rows never mix pages.
             words = [w if w.page == pi else w.model_copy(update={"page": pi})
                      for pi, p in enumerate(doc.pages) for w in p.words]
             loc = detect_locale([w.text for w in words], doc.locale)
+            trace: list[Any] | None = [] if explain else None
             draft = assemble(words, probs, self.id2label, loc, self.calibration,
                              extractor=f"model:{self.version}",
-                             model_version=f"{self.version}/specialist" if why else self.version)
-            if self.layouts:
+                             model_version=f"{self.version}/specialist" if why else self.version,
+                             skip=skip, trace=trace)
+            layouts = [lay for lay in self.layouts if keep_layout is None or keep_layout(lay)]
+            if layouts:
                 from training.anchors import apply_layouts
 
-                draft = apply_layouts(doc, draft, self.layouts, loc)
+                draft = apply_layouts(doc, draft, layouts, loc, trace=trace)
+            if trace is not None:
+                draft.meta["explain"] = [c.to_json() for c in trace]
         except IntakeError:
             raise
         except (RuntimeError, ValueError, IndexError) as exc:

@@ -395,7 +395,7 @@ def signature_company(text: str) -> tuple[str, int] | None:
         rows.append((i, st))
     if not rows:
         return None
-    from extractors.assemble import _LEGAL_FORM
+    from extractors.assembly.values import LEGAL_FORM as _LEGAL_FORM
 
     legal = next((r for r in rows if _LEGAL_FORM.search(r[1])), None)
     if legal:
@@ -416,9 +416,9 @@ def parse_typed(text: str, locale: Locale | None = None) -> tuple[list[TypedLine
 # --- merging into the model's draft ------------------------------------------------------------
 
 def _row_source(words_by_row: dict[int, list[Word]], row: int) -> list[SourceRef]:
-    from extractors.assemble import _union
+    from extractors.geometry import union
 
-    return _union(words_by_row.get(row) or [])
+    return union(words_by_row.get(row) or [])
 
 
 def _text_of(doc: Document) -> str:

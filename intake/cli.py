@@ -128,14 +128,31 @@ def _order_line(o: dict[str, Any]) -> str:
 
 
 @app.command()
-def extract(file: Path) -> None:
+def extract(file: Path, explain: Annotated[bool, typer.Option(
+        "--explain", help="with each order, what every step after the model changed (step, field or line, "
+                          "before -> after, reason)")] = False) -> None:
     """Extract the orders in FILE without a database: a JSON array in the realdocs truth schema."""
     from intake.pipeline import extract_drafts
 
     s = Settings(data_dir=Path(os.environ.get("INTAKE_DATA_DIR", "./data")))
     data = _read_file(file)
-    drafts, _ = extract_drafts(data, file.name, s)
-    _out([d.to_truth() for d in drafts])
+    model_extract = None
+    if explain:
+        from extractors.inference import default_extractor
+
+        read = default_extractor()
+
+        def model_extract(doc: Any) -> Any:
+            return read(doc, explain=True)  # type: ignore[call-arg]
+
+    drafts, _ = extract_drafts(data, file.name, s, model_extract=model_extract)
+    out = []
+    for d in drafts:
+        t = d.to_truth()
+        if explain:
+            t["explain"] = d.meta.get("explain", [])
+        out.append(t)
+    _out(out)
 
 
 @app.command()

@@ -27,8 +27,12 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from extractors.assemble import _union
-from extractors.captions import _typed
+from extractors.assembly.captions import caption_at, norm_token, party_caption_at
+from extractors.assembly.captions import typed_value as _typed
+from extractors.assembly.engine import Change
+from extractors.geometry import boxed
+from extractors.geometry import union as _union
+from extractors.lexicon import norm as _lexicon_norm
 from extractors.normalize import Locale, parse_number
 from intake.domain import Field, LineDraft, OrderDraft, Word
 
@@ -47,27 +51,27 @@ MAX_ABOVE_ROWS = 3.0  # a caption over its value: at most this many line heights
 
 
 def _norm(t: str) -> str:
-    return " ".join(t.casefold().replace(":", " ").split())
+    return _lexicon_norm(t.replace(":", " "))
 
 
 def _h(w: Word) -> float:
-    return max(1.0, w.box[3] - w.box[1])
+    return float(w.box.h)  # words are boxed (extractors.geometry.boxed)
 
 
 def _same_row(a: Word, b: Word) -> bool:
-    return a.page == b.page and min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) > 0.5 * min(_h(a), _h(b))
+    return a.page == b.page and a.box.y_overlap(b.box) > 0.5 * min(_h(a), _h(b))
 
 
 def _left_run(words: Sequence[Word], tags: Sequence[str] | None, first: Word) -> list[int]:
     """Indices of the caption right before ``first`` on its row: the untagged words at word
     spacing that end at its nearest left neighbour."""
     row = sorted((i for i, w in enumerate(words) if w is not first and _same_row(w, first)
-                  and w.box[2] <= first.box[0] + 0.5), key=lambda i: words[i].box[0])
+                  and w.box.x1 <= first.box.x0 + 0.5), key=lambda i: words[i].box.x0)
     run: list[int] = []
     for i in reversed(row):
         if tags is not None and tags[i] != "O":
             break
-        if run and words[run[0]].box[0] - words[i].box[2] > 1.0 * _h(words[i]):
+        if run and words[run[0]].box.x0 - words[i].box.x1 > 1.0 * _h(words[i]):
             break
         run.insert(0, i)
         if len(run) >= MAX_CAPTION_WORDS:
@@ -80,12 +84,12 @@ def _run_around(words: Sequence[Word], idx: list[int], gap: float = 1.0) -> list
     on either side."""
     if not idx:
         return idx
-    row = sorted((i for i, w in enumerate(words) if _same_row(w, words[idx[0]])), key=lambda i: words[i].box[0])
+    row = sorted((i for i, w in enumerate(words) if _same_row(w, words[idx[0]])), key=lambda i: words[i].box.x0)
     lo = min(row.index(i) for i in idx)
     hi = max(row.index(i) for i in idx)
-    while lo > 0 and words[row[lo]].box[0] - words[row[lo - 1]].box[2] <= gap * _h(words[row[lo]]):
+    while lo > 0 and words[row[lo]].box.x0 - words[row[lo - 1]].box.x1 <= gap * _h(words[row[lo]]):
         lo -= 1
-    while hi + 1 < len(row) and words[row[hi + 1]].box[0] - words[row[hi]].box[2] <= gap * _h(words[row[hi]]):
+    while hi + 1 < len(row) and words[row[hi + 1]].box.x0 - words[row[hi]].box.x1 <= gap * _h(words[row[hi]]):
         hi += 1
     return row[lo:hi + 1]
 
@@ -93,17 +97,17 @@ def _run_around(words: Sequence[Word], idx: list[int], gap: float = 1.0) -> list
 def _above_run(words: Sequence[Word], tags: Sequence[str] | None, span: Sequence[Word]) -> list[int]:
     """The caption over a value: the nearest row above (within ``MAX_ABOVE_ROWS`` line heights)
     with words overlapping the value's x-range, when those words are untagged."""
-    x0, x1 = min(w.box[0] for w in span), max(w.box[2] for w in span)
-    top, page, h = min(w.box[1] for w in span), span[0].page, _h(span[0])
-    over = [i for i, w in enumerate(words) if w.page == page and w.box[3] <= top + 0.5
-            and top - w.box[3] < MAX_ABOVE_ROWS * h and min(x1, w.box[2]) - max(x0, w.box[0]) > 0]
+    x0, x1 = min(w.box.x0 for w in span), max(w.box.x1 for w in span)
+    top, page, h = min(w.box.y0 for w in span), span[0].page, _h(span[0])
+    over = [i for i, w in enumerate(words) if w.page == page and w.box.y1 <= top + 0.5
+            and top - w.box.y1 < MAX_ABOVE_ROWS * h and min(x1, w.box.x1) - max(x0, w.box.x0) > 0]
     if not over:
         return []
-    nearest = max(words[i].box[3] for i in over)
-    row = [i for i in over if nearest - words[i].box[3] < 0.5 * h]
+    nearest = max(words[i].box.y1 for i in over)
+    row = [i for i in over if nearest - words[i].box.y1 < 0.5 * h]
     if tags is not None and any(tags[i] != "O" for i in row):
         return []
-    run = _run_around(words, sorted(row, key=lambda i: words[i].box[0]), gap=0.5)
+    run = _run_around(words, sorted(row, key=lambda i: words[i].box.x0), gap=0.5)
     if tags is not None:
         run = [i for i in run if tags[i] == "O"]
     return run if len(run) <= MAX_CAPTION_WORDS else []
@@ -153,6 +157,7 @@ def _example_anchors(example: Any, truth: dict[str, Any]) -> dict[str, dict[str,
     for pi, p in enumerate(example.pages):
         words.extend(w if w.page == pi else w.model_copy(update={"page": pi}) for w in p.words)
         tags.extend(p.tags)
+    words = boxed(words)
     out: dict[str, dict[str, Any]] = {}
     fields = [f for f in HEADER_ANCHORED if truth.get(f) not in (None, "")]
     lines = truth.get("lines") or []
@@ -249,7 +254,7 @@ def _find_caption(words: Sequence[Word], caption: str) -> list[list[int]]:
                 break
         if got == toks:
             found.append(used)
-    found.sort(key=lambda u: (words[u[0]].page, words[u[0]].box[1], words[u[0]].box[0]))
+    found.sort(key=lambda u: (words[u[0]].page, words[u[0]].box.y0, words[u[0]].box.x0))
     return found
 
 
@@ -258,32 +263,39 @@ def _value_words(words: Sequence[Word], cap: list[int], how: str, field: str = "
     h = _h(c[-1])
     if how == "right":
         last = c[-1]
-        row = sorted((i for i, w in enumerate(words) if _same_row(w, last) and w.box[0] >= last.box[2] - 0.5
-                      and i not in cap), key=lambda i: words[i].box[0])
-        if not row or words[row[0]].box[0] - last.box[2] > 25 * h:
+        row = sorted((i for i, w in enumerate(words) if _same_row(w, last) and w.box.x0 >= last.box.x1 - 0.5
+                      and i not in cap), key=lambda i: words[i].box.x0)
+        if not row or words[row[0]].box.x0 - last.box.x1 > 25 * h:
             return []
         run = _run_around(words, [row[0]])
         run = run[run.index(row[0]):]
-        # a run that reaches the next caption of a key-value grid ("COMPOSITE … Customs Customer
-        # Group:") ends at the widest gap before that caption
+        # a run that reaches the next caption of a key-value grid ("ACME KNITS … Customer
+        # Group:") ends at the widest gap before that caption; a caption the lexicon knows
+        # ("… Order Date 12.03.2026") ends it where it starts
+        toks = [norm_token(words[i].text) for i in run]
+        for k in range(1, len(run)):
+            known = caption_at(toks[k:]) or party_caption_at(toks[k:], [words[i].text for i in run[k:]])
+            if known is not None and known[1] >= 2:
+                run = run[:k]
+                break
         colon = next((k for k in range(1, len(run)) if words[run[k]].text.endswith(":")), None)
         if colon is not None:
-            gaps = [(words[run[k]].box[0] - words[run[k - 1]].box[2], k) for k in range(1, colon + 1)]
+            gaps = [(words[run[k]].box.x0 - words[run[k - 1]].box.x1, k) for k in range(1, colon + 1)]
             run = run[:max(gaps)[1]]
         return run
-    x0, x1 = min(w.box[0] for w in c), max(w.box[2] for w in c)
-    bottom, page = max(w.box[3] for w in c), c[0].page
-    under = [i for i, w in enumerate(words) if w.page == page and w.box[1] >= bottom - 0.5
-             and w.box[1] - bottom < MAX_ABOVE_ROWS * h and min(x1, w.box[2]) - max(x0, w.box[0]) > 0]
+    x0, x1 = min(w.box.x0 for w in c), max(w.box.x1 for w in c)
+    bottom, page = max(w.box.y1 for w in c), c[0].page
+    under = [i for i, w in enumerate(words) if w.page == page and w.box.y0 >= bottom - 0.5
+             and w.box.y0 - bottom < MAX_ABOVE_ROWS * h and min(x1, w.box.x1) - max(x0, w.box.x0) > 0]
     if not under:
         return []
-    top = min(words[i].box[1] for i in under)
-    row = sorted((i for i in under if words[i].box[1] - top < 0.5 * h), key=lambda i: words[i].box[0])
+    top = min(words[i].box.y0 for i in under)
+    row = sorted((i for i in under if words[i].box.y0 - top < 0.5 * h), key=lambda i: words[i].box.x0)
     # the words under the caption (by their centre), grown only at tight spacing: a table row's
     # next column is not part of the value
-    centred = [i for i in row if x0 - h <= (words[i].box[0] + words[i].box[2]) / 2 <= x1 + h]
+    centred = [i for i in row if x0 - h <= words[i].box.cx <= x1 + h]
     # a number or code under its column heading stops at the next column; a name runs on at
-    # word spacing ("Hollis Engineering Ltd." under a short "From")
+    # word spacing ("Northwind Engineering Ltd." under a short "From")
     tight = field in _NUMERIC or field in _CODES or field in _DATES or field == "currency"
     return _run_around(words, centred or row, gap=0.5 if tight else 1.0)
 
@@ -349,14 +361,21 @@ def match_layout(doc: Any, layouts: Sequence[dict[str, Any]]) -> tuple[dict[str,
     return best, best_s
 
 
-def apply_layouts(doc: Any, draft: OrderDraft, layouts: Sequence[dict[str, Any]], loc: Locale) -> OrderDraft:
+def _show(f: Field) -> str:
+    return "-" if not f.present else f"{f.value} ({f.confidence:.2f})"
+
+
+def apply_layouts(doc: Any, draft: OrderDraft, layouts: Sequence[dict[str, Any]], loc: Locale,
+                  trace: list[Change] | None = None) -> OrderDraft:
     """``draft`` with the values the anchors of ``doc``'s learned layout read (unchanged when
-    ``doc`` is of no learned layout)."""
+    ``doc`` is of no learned layout). ``trace``: receives each change (step ``learned_layout``)."""
     lay, score = match_layout(doc, layouts)
     if lay is None:
         return draft
-    words = [w if w.page == pi else w.model_copy(update={"page": pi})
-             for pi, p in enumerate(doc.pages) for w in p.words]
+    before = {f: _show(getattr(draft, f)) for f in OrderDraft.HEADER_FIELDS}
+    n_lines = len(draft.lines)
+    words = boxed([w if w.page == pi else w.model_copy(update={"page": pi})
+                   for pi, p in enumerate(doc.pages) for w in p.words])
     anchors = lay["anchors"]
     used: list[str] = []
     for f in HEADER_ANCHORED:
@@ -383,4 +402,11 @@ def apply_layouts(doc: Any, draft: OrderDraft, layouts: Sequence[dict[str, Any]]
             used.append("lines")
     if used:
         draft.meta["layout"] = {"learned": True, "score": round(score, 3), "fields": used}
+    if trace is not None:
+        why = f"the captions corrections of this layout showed (fingerprint match {score:.2f})"
+        for f, b in before.items():
+            if _show(getattr(draft, f)) != b:
+                trace.append(Change("learned_layout", f, b, _show(getattr(draft, f)), why))
+        if "lines" in used:
+            trace.append(Change("learned_layout", "lines", f"{n_lines} line(s)", "1 line (one article)", why))
     return draft

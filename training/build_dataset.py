@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from extractors.captions import _CONTACT, _contact_row
+from extractors.assembly.captions import CONTACT as _CONTACT, contact_row as _contact_row
 from extractors.normalize import Locale, detect_locale, parse_currency, parse_date, parse_number
 from intake.domain import Document, Page, Word
 from intake.errors import IntakeError

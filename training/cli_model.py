@@ -55,6 +55,10 @@ def eval_command(
     report: Annotated[Optional[Path], typer.Option("--report", help="report folder (default: <data_dir>/reports/eval-<time>)")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", help="score only the first N documents")] = None,
     skip_trained: Annotated[bool, typer.Option("--skip-trained", help="leave out documents the model was trained on")] = False,
+    leave_issuer_out: Annotated[bool, typer.Option(
+        "--leave-issuer-out", help="score each issuer with a model and learned layouts fitted without it")] = False,
+    split: Annotated[Optional[Path], typer.Option(
+        "--split", help="issuer split file (default: bench/splits/realdocs_issuers.json; else the name's prefix)")] = None,
 ) -> None:
     """Score extraction on every document in FOLDER that has a truth file; write a report with charts."""
     from extractors.inference import LayoutExtractor, default_model_dir
@@ -64,6 +68,9 @@ def eval_command(
 
     if not folder.is_dir():
         _fail(f"{folder} is not a folder")
+    if leave_issuer_out:
+        _leave_issuer_out(folder, model, split, as_json, report)
+        return
     try:
         settings = get_settings()
         path = model or default_model_dir(settings)
@@ -91,6 +98,42 @@ def eval_command(
     lines.append(f"calibration ECE {m['calibration']['ece']:.3f} over {m['calibration']['n']} values")
     lines.append(f"report: {out}")
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _leave_issuer_out(folder: Path, model: Optional[Path], split: Optional[Path], as_json: bool,
+                      report: Optional[Path]) -> None:
+    """``intake eval --leave-issuer-out``: training/leave_issuer_out.py."""
+    from extractors.inference import LayoutExtractor, default_model_dir
+    from intake.errors import IntakeError
+    from intake.settings import get_settings
+    from training.leave_issuer_out import (
+        DEFAULT_SPLIT, IssuerSplit, extractor_scorer, format_report, leave_issuer_out, seen_files)
+
+    try:
+        settings = get_settings()
+        path = model or default_model_dir(settings)
+        sp = IssuerSplit.load(split if split is not None else (DEFAULT_SPLIT if DEFAULT_SPLIT.is_file() else None))
+        ex = LayoutExtractor(path)
+        seen: set[str] = set()
+        hows = []
+        for meta in ex.trained_meta():
+            names, how = seen_files(meta, folder)
+            seen |= names
+            hows.append(how)
+        r = leave_issuer_out(folder, extractor_scorer(ex.extract), sp, seen=seen, seen_how="; ".join(sorted(set(hows))),
+                             layouts=ex.all_layouts(), progress=not as_json)
+    except IntakeError as exc:
+        _fail(exc.reason)
+        return
+    r["model"] = {"path": str(path), "version": ex.version}
+    if report is not None:
+        from training.evaluate import write_report
+
+        write_report({**r["leave_issuer_out"], "protocol": r}, report, title=f"{folder.name} leave-issuer-out")
+    if as_json:
+        _emit(r)
+        return
+    sys.stdout.write(f"model {ex.version}\n" + format_report(r) + "\n")
 
 
 def register(app: typer.Typer) -> None:

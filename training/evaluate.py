@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 from intake.domain import Document, OrderDraft
 
-__all__ = ["values_equal", "match_lines", "score_document", "Scores", "evaluate_dir", "write_report",
-           "truth_documents", "SCORED_HEADER"]
+__all__ = ["values_equal", "match_lines", "score_document", "score_file", "Scores", "evaluate_dir",
+           "write_report", "truth_documents", "SCORED_HEADER"]
 
 SCORED_HEADER: tuple[str, ...] = OrderDraft.HEADER_FIELDS
 LINE_KEYS = ("sku", "quantity", "unit_price")
@@ -144,6 +144,16 @@ class Scores:
     seconds: float = 0.0
     per_doc: list[dict[str, Any]] = field(default_factory=list)
 
+    def merge(self, other: "Scores") -> "Scores":
+        """These counts plus ``other``'s (a pooled figure over several groups of documents)."""
+        out = Scores(tp=dict(self.tp), fp=dict(self.fp), fn=dict(self.fn), line_tp=self.line_tp + other.line_tp,
+                     line_pred=self.line_pred + other.line_pred, line_truth=self.line_truth + other.line_truth,
+                     conf=self.conf + other.conf, docs=self.docs + other.docs, seconds=self.seconds + other.seconds,
+                     per_doc=self.per_doc + other.per_doc)
+        for k in set(other.tp) | set(other.fp) | set(other.fn):
+            out.add(k, other.tp.get(k, 0), other.fp.get(k, 0), other.fn.get(k, 0))
+        return out
+
     def add(self, key: str, tp: int = 0, fp: int = 0, fn: int = 0) -> None:
         self.tp[key] = self.tp.get(key, 0) + tp
         self.fp[key] = self.fp.get(key, 0) + fp
@@ -232,9 +242,6 @@ def evaluate_dir(folder: Path, extract: Callable[[Document], OrderDraft], limit:
     A document the readers cannot read, or the model cannot extract, scores as an empty order
     (every true value missed) and is named in ``per_doc`` with its reason.
     """
-    from extractors.registry import read_bytes
-    from intake.errors import IntakeError
-
     paths = [p for p in truth_documents(folder) if not skip or p.name not in skip][: limit or None]
     scores = Scores()
     it: Iterable[Path] = paths
@@ -243,19 +250,29 @@ def evaluate_dir(folder: Path, extract: Callable[[Document], OrderDraft], limit:
 
         it = tqdm(paths, desc="eval", unit="doc")
     for p in it:
-        truth = json.loads(Path(f"{p}.truth.json").read_text())
-        t0 = time.perf_counter()
-        error = None
-        try:
-            docs = [d for d in read_bytes(p.read_bytes(), p.name) if d.pages and d.words]
-            draft = _best_draft([_refined(d, extract(d)) for d in docs]) if docs else OrderDraft()
-        except IntakeError as exc:
-            draft, error = OrderDraft(), exc.reason
-        scores.seconds += time.perf_counter() - t0
-        s = score_document(draft, truth, scores, p.name)
-        if error:
-            s["error"] = error
+        score_file(p, extract, scores)
     return scores
+
+
+def score_file(path: Path, extract: Callable[[Document], OrderDraft], scores: Scores) -> dict[str, Any]:
+    """Read, extract and score one document with a ``.truth.json`` beside it; adds to ``scores``
+    and returns its per-document summary (with ``error`` when it could not be read)."""
+    from extractors.registry import read_bytes
+    from intake.errors import IntakeError
+
+    truth = json.loads(Path(f"{path}.truth.json").read_text())
+    t0 = time.perf_counter()
+    error = None
+    try:
+        docs = [d for d in read_bytes(path.read_bytes(), path.name) if d.pages and d.words]
+        draft = _best_draft([_refined(d, extract(d)) for d in docs]) if docs else OrderDraft()
+    except IntakeError as exc:
+        draft, error = OrderDraft(), exc.reason
+    scores.seconds += time.perf_counter() - t0
+    s = score_document(draft, truth, scores, path.name)
+    if error:
+        s["error"] = error
+    return s
 
 
 def _refined(doc: Document, draft: OrderDraft) -> OrderDraft:

@@ -156,3 +156,29 @@ def test_a_table_order_of_one_line_is_no_one_article_layout_and_the_last_total_s
     assert out.po_number.value == "7002"
     assert out.total.value == 42.0  # the grand total, printed after the net one
     assert out.lines == []  # the model's lines are left alone
+
+
+def test_a_value_beside_its_caption_ends_where_a_caption_the_lexicon_knows_starts() -> None:
+    from extractors.assembly.engine import Change
+
+    def order(supplier: str, words_after: str) -> tuple[LabelledDoc, dict[str, Any]]:
+        pg = _Page()
+        pg.put("Purchase Order", 35, 20)
+        pg.put("Order No:", 35, 60)
+        pg.put("PO-7788", 160, 60, "B-po_number")
+        pg.put("Supplier:", 35, 80)
+        pg.put(supplier, 160, 80, "B-supplier")
+        # the supplier's name runs on into the next caption of the row, no colon between
+        pg.put(words_after, 160 + 42 * len(supplier.split()), 80)
+        pg.put("Please deliver within the agreed window to the usual address", 35, 120)
+        return pg.doc("po.pdf"), {"po_number": "PO-7788", "supplier": supplier, "lines": []}
+
+    first, t1 = order("Acme Tools Ltd", "")
+    lay = learn_layouts([first], [t1])
+    assert lay[0]["anchors"]["supplier"]["caption"] == "supplier"
+    nxt, _ = order("Northwind Trading", "Order Date 12.03.2026")
+    trace: list[Change] = []
+    out = apply_layouts(as_document(nxt), OrderDraft(), lay, EN, trace=trace)
+    assert out.supplier.value == "Northwind Trading"
+    assert any(c.step == "learned_layout" and c.target == "supplier" and c.after.startswith("Northwind Trading")
+               for c in trace)

@@ -1,0 +1,430 @@
+"""Parties: buyer, supplier, ship-to and bill-to blocks.
+
+Side-by-side address blocks interleave in reading order, and a word of one block is easily
+tagged with its neighbour's field: words are grouped into blocks by geometry and each block
+takes the field its words vote for (``party_blocks``). The checks after the header spans read
+party blocks named by a caption whole, put the roles of a seller's document the right way
+round, and name a party by its name rather than its street.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+from extractors.assembly.captions import party_blocks as captioned_blocks
+from extractors.assembly.captions import PartyBlock, rows_below, value_of_other_key
+from extractors.assembly.engine import Context, Step
+from extractors.assembly.tagging import MULTILINE_FIELDS, NAMED_PARTIES, WordTag
+from extractors.assembly.values import LEGAL_FORM, same_text
+from extractors.geometry import Box, Sheet, union
+from extractors.lexicon import LEXICON
+from intake.domain import Field, OrderDraft, Word
+
+__all__ = ["STEPS_BLOCKS", "STEPS", "party_name"]
+
+PARTY_CAPTION_CONF = 0.85  # a party block only its caption names: a CSR confirms it
+PARTY_REPLACE_BELOW = 0.9
+CAPTION_AGREES_CONF = 0.97
+# Captions that also name a person's role in the buying company ("Buyer: Jane Miller").
+_ROLE_CAPTIONS = LEXICON.words("role_captions")
+_SALES_TITLE = LEXICON.regex("sales_titles")
+_PURCHASE_TITLE = LEXICON.regex("purchase_titles")
+_STREET_START = re.compile(r"^\d+[a-zA-Z]?[,.]?\s+\S")
+
+
+def party_name(fld: Field) -> Field:
+    """Buyer and supplier are named by the party's name (the block's first row, or the row that
+    reads as a company name when a person's name comes first, as in a mail signature); the
+    whole block stays in ``raw`` for matching to read the address."""
+    rows = [r.strip() for r in str(fld.raw or fld.value).split("\n") if r.strip()]
+    if len(rows) == 1 and ", " in rows[0]:
+        # one cell holding the whole block ("Dupont Inc., 9 Lakeview Road, Springfield"): the name
+        # runs to its legal form, or up to the first part with a number in it
+        parts = rows[0].split(", ")
+        name_parts: list[str] = []
+        for part in parts:
+            if name_parts and any(c.isdigit() for c in part):
+                break
+            name_parts.append(part)
+            if LEGAL_FORM.search(part):
+                break
+        rows = [", ".join(name_parts)] + parts[len(name_parts):]
+    if len(rows) <= 1:
+        return fld
+    name = rows[0]
+    if not LEGAL_FORM.search(name):
+        legal = next((r for r in rows[1:3] if LEGAL_FORM.search(r)), None)
+        if legal:
+            name = legal
+    return fld.model_copy(update={"value": name, "raw": fld.raw})
+
+
+# --- blocks by geometry, before the header spans ------------------------------------------------
+
+def _blocks(words: Sequence[Word]) -> list[list[int]]:
+    """Geometric blocks: words joined when on one row with a small gap, or on consecutive rows
+    of one column (overlapping x, a vertical gap under a line height)."""
+    n = len(words)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        a = words[i]
+        ha = a.box.h
+        for j in range(i + 1, n):
+            b = words[j]
+            if a.page != b.page:
+                continue
+            h = min(ha, b.box.h)
+            v_overlap = a.box.y_overlap(b.box)
+            same_row = v_overlap > 0.5 * h
+            h_gap = -a.box.x_overlap(b.box)
+            if same_row and h_gap < 1.5 * h:
+                parent[find(i)] = find(j)
+                continue
+            v_gap = -v_overlap
+            if not same_row and v_gap < 0.9 * h and h_gap < 0 and abs(a.box.x0 - b.box.x0) < 12 * h:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+_PARTY_CAPTIONS: tuple[tuple[str, str], ...] = tuple(
+    (c.text, c.field) for c in LEXICON.captions("parties") if "+" not in c.field)
+
+
+def _block_caption(members: list[WordTag], tags: list[WordTag]) -> str | None:
+    """The party a caption names for this block: untagged words on the row above the block's
+    top (overlapping it) or just left of its first row, read as one caption."""
+    ws = [t.word for t in members]
+    page = ws[0].page
+    top = min(w.box.y0 for w in ws)
+    x0, x1 = min(w.box.x0 for w in ws), max(w.box.x1 for w in ws)
+    h = max(1.0, min(w.box.height for w in ws))
+    first = [w for w in ws if w.box.y0 - top < 0.5 * h]
+    fx0 = min(w.box.x0 for w in first)
+    above_row: list[Word] = []
+    left: list[Word] = []
+    for t in tags:
+        w = t.word
+        if w.page != page or t.field is not None:
+            continue
+        if 0 <= top - w.box.y1 < 1.6 * h:
+            above_row.append(w)
+        elif abs(w.box.y0 - top) < 0.5 * h and w.box.x1 <= fx0 and fx0 - w.box.x1 < 12 * h:
+            left.append(w)
+    # the caption over the block: the words above that overlap it, and their neighbours at word spacing
+    above = [w for w in above_row if w.box.x0 < x1 and w.box.x1 > x0 - 2 * h]
+    grown = True
+    while above and grown:
+        grown = False
+        for w in above_row:
+            if w in above:
+                continue
+            if any(-0.5 * h <= w.box.x0 - a.box.x1 <= 1.5 * h or -0.5 * h <= a.box.x0 - w.box.x1 <= 1.5 * h for a in above):
+                above.append(w)
+                grown = True
+    for cand in (left, above):
+        if not cand:
+            continue
+        cand.sort(key=lambda w: w.box.x0)
+        text = " ".join(w.text for w in cand).casefold().replace(":", " ").replace("  ", " ").strip()
+        text = " ".join(text.split())
+        best = None
+        for cap, f in _PARTY_CAPTIONS:
+            if text == cap or text.endswith(" " + cap) or text.startswith(cap + " ") and len(text) <= len(cap) + 12:
+                if best is None or len(cap) > len(best[0]):
+                    best = (cap, f)
+        if best:
+            return best[1]
+    return None
+
+
+def _split_at_begins(sheet: Sheet, members: list[WordTag], probs: np.ndarray, id2label: dict[int, str]) -> list[list[WordTag]]:
+    """Split a block where a row starts with a word the model surely begins a party with
+    (stacked blocks without a blank row between them, as in spreadsheets)."""
+    b_cols = [i for i, lab in id2label.items() if lab.startswith("B-") and lab[2:] in MULTILINE_FIELDS]
+    rows = sheet.rows_of([t.word for t in members])
+    out: list[list[WordTag]] = []
+    for r in rows:
+        first = members[r[0]]
+        strong = float(probs[first.index][b_cols].sum()) > 0.5
+        if not out or strong:
+            out.append([])
+        out[-1].extend(members[i] for i in r)
+    return out
+
+
+def _near(a: list[WordTag], b: list[WordTag]) -> bool:
+    """Blocks on one page within 2.4 line heights vertically and overlapping horizontally."""
+    if a[0].word.page != b[0].word.page:
+        return False
+    ba, bb = Box.around(t.word.box for t in a), Box.around(t.word.box for t in b)
+    h = a[0].word.box.h
+    return -ba.y_overlap(bb) < 2.4 * h and ba.x_overlap(bb) > 0
+
+
+def vote_blocks(ctx: Context) -> None:
+    """Each party is one block of words: a block takes the field its words vote for (a caption
+    over it or left of it votes too), one block per field."""
+    tags, probs, id2label = ctx.tags, ctx.probs, ctx.id2label
+    party = [t for t in tags if t.field in MULTILINE_FIELDS]
+    if len(party) < 2:
+        return
+    fields = sorted(MULTILINE_FIELDS)
+    cols = {f: [i for i, lab in id2label.items() if lab != "O" and lab[2:] == f] for f in fields}
+    blocks = []
+    for blk in _blocks([t.word for t in party]):
+        blocks.extend(_split_at_begins(ctx.sheet, [party[i] for i in blk], probs, id2label))
+    votes = [{f: sum(float(probs[t.index][cols[f]].sum()) for t in b) for f in fields} for b in blocks]
+    # A caption right above a block, or right before it on its first row ("Ship to:"), names it.
+    for b, members in enumerate(blocks):
+        named = _block_caption(members, tags)
+        if named in votes[b]:
+            votes[b][named] += 2.0 * len(members)
+    # Each party is one block: assign blocks to fields greedily by total vote, one block per
+    # field, so that two neighbouring blocks never both become the ship-to.
+    pairs = sorted(((votes[b][f], b, f) for b in range(len(blocks)) for f in fields), reverse=True)
+    chosen: dict[int, str] = {}
+    taken: dict[str, int] = {}
+    for v, b, f in pairs:
+        if b in chosen or f in taken or v < 0.3 * len(blocks[b]):
+            continue
+        chosen[b], taken[f] = f, b
+    spans: dict[str, list[WordTag]] = {}
+    for b, members in enumerate(blocks):
+        win = chosen.get(b)
+        if win is None:
+            # A second block voting for a taken field (a letterhead above its address) joins it
+            # when it sits right next to it; otherwise it is not a party of this order.
+            best = max(fields, key=lambda f: votes[b][f])
+            if best in taken and _near(members, blocks[taken[best]]):
+                win = best
+        for t in members:
+            if win is None:
+                t.field = None
+                continue
+            if t.field != win:
+                t.score = float(probs[t.index][cols[win]].sum())
+                t.field = win
+            spans.setdefault(win, []).append(t)
+    for members in spans.values():
+        members.sort(key=lambda t: t.index)
+        for k, t in enumerate(members):
+            t.begin = k == 0  # one party is one span: its first word begins it
+
+
+STEPS_BLOCKS = [Step("party_blocks", vote_blocks, "a party is one block of words; the block takes the field "
+                     "its words (and a caption over it) vote for")]
+
+
+# --- checks after the header spans ---------------------------------------------------------------
+
+def sales_document_roles(ctx: Context) -> None:
+    """A quotation or sales order confirmation is written by the seller to the buyer: the block
+    it is addressed to is the buyer, where on a purchase order it is the supplier. The model
+    learnt purchase orders, so on a sales document its buyer and supplier are swapped."""
+    draft = ctx.draft
+    top = [w for w in ctx.words if w.page == 0]
+    top.sort(key=lambda w: (w.box.y0, w.box.x0))
+    text = " ".join(w.text for w in top[:80])
+    if not _SALES_TITLE.search(text) or _PURCHASE_TITLE.search(text):
+        return
+    draft.buyer, draft.supplier = draft.supplier, draft.buyer
+    draft.meta["document_type"] = "sales"
+
+
+def _complete_down(sheet: Sheet, draft: OrderDraft, f: str) -> None:
+    """An address block the model tagged in part (a street and a free zone over an untagged
+    town and country) takes the rows that continue it below, aligned with it and at its line
+    spacing."""
+    fld: Field = getattr(draft, f)
+    if not fld.present or len(fld.source) != 1:
+        return
+    src = fld.source[0]
+    box = Box(*src.box)
+    mine = [w for w in sheet.words if w.page == src.page and box.contains(w.box)]
+    more = rows_below(sheet, mine)
+    if not more:
+        return
+    raw = str(fld.raw or fld.value) + "\n" + "\n".join(" ".join(w.text for w in r).strip().rstrip(",") for r in more)
+    ws = mine + [w for r in more for w in r]
+    setattr(draft, f, fld.model_copy(update={"value": ", ".join(p for p in raw.split("\n") if p), "raw": raw,
+                                             "source": union(ws)}))
+
+
+def _within(fld: Field, ws: Sequence[Word]) -> bool:
+    """Whether every source box of ``fld`` lies inside the box of ``ws`` (on its page)."""
+    if not fld.source or not ws:
+        return False
+    box, page = Box.around(w.box for w in ws), ws[0].page
+    return all(r.page == page and box.contains(r.box) for r in fld.source)
+
+
+def _mostly_within(fld: Field, ws: Sequence[Word]) -> bool:
+    """Whether most of ``fld``'s source area lies inside the box of ``ws``."""
+    if not fld.source or not ws:
+        return False
+    b, page = Box.around(w.box for w in ws), ws[0].page
+    total = inter = 0.0
+    for r in fld.source:
+        rb = Box(*r.box)
+        total += max(1.0, rb.width * rb.height)
+        if r.page == page:
+            inter += max(0.0, b.x_overlap(rb)) * max(0.0, b.y_overlap(rb))
+    return inter >= 0.6 * total
+
+
+def party_captions(ctx: Context) -> None:
+    """Party blocks named by a caption ("Ship To:", "Vendor", "Invoice and shipping address:")
+    are read whole: the block fills a party the model left empty, completes one the model
+    tagged in part, and replaces one the model read from another place when the model is
+    unsure of it. A party the model read inside another party's captioned block is not that
+    party (a word of the ship-to block tagged as the buyer)."""
+    draft = ctx.draft
+    blocks: dict[str, PartyBlock] = {}
+    for blk in captioned_blocks(ctx.sheet):
+        if blk.caption in _ROLE_CAPTIONS and len(blk.rows) < 2 and not LEGAL_FORM.search(blk.text):
+            continue  # "Buyer: Jane Miller": the purchasing agent, not the buying company
+        for f in blk.fields:
+            blocks.setdefault(f, blk)
+    ocr = ctx.sheet.ocr
+    if not ocr:
+        for f in ("ship_to", "bill_to"):
+            if f not in blocks:
+                _complete_down(ctx.sheet, draft, f)
+    if not blocks:
+        return
+    for f, blk in blocks.items():
+        cur: Field = getattr(draft, f)
+        ws = blk.words
+        new = Field(value=blk.text, raw=blk.raw, confidence=PARTY_CAPTION_CONF, source=union(ws))
+        if f in NAMED_PARTIES:
+            new = party_name(new)
+        if cur.present and same_text(cur.value, new.value):
+            setattr(draft, f, cur.model_copy(update={"confidence": max(cur.confidence, CAPTION_AGREES_CONF)}))
+            continue
+        if cur.present and _within(cur, ws) and not ocr:
+            setattr(draft, f, new.model_copy(update={"confidence": max(cur.confidence, PARTY_CAPTION_CONF)}))
+            continue
+        if cur.present and (ocr or cur.confidence >= PARTY_REPLACE_BELOW):
+            continue  # OCR rows of a block can interleave: on a scan the caption only fills a gap
+        setattr(draft, f, new)
+    for f in MULTILINE_FIELDS:
+        cur = getattr(draft, f)
+        if f in blocks or not cur.present:
+            continue
+        inside = next((b for g, b in blocks.items() if _mostly_within(cur, b.words)), None)
+        if inside is None:
+            continue
+        if f == "buyer" and {"ship_to", "bill_to"} & set(inside.fields):
+            # the goods go to the buyer: its name heads the delivery block
+            name = party_name(Field(value=inside.text, raw=inside.raw, confidence=0.6,
+                                    source=union(inside.words)))
+            setattr(draft, f, name.model_copy(update={"confidence": min(0.6, cur.confidence)}))
+        else:
+            setattr(draft, f, Field())
+
+
+def party_not_other_key(ctx: Context) -> None:
+    """A party read from the value of another key of the header grid ("Department  12 KIDS",
+    "Category  1204 KNITWEAR") or from such a caption itself ("Factory  40012345") is
+    no party: the field is left empty."""
+    for f in tuple(sorted(MULTILINE_FIELDS)):
+        fld: Field = getattr(ctx.draft, f)
+        if fld.present and value_of_other_key(fld, ctx.words, f):
+            setattr(ctx.draft, f, Field())
+
+
+def _name_not_street(draft: OrderDraft, words: Sequence[Word]) -> None:
+    for f in NAMED_PARTIES:
+        fld: Field = getattr(draft, f)
+        if not fld.present or not _STREET_START.match(str(fld.value)) or LEGAL_FORM.search(str(fld.value)):
+            continue
+        if not fld.source:
+            continue
+        src = fld.source[0]
+        x0, y0 = src.box[0], src.box[1]
+        above = [w for w in words if w.page == src.page and w.box.y1 <= y0 + 1 and y0 - w.box.y1 < 12
+                 and abs(w.box.x0 - x0) < 6]
+        if not above:
+            continue
+        first = max(above, key=lambda w: w.box.y1)
+        h = first.box.h
+        row = sorted((w for w in words if w.page == src.page and abs(w.box.y0 - first.box.y0) < 0.5 * h
+                      and w.box.x0 >= first.box.x0 - 1), key=lambda w: w.box.x0)
+        run = [row[0]]
+        for w in row[1:]:
+            if w.box.x0 - run[-1].box.x1 > 1.5 * h:
+                break
+            run.append(w)
+        name = " ".join(w.text for w in run).strip().rstrip(",")
+        if sum(c.isalpha() for c in name) < 2 or name.endswith(":"):
+            continue
+        setattr(draft, f, Field(value=name, raw=name + "\n" + str(fld.raw or fld.value),
+                                confidence=min(0.6, fld.confidence), source=union(run) + list(fld.source)))
+
+
+def name_not_street(ctx: Context) -> None:
+    """A buyer or supplier read as a street line ("12 Harbour Road") took the address under
+    the name: the party's name is the row right above it in the same column."""
+    _name_not_street(ctx.draft, ctx.words)
+
+
+def supplier_not_addressee(ctx: Context) -> None:
+    """The supplier ships to and bills the buyer, never itself: a supplier named like the ship-to
+    or bill-to party is the buyer, read with the roles swapped (a seller's order confirmation the
+    title did not give away)."""
+    draft = ctx.draft
+    s = draft.supplier
+    if not s.present:
+        return
+    for src in (draft.ship_to, draft.bill_to):
+        if not src.present:
+            continue
+        name = str(src.raw or src.value).split("\n")[0].split(", ")[0].strip()
+        if same_text(name, s.value) and not (draft.buyer.present and same_text(draft.buyer.value, name)):
+            draft.buyer, draft.supplier = draft.supplier, draft.buyer
+            draft.meta["document_type"] = "sales"
+            return
+
+
+def buyer_from_delivery(ctx: Context) -> None:
+    """Most buyers have the goods delivered to, or the invoice sent to, themselves. When the
+    buyer read is no company name (absent, or an address fragment such as a town and postcode)
+    and the bill-to or ship-to block starts with one, that company is the buyer."""
+    draft = ctx.draft
+    b = draft.buyer
+    bv = str(b.value) if b.present else ""
+    if b.present and (LEGAL_FORM.search(bv) or not any(c.isdigit() for c in bv)) and len(bv) > 3:
+        return
+    for src in (draft.bill_to, draft.ship_to):
+        if not src.present:
+            continue
+        first = str(party_name(src).value).split("\n")[0].strip()
+        if LEGAL_FORM.search(first):
+            draft.buyer = Field(value=first, raw=src.raw, confidence=min(0.6, src.confidence), source=src.source)
+            return
+
+
+STEPS = [
+    Step("sales_document_roles", sales_document_roles,
+         "a quotation or order confirmation is addressed to the buyer: buyer and supplier swap"),
+    Step("party_captions", party_captions, "a party block named by its caption is read whole"),
+    Step("party_not_other_key", party_not_other_key, "the value of another key of the header grid is no party"),
+    Step("name_not_street", name_not_street, "a party read as a street line is named by the row above it"),
+    Step("supplier_not_addressee", supplier_not_addressee,
+         "a supplier named like the ship-to or bill-to party is the buyer"),
+    Step("buyer_from_delivery", buyer_from_delivery,
+         "a buyer that is no company name takes the company the goods or invoice go to"),
+]

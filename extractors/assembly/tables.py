@@ -1,0 +1,482 @@
+"""Item tables: what each word of an item row is, settled by the table's own structure before
+the rows become lines.
+
+A table header the service can read (its column captions in the ``columns`` section of the
+lexicon, in any supported language) gives each column its field; without one, each column of
+numbers takes the field most of its rows were tagged with. Codes wrapped in their cell are
+joined, a number's thousands set apart by a thin space stay one number, and a description is
+one run of words in its cell.
+"""
+
+from __future__ import annotations
+
+import re
+
+from extractors.assembly.engine import Context, Step
+from extractors.assembly.tagging import LINE_FIELDS, MULTILINE_FIELDS, NUMERIC, WordTag
+from extractors.assembly.values import CODE_PART, MEASURE
+from extractors.geometry import Sheet, x_columns
+from extractors.lexicon import LEXICON
+from extractors.normalize import parse_number
+from intake.domain import Word
+
+__all__ = ["STEPS", "header_cells", "TOTAL_ROW"]
+
+_COLUMN_FIELDS = ("line_no", "quantity", "unit_price", "amount")
+# Column captions of the number columns, longest first (a two-word caption before its first word).
+_COLUMN_CAPTIONS: tuple[tuple[str, str], ...] = tuple(sorted(
+    ((c.text, c.field) for c in LEXICON.captions("columns", ("quantity", "unit_price", "amount", "line_no"))),
+    key=lambda p: -len(p[0])))
+_PRODUCT_COLUMNS = LEXICON.words("product_columns")
+# The first cell of a table's foot row (totals): the table ends there.
+TOTAL_ROW = LEXICON.regex("total_row", start=True)
+
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|_")
+_UNIT_SUFFIX = re.compile(r"\s*\([^)]*\)\s*$")
+
+
+def _caption_text(ws: list[Word]) -> str:
+    # "UnitPrice", "Unit_Price": a spreadsheet's column name in one word; "Cost (USD)": the unit goes
+    text = " ".join(_CAMEL.sub(" ", w.text) for w in ws).casefold().strip(":")
+    return _UNIT_SUFFIX.sub("", text).strip()
+
+
+def _table_field(text: str) -> str | None:
+    return LEXICON.field_of(text, "columns") if text else None
+
+
+def header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
+    """A header row's cells (words at word spacing), each with the field its caption names."""
+    cells: list[list[Word]] = []
+    for w in sorted(ws, key=lambda w: w.box.x0):
+        if cells:
+            a = cells[-1][-1]
+            h = max(1.0, min(a.box.height, w.box.height))
+            if w.box.x0 - a.box.x1 <= 0.9 * h:
+                cells[-1].append(w)
+                continue
+        cells.append([w])
+
+    def caption_of(ws: list[Word]) -> str | None:
+        return _table_field(_caption_text(ws))
+
+    # "Product Code Product Name" printed close together: two captions, two columns
+    split: list[list[Word]] = []
+    for c in cells:
+        if len(c) >= 2 and caption_of(c) is None:
+            k = next((k for k in range(1, len(c)) if caption_of(c[:k]) and caption_of(c[k:])), None)
+            if k is not None:
+                split.extend([c[:k], c[k:]])
+                continue
+        split.append(c)
+    cells = split
+    out: list[tuple[float, float, str | None]] = []
+    for c in cells:
+        text = _caption_text(c)
+        field = _table_field(text)
+        if field is None and " " in text:
+            # "Prix unit.", "Total ligne", "Menge (Stk)": the first word names the column
+            field = _table_field(text.split()[0])
+        out.append((c[0].box.x0, c[-1].box.x1, field))
+    # "Product | Description": beside a description column, the product column holds the code
+    desc = [k for k, (_a, _b, f) in enumerate(out) if f == "description"]
+    if len(desc) == 2:
+        texts = [" ".join(w.text for w in cells[k]).casefold().strip(":") for k in desc]
+        for k, t in zip(desc, texts):
+            if t in _PRODUCT_COLUMNS:
+                out[k] = (out[k][0], out[k][1], "sku")
+                break
+    return out
+
+
+def _cell_of(cells: list[tuple[float, float, str | None]], w: Word) -> str | None:
+    """The header cell a word stands under: the most overlapping one, or the nearest by centre
+    when none overlaps (right-aligned numbers under a left-aligned caption)."""
+    best, best_ov = None, 0.0
+    for x0, x1, f in cells:
+        ov = min(x1, w.box.x1) - max(x0, w.box.x0)
+        if ov > best_ov:
+            best, best_ov = f, ov
+    if best_ov > 0:
+        return best
+    cx = w.box.cx
+    near = min(cells, key=lambda c: abs((c[0] + c[1]) / 2 - cx))
+    return near[2] if abs((near[0] + near[1]) / 2 - cx) < 3 * w.box.h else None
+
+
+def _is_header(cells: list[tuple[float, float, str | None]]) -> bool:
+    named = {f for *_x, f in cells if f}
+    return "quantity" in named and bool(named & {"sku", "description"})
+
+
+Cells = list[tuple[float, float, str | None]]
+
+
+def _row_cells(ctx: Context, memo: dict[int, Cells], k: int) -> Cells:
+    """The header cells of row ``k`` (computed once per row while the tables are read)."""
+    got = memo.get(k)
+    if got is None:
+        words = ctx.words
+        got = memo[k] = header_cells([words[i] for i in ctx.sheet.rows()[k]])
+    return got
+
+
+def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: int, carried: bool,
+                memo: dict[int, Cells]) -> int:
+    """Retag the item rows under a header's ``cells``, from row ``j`` to the end of the table on
+    its page (a total row, the next table's header, or the page's end); returns where it
+    stopped. ``carried``: the header was printed on an earlier page, so a row is an item only
+    when it fills the table's columns (a number under the quantity, a code or wording, and a
+    price or amount when the header names one), not any row with a number under "Qty"."""
+    tags, loc, words = ctx.tags, ctx.loc, ctx.words
+    rows = ctx.sheet.rows()
+    named = {f for *_x, f in cells if f}
+    # a header that names the price or amount is read whole: other number columns are no line values
+    understood = bool(named & {"unit_price", "amount"})
+    page = words[rows[j][0]].page if j < len(rows) else -1
+    while j < len(rows) and words[rows[j][0]].page == page:
+        r = rows[j]
+        if TOTAL_ROW.match(words[r[0]].text):
+            break
+        ncells = _row_cells(ctx, memo, j)
+        if len({f for *_x, f in ncells if f}) >= 3 and "quantity" in {f for *_x, f in ncells}:
+            break  # the next table's header
+        col_of = {i: _cell_of(cells, words[i]) for i in r}
+        qty = [i for i in r if col_of[i] == "quantity" and parse_number(words[i].text, loc) is not None]
+        if qty and carried:
+            has = {col_of[i] for i in r if col_of[i] in ("sku", "description")}
+            money = [i for i in r if col_of[i] in ("unit_price", "amount") and parse_number(words[i].text, loc) is not None]
+            if not has or (understood and not money):
+                qty = []
+        if qty:
+            seen: set[str] = set()
+            for i in r:
+                f = col_of[i]
+                t = tags[i]
+                if f in ("quantity", "unit_price", "amount"):
+                    if parse_number(words[i].text, loc) is None:
+                        continue
+                elif f == "sku":
+                    # a code has a digit, or is the letter part of one printed with a space ("ABC 0123")
+                    mates = [j2 for j2 in r if col_of[j2] == "sku" and j2 != i]
+                    if not any(c.isdigit() for c in words[i].text) and not any(
+                            any(c.isdigit() for c in words[j2].text) and CODE_PART.match(words[i].text)
+                            and abs(words[j2].box.x0 - words[i].box.x1) < 0.6 * words[i].box.h
+                            for j2 in mates):
+                        continue
+                elif f not in LINE_FIELDS or f == "line_no":  # no column, or one that is no line value
+                    if t.field in ("quantity", "unit_price", "amount") and understood:
+                        t.field = None  # a number under a column that is no line value
+                    continue
+                if t.field != f:
+                    t.field, t.score = f, max(t.score, 0.8)
+                t.begin = f not in seen
+                seen.add(f)
+        j += 1
+    return j
+
+
+def table_header(ctx: Context) -> None:
+    """Tables with a header the service can read (at least a quantity and a code or wording
+    column): every row under it with a number in the quantity column is an item, and its words
+    take the field of the column they stand in. Numbers under a column the header does not name
+    as a line field (a retail price, a carton count) are not line values."""
+    words, tags = ctx.words, ctx.tags
+    rows = ctx.sheet.rows()
+    carry = bool(ctx.state.get("tables_continue"))
+    memo: dict[int, Cells] = {}
+    k = 0
+    while k < len(rows):
+        cells = _row_cells(ctx, memo, k)
+        if not _is_header(cells):
+            k += 1
+            continue
+        for i in rows[k]:
+            if tags[i].field in LINE_FIELDS:
+                tags[i].field = None  # a caption is no value
+        j = _read_table(ctx, cells, k + 1, carried=False, memo=memo)
+        # A table that runs to the end of its page goes on on the next one, under the same columns,
+        # until that page prints a header of its own.
+        while carry and 0 < j < len(rows) and words[rows[j][0]].page != words[rows[j - 1][0]].page:
+            page = words[rows[j][0]].page
+            if any(_is_header(_row_cells(ctx, memo, m)) for m in range(j, len(rows)) if words[rows[m][0]].page == page):
+                break
+            j = _read_table(ctx, cells, j, carried=True, memo=memo)
+        k = j
+
+
+def tables_continue(ctx: Context) -> None:
+    """A table that runs to the end of its page continues on the next page under the same
+    columns when that page repeats no header (applied by ``table_header``)."""
+    ctx.state["tables_continue"] = True
+
+
+def _column_headers(sheet: Sheet, tags: list[WordTag], rows: list[list[int]]) -> list[tuple[float, float, str]]:
+    """Column captions of the table header: the row just above the first item row (or two
+    rows, for a two-line header) whose words name at least two columns; (x0, x1, field) each."""
+    if not rows:
+        return []
+    words = sheet.words
+    first = rows[0]
+    page = words[first[0]].page
+    top = min(words[i].box.y0 for i in first)
+    h = max(1.0, min(words[i].box.height for i in first))
+    above = [i for i, t in enumerate(tags) if t.field is None and words[i].page == page
+             and 0 < top - words[i].box.y1 < 8 * h]
+    if not above:
+        return []
+    out: list[tuple[float, float, str]] = []
+    for hr in sheet.rows_of([words[i] for i in above])[-2:]:
+        ws = [words[above[j]] for j in hr]
+        k = 0
+        while k < len(ws):
+            for cap, f in _COLUMN_CAPTIONS:
+                n = len(cap.split())
+                if k + n <= len(ws) and " ".join(w.text.casefold().strip(":") for w in ws[k:k + n]) == cap:
+                    out.append((ws[k].box.x0, ws[k + n - 1].box.x1, f))
+                    k += n
+                    break
+            else:
+                k += 1
+    return out if len({f for *_x, f in out}) >= 2 else []
+
+
+def _header_over(heads: list[tuple[float, float, str]], span: tuple[float, float]) -> str | None:
+    best, best_ov = None, 0.0
+    for x0, x1, f in heads:
+        ov = min(x1, span[1]) - max(x0, span[0])
+        if ov > best_ov:
+            best, best_ov = f, ov
+    return best
+
+
+def _stray(tags: list[WordTag], row: list[int], i: int) -> bool:
+    """A number tagged as part of the description that stands apart from it, in a column of its
+    own (a gap of over two line heights from the description word before it)."""
+    if tags[i].field != "description":
+        return False
+    w = tags[i].word
+    left = [tags[j].word for j in row if j != i and tags[j].field == "description" and tags[j].word.box.x1 <= w.box.x0]
+    if not left:
+        return False
+    return w.box.x0 - max(x.box.x1 for x in left) > 2.0 * w.box.h
+
+
+def column_vote(ctx: Context) -> None:
+    """Table columns settle what a number is. The numbers of the item rows are grouped into
+    columns (overlapping x, per page); each column takes the field most of its numbers were
+    tagged with, so a quantity the model left untagged, or tagged as a price, in a column of
+    quantities becomes a quantity. Only numbers in rows that already hold a line field are
+    touched, and a column needs two agreeing rows before it overrules anything."""
+    tags, probs, id2label, loc = ctx.tags, ctx.probs, ctx.id2label, ctx.loc
+    item_rows: dict[int, list[list[int]]] = {}
+    words = ctx.words
+    for r in ctx.sheet.rows():
+        if any(tags[i].field in LINE_FIELDS for i in r):
+            item_rows.setdefault(words[r[0]].page, []).append(r)
+    cols_of = {f: [i for i, lab in id2label.items() if lab != "O" and lab[2:] == f] for f in _COLUMN_FIELDS}
+    for _page, rows in item_rows.items():
+        if len(rows) < 2:
+            continue
+        nums = [i for r in rows for i in r
+                if (tags[i].field in _COLUMN_FIELDS or tags[i].field is None or _stray(tags, r, i))
+                and parse_number(words[i].text, loc) is not None and any(c.isdigit() for c in words[i].text)]
+        # columns: numbers whose x-spans overlap, widened as they join
+        idx, spans = x_columns([words[i].box for i in nums])
+        columns = [[nums[j] for j in col] for col in idx]
+        heads = _column_headers(ctx.sheet, tags, rows)
+        for k, col in enumerate(columns):
+            votes: dict[str, float] = {f: float(sum(1 for i in col if tags[i].field == f)) for f in _COLUMN_FIELDS}
+            # the table's own header over the column ("Qty", "Unit Price") counts like half its rows
+            named = _header_over(heads, spans[k])
+            if named in votes:
+                votes[named] += 0.5 * len(col)
+            best = max(votes, key=lambda f: votes[f])
+            tagged = sum(votes.values())
+            if votes[best] < 2 or votes[best] < 0.6 * tagged:
+                continue
+            rows_of_col = {id(r) for r in rows for i in r if i in col}
+            if len(rows_of_col) < 2:
+                continue
+            for i in col:
+                t = tags[i]
+                if t.field == best:
+                    continue
+                row = next(r for r in rows if i in r)
+                # a row that already has this field from another word keeps it
+                if any(tags[j].field == best for j in row if j != i):
+                    continue
+                if t.field is not None and sum(1 for j in row if tags[j].field == t.field) <= 1 and votes.get(t.field, 0) >= 2:
+                    continue  # the word is its row's only value of a field that has its own column
+                t.field = best
+                t.score = max(float(probs[t.index][cols_of[best]].sum()), min(0.9, votes[best] / max(1, tagged)))
+                t.begin = True
+
+
+def wrapped_codes(ctx: Context) -> None:
+    """An item code broken over two rows of its cell ("ES1323-" / "XOP-9791"): the part the
+    model left out, right above or below a code that ends (or whose upper part ends) with a
+    joining character, is part of the code."""
+    tags = ctx.tags
+    words = ctx.words
+    rows = ctx.sheet.rows()
+    # the upper part of a wrapped code taken for a number ("8559.544." over "153-NU90"): a number
+    # does not end with a joining character
+    for k, r in enumerate(rows[:-1]):
+        for i in r:
+            w = words[i]
+            if tags[i].field not in NUMERIC or not re.fullmatch(r"[A-Za-z0-9]+(?:[./_-][A-Za-z0-9]+)*[./_-]", w.text):
+                continue
+            if w.text.endswith(".") and w.text.count(".") < 2:
+                continue  # "12." may be a number
+            h = w.box.h
+            below = [j for j in rows[k + 1] if words[j].page == w.page and abs(words[j].box.x0 - w.box.x0) <= h
+                     and tags[j].field in (None, "sku", "description") and CODE_PART.match(words[j].text)
+                     and any(c.isdigit() for c in words[j].text)
+                     and words[j].box.y0 - w.box.y1 < 1.2 * h]
+            if below:
+                tags[i].field, tags[i].begin = "sku", True
+                tags[below[0]].field, tags[below[0]].begin = "sku", False
+    for k, r in enumerate(rows):
+        for i in r:
+            if tags[i].field != "sku":
+                continue
+            w = words[i]
+            h = w.box.h
+            for dk, cond in ((1, lambda a, b: a.text[-1:] in "-./_"), (-1, lambda a, b: b.text[-1:] in "-./_")):
+                kk = k + dk
+                if not 0 <= kk < len(rows) or words[rows[kk][0]].page != w.page:
+                    continue
+                for j in rows[kk]:
+                    o = words[j]
+                    if tags[j].field not in (None, "description") or abs(o.box.x0 - w.box.x0) > h:
+                        continue
+                    if abs(o.box.cy - w.box.cy) > 2.2 * h:
+                        continue
+                    if CODE_PART.match(o.text) and any(c.isdigit() for c in o.text) and cond(w, o):
+                        tags[j].field, tags[j].score, tags[j].begin = "sku", tags[i].score, dk < 0
+                        if dk < 0:
+                            tags[i].begin = False
+
+
+_GROUP = re.compile(r"^\d{3}(?:[.,]\d{1,4})?$")
+
+
+def digit_groups(ctx: Context) -> None:
+    """"30 051": a number whose thousands are set apart by a thin space is one number; the
+    group the model left untagged joins the number before it."""
+    tags = ctx.tags
+    words = ctx.words
+    for r in ctx.sheet.rows():
+        for a, b in zip(r, r[1:]):
+            ta, tb = tags[a], tags[b]
+            if ta.field not in NUMERIC or tb.field is not None or not _GROUP.match(words[b].text):
+                continue
+            if not words[a].text.replace(",", "").replace(".", "").replace(" ", "").isdigit():
+                continue
+            if 0 <= words[b].box.x0 - words[a].box.x1 <= 0.6 * words[a].box.h:
+                tb.field, tb.score, tb.begin = ta.field, ta.score, False
+        # "11 317" with only the thousands' group tagged: the leading digits join it
+        for a, b in zip(r, r[1:]):
+            ta, tb = tags[a], tags[b]
+            if tb.field not in NUMERIC or ta.field is not None or not tb.begin:
+                continue
+            if not re.fullmatch(r"\d{1,3}", words[a].text) or not re.fullmatch(r"\d{3}(?:[.,]\d{1,2})?", words[b].text):
+                continue
+            if 0 <= words[b].box.x0 - words[a].box.x1 <= 0.6 * words[b].box.h:
+                ta.field, ta.score, ta.begin = tb.field, tb.score, True
+                tb.begin = False
+
+
+_ABSORBABLE = frozenset({"quantity", "unit_price", "amount"}) | MULTILINE_FIELDS
+
+
+def _untagged_description(tags: list[WordTag], r: list[int]) -> None:
+    """An item row (quantity and a price or amount) whose wording the model left untagged: the
+    run of untagged words at word spacing that the row starts with is its description."""
+    fields = {tags[i].field for i in r}
+    if "quantity" not in fields or not fields & {"unit_price", "amount"}:
+        return
+    run: list[int] = []
+    for i in r:
+        t = tags[i]
+        if t.field is not None:
+            break
+        if run:
+            a, b = tags[run[-1]].word, t.word
+            h = max(1.0, min(a.box.height, b.box.height))
+            if b.box.x0 - a.box.x1 > 1.2 * h:
+                break
+        run.append(i)
+    if run and any(c.isalpha() for i in run for c in tags[i].word.text):
+        for k, i in enumerate(run):
+            tags[i].field, tags[i].begin = "description", k == 0
+
+
+def description_runs(ctx: Context) -> None:
+    """A description is one run of words in its cell. The model tends to drop a brand at its
+    start ("Acme arch file") or take a number inside it for the quantity ("A4 50mm black"):
+    words next to the description at word spacing (not a column gap away) join it when they are
+    untagged, tagged as a party, or tagged with a number field that the row also has elsewhere.
+    An item row whose wording the model left untagged gets the run it starts with."""
+    from extractors.normalize import normalize_uom
+    from intake.units import UOM_CODES
+
+    tags = ctx.tags
+    words = ctx.words
+    for r in ctx.sheet.rows():
+        desc = [k for k, i in enumerate(r) if tags[i].field == "description"]
+        if not desc:
+            _untagged_description(tags, r)
+            continue
+        lo, hi = min(desc), max(desc)
+        first_begins = tags[r[lo]].begin
+
+        def joinable(k: int) -> bool:
+            t = tags[r[k]]
+            if t.field is None or t.field in MULTILINE_FIELDS:
+                return True
+            if t.field in _ABSORBABLE:
+                return any(tags[j].field == t.field for j in r if j != r[k])
+            return False
+
+        def close(a: Word, b: Word) -> bool:  # a left of b at word spacing
+            h = max(1.0, min(a.box.height, b.box.height))
+            return -0.5 * h <= b.box.x0 - a.box.x1 <= 1.2 * h
+
+        def trailing(k: int) -> bool:
+            # a word the model took for a unit or a code, right after the wording in the same
+            # cell ("toner cartridge BLK", "spiral pad a4 5x5"), when it is no unit and the row
+            # has no other word of that field
+            t = tags[r[k]]
+            if t.field == "uom":
+                return normalize_uom(t.word.text) not in UOM_CODES
+            if t.field == "sku":
+                return any(tags[j].field == "sku" for j in r if j != r[k]) or not any(
+                    c.isdigit() for c in t.word.text) or MEASURE.match(t.word.text) is not None
+            return False
+
+        # inside the run (a description word beyond a column gap does not make a run)
+        for k in range(lo + 1, hi):
+            if tags[r[k]].field != "description" and (joinable(k) or trailing(k)) and close(words[r[k - 1]], words[r[k]]):
+                tags[r[k]].field = "description"
+        # to the left and right, one word at a time
+        while lo > 0 and joinable(lo - 1) and close(words[r[lo - 1]], words[r[lo]]):
+            lo -= 1
+            tags[r[lo]].field = "description"
+        while hi + 1 < len(r) and (joinable(hi + 1) or trailing(hi + 1)) and close(words[r[hi]], words[r[hi + 1]]):
+            hi += 1
+            tags[r[hi]].field = "description"
+        for k in range(lo, hi + 1):
+            tags[r[k]].begin = first_begins if k == lo else False
+
+
+STEPS = [
+    Step("tables_continue", tables_continue, "a table without a header on its next page goes on under the same columns"),
+    Step("table_header", table_header, "a table header the service reads gives each column its field"),
+    Step("column_vote", column_vote, "each column of numbers takes the field most of its rows were tagged with"),
+    Step("wrapped_codes", wrapped_codes, "an item code wrapped over two rows of its cell is one code"),
+    Step("digit_groups", digit_groups, "thousands set apart by a thin space are one number"),
+    Step("description_runs", description_runs, "a description is one run of words in its cell"),
+]

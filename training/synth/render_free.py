@@ -105,10 +105,29 @@ def fdate(d: date, style: str, lang: str) -> str:
     return f"{d.day} {month} {d.year}"
 
 
+_LEXICON_SECTION = {"order_date": "header", "requested_date": "header", "total": "header", "currency": "header",
+                    "payment_terms": "header", "buyer": "parties", "supplier": "parties", "ship_to": "parties",
+                    "bill_to": "parties", "title": "document", "subtotal": "document", "freight": "document",
+                    "discount": "document", "tax": "document", "page": "document", "of": "document",
+                    "notes": "document"}
+# The order number's captions stay the generator's own: the lexicon's list also holds the captions of a
+# seller's documents (quotation, sales order), which a purchase order prints as another key.
+
+
+def _lexicon(key: str, lang: str, section: str | None) -> list[str]:
+    """The caption vocabulary the readers use (extractors/lexicon), so that what the model learns
+    and what the page checks read are one vocabulary."""
+    if section is None:
+        return []
+    from extractors.lexicon import LEXICON
+
+    return [v for v in LEXICON.variants(key, lang, section=section) if v and v.strip()]
+
+
 def _header_syn(lang: str, key: str) -> list[str]:
     base = vocab.HEADER_LABELS.get(lang, {}).get(key, [])
     extra = fv.HEADER_LABELS_EXTRA.get(lang, {}).get(key, [])
-    out = list(base) + list(extra)
+    out = list(dict.fromkeys(list(base) + list(extra) + _lexicon(key, lang, _LEXICON_SECTION.get(key))))
     if not out:
         out = vocab.HEADER_LABELS["en"].get(key, []) + fv.HEADER_LABELS_EXTRA["en"].get(key, [])
     return out
@@ -117,10 +136,19 @@ def _header_syn(lang: str, key: str) -> list[str]:
 def _column_syn(lang: str, key: str) -> list[str]:
     base = vocab.COLUMN_LABELS.get(lang, {}).get(key, [])
     extra = fv.COLUMN_LABELS_EXTRA.get(lang, {}).get(key, [])
-    out = list(base) + list(extra)
+    section = "columns" if key in ("quantity", "unit_price", "amount", "line_no", "sku", "description", "uom",
+                                   "cust_part", "discount_pct") else None
+    out = list(dict.fromkeys(list(base) + list(extra) + _lexicon(key, lang, section)))
     if not out:
         out = fv.EXTRA_COLUMNS.get(lang, {}).get(key, []) or fv.EXTRA_COLUMNS["en"].get(key, [key.title()])
     return out
+
+
+def _cased(text: str, r: random.Random) -> str:
+    """A caption the lexicon keeps in lower case, printed the ways documents print it."""
+    if not text.islower():
+        return text
+    return r.choice((text.title(), text.upper(), text[:1].upper() + text[1:], text.title()))
 
 
 def _pattern(r: random.Random, pat: str) -> str:
@@ -243,13 +271,13 @@ class _Free:
 
     # ----- values ---------------------------------------------------------------------------
     def cap(self, key: str) -> str:
-        c = self.r.choice(_header_syn(self.lang, key))
-        if not self.colon:
-            c = c.rstrip(" :")
+        c = _cased(self.r.choice(_header_syn(self.lang, key)), self.r).rstrip(" :")
+        if self.colon and key not in ("title", "page", "of", "subtotal", "freight", "discount", "tax", "total"):
+            c += ":" if self.lang in ("en", "de", "nl", "es", "it", "pt", "he") else " :"
         return c
 
     def col(self, key: str) -> str:
-        return self.r.choice(_column_syn(self.lang, key))
+        return _cased(self.r.choice(_column_syn(self.lang, key)), self.r)
 
     def num(self, x: float, dec: int = 2) -> str:
         return fmt_number(x, self.numstyle, dec)

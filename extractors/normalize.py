@@ -310,6 +310,19 @@ def detect_locale(texts: Iterable[str], hint: str | None = None) -> Locale:
         dayfirst: bool | None = day_first >= month_first
     elif dotted:
         dayfirst = True
+    elif _mostly_rtl(words):
+        dayfirst = True  # Hebrew and Arabic documents write the day first (no country of theirs writes m/d/y)
     else:
         dayfirst = None
     return Locale(lang=lang, decimal=decimal, dayfirst=dayfirst)
+
+
+def _mostly_rtl(words: list[str]) -> bool:
+    """Whether most letters of a document are right-to-left script (Hebrew, Arabic)."""
+    rtl = letters = 0
+    for w in words:
+        for c in w:
+            if c.isalpha():
+                letters += 1
+                rtl += "\u0590" <= c <= "\u08ff"
+    return letters > 0 and rtl * 2 > letters

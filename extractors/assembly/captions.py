@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from extractors.geometry import Sheet
+from extractors.geometry import Sheet, rtl
 from extractors.lexicon import LEXICON
 from extractors.normalize import Locale, parse_currency, parse_date, parse_number
 from intake.domain import Field, Word
@@ -107,11 +107,18 @@ def caption_at(toks: Sequence[str]) -> tuple[str, int] | None:
     return None
 
 
-def _run(ws: Sequence[Word]) -> list[Word]:
-    """The first words of a row up to a column gap (a value printed beside another column's)."""
+def _gap(a: Word, b: Word, rtl_row: bool = False) -> float:
+    """The space from word ``a`` to the next word ``b`` in reading order (leftwards in a
+    right-to-left row)."""
+    return a.box[0] - b.box[2] if rtl_row else b.box[0] - a.box[2]
+
+
+def _run(ws: Sequence[Word], rtl_row: bool = False) -> list[Word]:
+    """The first words of a row (in reading order) up to a column gap (a value printed beside
+    another column's)."""
     out: list[Word] = []
     for w in ws:
-        if out and w.box[0] - out[-1].box[2] > 2.5 * max(1.0, out[-1].box[3] - out[-1].box[1]):
+        if out and _gap(out[-1], w, rtl_row) > 2.5 * max(1.0, out[-1].box[3] - out[-1].box[1]):
             break
         out.append(w)
     return out
@@ -123,6 +130,10 @@ def caption_values(sheet: Sheet, loc: Locale) -> dict[str, list[CaptionValue]]:
     rows = sheet.rows()
     out: dict[str, list[CaptionValue]] = {}
     for ri, r in enumerate(rows):
+        # a Hebrew or Arabic row reads from the right: its caption's value is left of it
+        rtl_row = rtl(" ".join(words[i].text for i in r))
+        if rtl_row:
+            r = list(reversed(r))
         toks = [norm_token(words[i].text) for i in r]
         used = [False] * len(r)
         k = 0
@@ -152,24 +163,24 @@ def caption_values(sheet: Sheet, loc: Locale) -> dict[str, list[CaptionValue]]:
             prev = words[r[k - 1]] if k > 0 else None
             qualified = bool(prev is not None and not used[k - 1] and toks[k - 1] not in _SEP
                              and any(c.isalpha() for c in toks[k - 1]) and not prev.text.endswith(":")
-                             and 0 <= cap_words[0].box.x0 - prev.box.x1 < 1.0 * h)
+                             and 0 <= _gap(prev, cap_words[0], rtl_row) < 1.0 * h)
             # to the right, on the same row, skipping ":" "#" "No."
             j = k + n
             while j < len(r) and toks[j] in _SEP:
                 j += 1
             right = [words[i] for i in r[j:]]
-            if right and right[0].box.x0 - cap_words[-1].box.x1 > 25 * h:
+            if right and _gap(cap_words[-1], right[0], rtl_row) > 25 * h:
                 right = []  # far across the page: another column's value
             if f == "total":
                 nums = [w for w in right if parse_number(w.text, loc) is not None and not w.text.endswith("%")]
                 right = nums[-1:]
-                if len(nums) >= 2 and re.fullmatch(r"\d{3}(?:[.,]\d{1,2})?", nums[-1].text) and re.fullmatch(
+                if not rtl_row and len(nums) >= 2 and re.fullmatch(r"\d{3}(?:[.,]\d{1,2})?", nums[-1].text) and re.fullmatch(
                         r"\d{1,3}", nums[-2].text) and 0 <= nums[-1].box.x0 - nums[-2].box.x1 < 0.6 * h:
                     right = nums[-2:]  # "11 317": thousands set apart by a thin space
             elif f in ("order_date", "requested_date"):
                 right = right[:3]
             elif f == "payment_terms":
-                right = _run(right)
+                right = _run(right, rtl_row)
             else:
                 right = right[:1]
             v = typed_value(f, right, loc) if right else None

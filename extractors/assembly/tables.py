@@ -15,7 +15,7 @@ import re
 from extractors.assembly.engine import Context, Step
 from extractors.assembly.tagging import LINE_FIELDS, MULTILINE_FIELDS, NUMERIC, WordTag
 from extractors.assembly.values import CODE_PART, MEASURE
-from extractors.geometry import Sheet, x_columns
+from extractors.geometry import Sheet, rtl, x_columns
 from extractors.lexicon import LEXICON
 from extractors.normalize import parse_number
 from intake.domain import Word
@@ -38,6 +38,8 @@ _UNIT_SUFFIX = re.compile(r"\s*\([^)]*\)\s*$")
 
 def _caption_text(ws: list[Word]) -> str:
     # "UnitPrice", "Unit_Price": a spreadsheet's column name in one word; "Cost (USD)": the unit goes
+    if rtl("".join(w.text for w in ws)):
+        ws = list(reversed(ws))  # a right-to-left caption ("מחיר נטו") reads from its right end
     text = " ".join(_CAMEL.sub(" ", w.text) for w in ws).casefold().strip(":")
     return _UNIT_SUFFIX.sub("", text).strip()
 
@@ -158,6 +160,8 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
                     if parse_number(words[i].text, loc) is None:
                         continue
                 elif f == "sku":
+                    if t.field == "line_no" and words[i].text.isdigit() and len(words[i].text) <= 4:
+                        continue  # "Item" heads line numbers as often as codes: a short number the model read as one stays
                     # a code has a digit, or is the letter part of one printed with a space ("ABC 0123")
                     mates = [j2 for j2 in r if col_of[j2] == "sku" and j2 != i]
                     if not any(c.isdigit() for c in words[i].text) and not any(

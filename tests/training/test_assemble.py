@@ -859,3 +859,64 @@ def test_a_table_goes_on_under_its_columns_on_a_page_without_a_header() -> None:
     s.put("Code Description", 20, 60, page=1)
     s.put("Price", 400, 60, page=1)  # a header without a quantity column is not one the service reads
     assert assemble(s.words, s.probs(), ID2LABEL, loc).lines[2].quantity.value == 100
+
+
+def test_right_to_left_caption_names_the_value_left_of_it() -> None:
+    """In a Hebrew row the value follows its caption in reading order: it stands to its left."""
+    s = Sheet()
+    s.word("07/01/2026", 300, 40)
+    s.word('תאריך', 400, 40)
+    s.word('ההצעה:', 360, 40)  # drawn left of "תאריך": read after it
+    s.word("PQ26000005", 300, 60)
+    s.word("מספר", 360, 60)
+    s.word("מחיר", 400, 60)
+    s.word("הצעת", 440, 60)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en", dayfirst=True))
+    assert d.po_number.value == "PQ26000005"
+    assert d.order_date.value == "2026-01-07"
+
+
+def test_right_to_left_column_captions_of_two_words_are_read_from_their_right_end() -> None:
+    """"מחיר נטו" (net price) is printed with "נטו" left of "מחיר"; the table's columns are found."""
+    s = Sheet()
+    # header row, right to left: quantity | item name | item code | net price | total
+    for text, x in (('סה"כ', 20), ("נטו", 80), ("מחיר", 110), ("פריט", 170), ("מפתח", 200), ("פריט", 300),
+                    ("שם", 330), ("כמות", 420)):
+        s.word(text, x, 100)
+    # an item the model read with the quantity taken for a line number
+    s.word("250.00", 20, 120, "B-amount")
+    s.word("25.00", 100, 120, "B-quantity")
+    s.word("106017", 180, 120, "B-sku")
+    s.word("מקלחת", 300, 120, "B-description")
+    s.word("10", 420, 120, "B-line_no")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
+    assert len(d.lines) == 1
+    ln = d.lines[0]
+    assert (ln.quantity.value, ln.unit_price.value, ln.amount.value, ln.sku.value) == (10, 25.0, 250.0, "106017")
+
+
+def test_short_numbers_the_model_reads_as_line_numbers_stay_under_an_item_column() -> None:
+    """"Item" heads line numbers as often as codes: 10, 20 under it stay line numbers when the
+    model read them so, and the code printed beside them is the item's."""
+    s = Sheet()
+    s.put("Item", 20, 100)
+    s.put("Material", 80, 100)
+    s.put("Quantity", 300, 100)
+    s.put("Price", 380, 100)
+    s.put("Amount", 460, 100)
+    for y, no, code in ((120, "10", "XPSN22506B"), (140, "20", "XPSN22510B")):
+        s.word(no, 20, y, "B-line_no")
+        s.word(code, 80, y, "B-sku")
+        s.word("15", 300, y, "B-quantity")
+        s.word("856.00", 380, y, "B-unit_price")
+        s.word("12840.00", 460, y, "B-amount")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
+    assert [ln.sku.value for ln in d.lines] == ["XPSN22506B", "XPSN22510B"]
+    assert [ln.line_no.value for ln in d.lines] == [10, 20]
+
+
+def test_hebrew_documents_write_the_day_first() -> None:
+    from extractors.normalize import detect_locale
+
+    assert detect_locale(["הזמנה", "תאריך", "11/01/2026", "מחיר"]).dayfirst is True
+    assert detect_locale(["Order", "Date", "11/01/2026", "Price"]).dayfirst is None

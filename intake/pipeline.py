@@ -18,16 +18,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import ledger, outbox
 from intake.blobstore import BlobStore, sha256_hex
 from intake.db import make_engine, make_sessionmaker, unit_of_work
 from intake.decide import build_record, decide_order
+from intake.identity import origin_of
 from intake.domain import Channel, Document, DocumentKind, MatchedOrder, OrderDraft, RawMessage
 from intake.errors import IntakeError, InvalidTransition, ReadError, UnsupportedContentType
 from intake.metrics import observe_stage
@@ -207,12 +208,18 @@ class Pipeline:
     # ingest ------------------------------------------------------------------------------
     def ingest(self, data: bytes, *, filename: str | None = None, content_type: str | None = None,
                channel: Channel = Channel.upload, sender: str | None = None, subject: str | None = None,
-               message_id: str | None = None, in_reply_to: str | None = None) -> IngestResult:
-        """Store the bytes first (blob, then ledger row). Same bytes again -> the same message."""
+               message_id: str | None = None, in_reply_to: str | None = None,
+               trusted_partner: str | None = None) -> IngestResult:
+        """Store the bytes first (blob, then ledger row). Same bytes again -> the same message.
+
+        ``sender`` is a hint (what the sender typed); ``trusted_partner`` is the EDI partner the
+        channel proves (the partner's folder, a key bound to the partner), see intake/identity.py.
+        """
         digest = self.blobs.put(data)
         raw = RawMessage(sha256=digest, size=len(data), filename=filename, content_type=content_type,
                          channel=channel, received_at=datetime.now(timezone.utc), sender=sender,
-                         subject=subject, message_id=message_id, in_reply_to=in_reply_to)
+                         subject=subject, message_id=message_id, in_reply_to=in_reply_to,
+                         trusted_partner=trusted_partner)
         for attempt in range(3):
             try:
                 with unit_of_work(self.sm) as s:
@@ -231,13 +238,18 @@ class Pipeline:
 
     # read ---------------------------------------------------------------------------------
     @observe_stage("read", "message_id")  # latency, outcome and the message id on every log line
-    def read_message(self, message_id: str) -> list[str]:
-        """RECEIVED message -> orders. Idempotent: a processed message returns its orders."""
-        with self.sm() as s:
-            m = ledger.get_message(s, message_id)
-            if m.status != MessageStatus.RECEIVED.value:
-                return ledger.message_order_ids(s, m.id)
-            sha, filename = m.sha256, m.filename
+    def read_message(self, message_id: str, *, wait: bool = True) -> list[str]:
+        """RECEIVED message -> orders. Idempotent: a processed message returns its orders.
+
+        A read takes a lease and counts an attempt first (committed), so a message whose reading
+        stops the process (a crash, the OOM killer) is tried at most ``max_read_attempts`` times
+        and then ends FAILED instead of being read again at every restart. While another reader
+        holds the lease, ``wait`` waits for its result (else the orders so far are returned).
+        """
+        claim = self._claim(message_id, wait=wait)
+        if isinstance(claim, list):
+            return claim
+        sha, filename = claim
         drafts: list[OrderDraft] = []
         edi_results: list[Any] = []
         reason: str | None = None
@@ -248,41 +260,88 @@ class Pipeline:
             drafts, edi_results = extract_drafts(data, filename, self.settings, model_extract=self.model_extract)
         except IntakeError as exc:
             reason = exc.reason
+        except RecursionError:
+            reason = "the document is nested too deeply to read"
+        except MemoryError:
+            reason = "reading the document needs more memory than is available"
         except Exception as exc:  # never let one bad message stop the service
             log.exception("reading message %s failed", message_id)
             reason = f"internal error while reading: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+        return self._write_read(message_id, drafts, edi_results, reason)
+
+    def _claim(self, message_id: str, *, wait: bool) -> list[str] | tuple[str, str | None]:
+        """Take the read lease of a RECEIVED message: (sha256, filename) to read, or its order ids
+        when there is nothing to do (already read, another reader holds the lease, out of attempts)."""
+        limits = self.settings.limits
+        lease = timedelta(seconds=limits.reader_timeout_s + 120)
+        deadline = time.monotonic() + lease.total_seconds()
+        while True:
+            with unit_of_work(self.sm) as s:
+                _lock_message(s, message_id)
+                m = ledger.get_message(s, message_id)
+                if m.status != MessageStatus.RECEIVED.value:
+                    return ledger.message_order_ids(s, m.id)
+                now = utcnow()
+                held = m.lease_until is not None and _aware(m.lease_until) > now
+                if not held:
+                    if (m.attempts or 0) >= limits.max_read_attempts:
+                        reason = (f"gave up after {m.attempts} attempts: reading this message stopped the service or "
+                                  "ran out of time every time")
+                        return self._fail_message(s, m, reason)
+                    m.attempts = (m.attempts or 0) + 1
+                    m.lease_until = now + lease
+                    return m.sha256, m.filename
+            if not wait or time.monotonic() > deadline:
+                with self.sm() as s:
+                    return ledger.message_order_ids(s, message_id)
+            time.sleep(0.2)  # another reader is on it: its result is ours
+
+    def _write_read(self, message_id: str, drafts: list[OrderDraft], edi_results: list[Any],
+                    reason: str | None) -> list[str]:
         with unit_of_work(self.sm) as s:
             # lock the message first: two readers of one message (an upload answered with wait, and
-            # a worker sent by the sweep) must not both write orders. A no-op UPDATE takes the row
-            # lock on PostgreSQL and the write lock on SQLite (whose driver starts a transaction
-            # only at the first write), so the second reader waits, then sees PROCESSED.
-            s.execute(update(MessageRow).where(MessageRow.id == message_id).values(status=MessageRow.status)
-                      .execution_options(synchronize_session=False))
+            # a worker sent by the sweep after a lease ran out) must not both write orders
+            _lock_message(s, message_id)
             m = ledger.get_message(s, message_id)
             if m.status != MessageStatus.RECEIVED.value:
                 return ledger.message_order_ids(s, m.id)
-            m.processed_at = utcnow()
-            last = s.scalar(select(func.max(OrderRow.document_index)).where(OrderRow.message_id == m.id))
-            base = 0 if last is None else last + 1  # a re-run numbers its orders after the old ones
             if reason is not None:
-                m.status, m.reason = MessageStatus.FAILED.value, reason
-                o = ledger.create_order(s, m, base, OrderStatus.RECEIVED, actor=self.actor, reason="message stored")
-                ledger.transition(s, o, OrderStatus.FAILED, actor=self.actor, reason=reason)
-                ids = [o.id]
-            else:
-                m.status = MessageStatus.PROCESSED.value
-                ids = []
-                for i, d in enumerate(drafts, base):
-                    o = ledger.create_order(
-                        s, m, i, OrderStatus.RECEIVED, actor=self.actor, reason="message stored",
-                        po_number=_s(d.po_number.value), extractor=d.extractor,
-                        draft=d.model_dump(mode="json"), confidence=_draft_confidence(d),
-                    )
-                    ledger.transition(s, o, OrderStatus.EXTRACTED, actor=self.actor,
-                                      reason=f"{len(d.lines)} line(s) extracted by {d.extractor}")
-                    ids.append(o.id)
-                self._write_acks(s, m, edi_results, stage="receipt")
+                return self._fail_message(s, m, reason)
+            m.processed_at = utcnow()
+            m.lease_until = None
+            base = _next_index(s, m.id)
+            m.status = MessageStatus.PROCESSED.value
+            ids = []
+            for i, d in enumerate(drafts, base):
+                o = ledger.create_order(
+                    s, m, i, OrderStatus.RECEIVED, actor=self.actor, reason="message stored",
+                    po_number=_s(d.po_number.value), extractor=d.extractor,
+                    draft=d.model_dump(mode="json"), confidence=_draft_confidence(d),
+                )
+                ledger.transition(s, o, OrderStatus.EXTRACTED, actor=self.actor,
+                                  reason=f"{len(d.lines)} line(s) extracted by {d.extractor}")
+                ids.append(o.id)
+            self._write_acks(s, m, edi_results, stage="receipt")
             return ids
+
+    def _fail_message(self, s: Session, m: MessageRow, reason: str) -> list[str]:
+        """The message ends FAILED with ``reason``: one FAILED order carries it (the CSR's failed tab)."""
+        m.processed_at = utcnow()
+        m.lease_until = None
+        m.status, m.reason = MessageStatus.FAILED.value, reason
+        o = ledger.create_order(s, m, _next_index(s, m.id), OrderStatus.RECEIVED, actor=self.actor,
+                                reason="message stored")
+        ledger.transition(s, o, OrderStatus.FAILED, actor=self.actor, reason=reason)
+        return [o.id]
+
+    def fail_message(self, message_id: str, reason: str, *, actor: str | None = None) -> list[str]:
+        """Mark a stored message that its channel could not even open FAILED with ``reason``."""
+        with unit_of_work(self.sm) as s:
+            _lock_message(s, message_id)
+            m = ledger.get_message(s, message_id)
+            if m.status in (MessageStatus.PROCESSED.value, MessageStatus.FAILED.value):
+                return ledger.message_order_ids(s, m.id)
+            return self._fail_message(s, m, " ".join(reason.split())[:600])
 
     # match --------------------------------------------------------------------------------
     def catalog(self) -> Any:
@@ -314,8 +373,8 @@ class Pipeline:
             if o.status != OrderStatus.EXTRACTED.value:
                 return
             draft = OrderDraft.model_validate(o.draft)
-            sender = s.get(MessageRow, o.message_id).sender  # type: ignore[union-attr]
-        matched = match_order(draft, self.catalog(), sender=sender or draft.sender)
+            origin = origin_of(s.get(MessageRow, o.message_id), draft)  # type: ignore[arg-type]
+        matched = match_order(draft, self.catalog(), origin=origin, hint_score=self.settings.identity.hint_score)
         with unit_of_work(self.sm) as s:
             o = ledger.get_order(s, order_id, for_update=True)
             if o.status != OrderStatus.EXTRACTED.value:
@@ -448,9 +507,13 @@ class Pipeline:
         return ids
 
     def pending_messages(self, limit: int = 100) -> list[str]:
+        """RECEIVED messages that nobody is reading (no lease, or one that ran out: a crash)."""
+        now = utcnow()
         with self.sm() as s:
-            return list(s.scalars(select(MessageRow.id).where(MessageRow.status == MessageStatus.RECEIVED.value)
-                                  .order_by(MessageRow.received_at).limit(limit)))
+            return list(s.scalars(select(MessageRow.id).where(
+                MessageRow.status == MessageStatus.RECEIVED.value,
+                or_(MessageRow.lease_until.is_(None), MessageRow.lease_until < now))
+                .order_by(MessageRow.received_at).limit(limit)))
 
     def pending_orders(self, limit: int = 100) -> list[str]:
         with self.sm() as s:
@@ -475,7 +538,7 @@ class Pipeline:
             ledger.transition(s, o, OrderStatus.RECEIVED, actor=actor, reason="re-run requested")
             ledger.transition(s, o, OrderStatus.REJECTED, actor=actor, reason="superseded by the re-run")
             m = ledger.get_message(s, o.message_id)
-            m.status, m.reason = MessageStatus.RECEIVED.value, None
+            m.status, m.reason, m.attempts, m.lease_until = MessageStatus.RECEIVED.value, None, 0, None
             # the old orders of the message keep their history; read_message numbers new ones after them
             m_id = m.id
         return self.process_message(m_id)
@@ -508,6 +571,22 @@ def _revision_of(s: Session, customer_id: str | None, po: str, exclude: str) -> 
                                      OrderRow.status.notin_(["FAILED", "REJECTED", "DUPLICATE", "RECEIVED", "EXTRACTED"]))
     stmt = stmt.where(OrderRow.customer_id == customer_id) if customer_id else stmt.where(OrderRow.customer_id.is_(None))
     return s.scalar(stmt.order_by(OrderRow.created_at.desc(), OrderRow.id).limit(1))
+
+
+def _lock_message(s: Session, message_id: str) -> None:
+    """A no-op UPDATE: the row lock on PostgreSQL, the write lock on SQLite (whose driver starts a
+    transaction only at the first write), so a second reader of the message waits here."""
+    s.execute(update(MessageRow).where(MessageRow.id == message_id).values(status=MessageRow.status)
+              .execution_options(synchronize_session=False))
+
+
+def _next_index(s: Session, message_id: str) -> int:
+    last = s.scalar(select(func.max(OrderRow.document_index)).where(OrderRow.message_id == message_id))
+    return 0 if last is None else last + 1  # a re-run numbers its orders after the old ones
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
 def _draft_confidence(d: OrderDraft) -> float:

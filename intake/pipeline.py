@@ -103,9 +103,10 @@ def extract_drafts(data: bytes, filename: str | None, settings: Settings,
         drafts, res = _edi_drafts(data, settings.limits)
         return drafts, [res]
 
-    from extractors.registry import read_bytes
+    from extractors.pool import read_isolated
 
-    docs = read_bytes(data, filename, settings.limits)
+    # in a worker process with a memory and a time limit (Limits.reader_*): one document cannot take the service
+    docs = read_isolated(data, filename, settings.limits)
     drafts: list[OrderDraft] = []
     edi_results: list[Any] = []
     body_docs: list[tuple[int, Document]] = []

@@ -35,6 +35,7 @@ class Limits(BaseModel):
     max_render_pixels: int = 16_000_000  # a page image shown to a CSR (scaled down to fit)
     max_ocr_pixels_per_page: int = 12_000_000  # a page is scaled down to this before OCR (A3 at 250 dpi)
     max_ocr_pixels_per_message: int = 300_000_000  # OCR of all pages of a message together (~35 A4 pages)
+    ocr_page_timeout_s: float = 60.0  # Tesseract on one page (noise can keep it busy for minutes)
     ocr_dpi: int = 300
     ocr_languages: str = "eng+deu+fra"
     # readers run in separate processes with these limits, so one document cannot take the service

@@ -59,10 +59,28 @@ def _domain(addr_or_domain: str) -> str:
     return v.rsplit("@", 1)[-1].rstrip(".")
 
 
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ltd", "plc", "or", "ne", "go"})
+
+
+def _registrable(domain: str) -> bool:
+    """Whether ``domain`` can be someone's own domain: not a TLD ("com") nor a common
+    second-level suffix ("co.uk", "com.au"). An approximation of the public suffix list."""
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return False
+    if len(labels) == 2 and len(labels[1]) == 2 and labels[0] in _SECOND_LEVEL:
+        return False
+    return True
+
+
 def aligned(a: str, b: str) -> bool:
-    """Relaxed DMARC alignment, approximated: the domains are equal or one is a subdomain of the other."""
+    """Relaxed DMARC alignment, approximated: the domains are equal or one is a subdomain of the
+    other, and the shorter one is a registrable domain (never "com" or "co.uk")."""
     a, b = _domain(a), _domain(b)
     if not a or not b:
+        return False
+    short = min(a, b, key=len)
+    if not _registrable(short):
         return False
     return a == b or a.endswith("." + b) or b.endswith("." + a)
 
@@ -165,6 +183,18 @@ def origin_of(message: Any, draft: OrderDraft) -> Origin:
     )
 
 
+def _claimed_partner(m: MatchedOrder, catalog: Any) -> tuple[str, str] | None:
+    """(partner id, customer) that the file's own sender ids name, if any names a customer."""
+    from intake.matching import _SENDER_ROLES, partner_customer
+
+    for role in _SENDER_ROLES:
+        pid = m.draft.partner_ids.get(role)
+        owner = partner_customer(catalog, pid) if pid else None
+        if pid and owner:
+            return pid, owner
+    return None
+
+
 def identity_problems(m: MatchedOrder, catalog: Any) -> list[Problem]:
     """The identity problems of a matched order (see the module docstring). Needs master data."""
     out: list[Problem] = []
@@ -178,10 +208,20 @@ def identity_problems(m: MatchedOrder, catalog: Any) -> list[Problem]:
             out.append(Problem(code="partner_mismatch", field="customer", message=note))
     if cust is not None and not person_chose:
         via = m.customer_via
-        if via == "edi_id_claimed":
-            out.append(Problem(code="unverified_partner", field="customer", message=(
-                f"the EDI partner id in the file names {cust.customer_id}, but it did not come through that "
-                "partner's EDI folder or a key bound to it: an id in a file can be typed by anyone")))
+        claimed = _claimed_partner(m, catalog) if not origin.trusted_partner else None
+        if claimed is not None:
+            pid, owner = claimed
+            owner_row = catalog.customer(owner)
+            vouched = origin.sender_verified and owner_row is not None and known_address(
+                owner_row.email_domains, origin.sender) is not None  # an authenticated mail of that customer
+            if owner != cust.customer_id:
+                out.append(Problem(code="partner_mismatch", field="customer", message=(
+                    f"the file says it is from EDI partner {pid} ({owner}), but the order was matched to "
+                    f"{cust.customer_id}")))
+            elif not vouched:
+                out.append(Problem(code="unverified_partner", field="customer", message=(
+                    f"the file says it is from EDI partner {pid} ({owner}), but it did not come through that "
+                    "partner's EDI folder or a key bound to it: an id in a file can be typed by anyone")))
         elif via == "sender_hint":
             out.append(Problem(code="unverified_sender", field="customer", message=(
                 f"only a header the sender typed ({origin.sender!r}) names {cust.customer_id}: a hint, not proof")))

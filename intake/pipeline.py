@@ -274,7 +274,7 @@ class Pipeline:
         """Take the read lease of a RECEIVED message: (sha256, filename) to read, or its order ids
         when there is nothing to do (already read, another reader holds the lease, out of attempts)."""
         limits = self.settings.limits
-        lease = timedelta(seconds=limits.reader_timeout_s + 120)
+        lease = timedelta(seconds=max(limits.read_lease_s, 1.0))
         deadline = time.monotonic() + lease.total_seconds()
         while True:
             with unit_of_work(self.sm) as s:

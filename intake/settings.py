@@ -44,6 +44,7 @@ class Limits(BaseModel):
     reader_memory_mb: int = 2048  # address-space limit of a reader process (RLIMIT_AS)
     reader_timeout_s: float = 180.0
     max_read_attempts: int = 3  # a message whose reading stopped the process this often ends FAILED
+    read_lease_s: float = 300.0  # a read holding its message longer is presumed dead (a crash) and retried
 
 
 class Decision(BaseModel):

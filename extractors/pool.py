@@ -69,7 +69,8 @@ class _Worker:
     def __init__(self, memory_mb: int) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        env.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract: one thread per read, readers run side by side
+        for var in ("OMP_THREAD_LIMIT", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = "1"  # one thread per read (readers run side by side); thread stacks count against the cap
         self.tmp = tempfile.mkdtemp(prefix="intake-reader-")  # a killed Tesseract's files go with the worker
         env["TMPDIR"] = self.tmp
         self.proc = subprocess.Popen(
@@ -78,6 +79,25 @@ class _Worker:
             start_new_session=True,  # its own process group: a kill takes Tesseract with it
         )
         self.used = 0
+        self.ready = False
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """The worker says it has imported its libraries: its start does not count against a document."""
+        import select
+
+        if self.ready:
+            return
+        out = self.proc.stdout
+        assert out is not None
+        ready, _, _ = select.select([out], [], [], timeout)
+        try:
+            if not ready or _recv(out) != ("ready",):  # type: ignore[arg-type]
+                raise EOFError
+        except (EOFError, OSError, pickle.UnpicklingError):
+            code = self.proc.poll()
+            self.kill()
+            raise ReadError(f"the reader process could not start ({_death(code)})") from None
+        self.ready = True
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -160,14 +180,22 @@ class ReaderPool:
             w = self._take()
             keep = False
             try:
+                w.wait_ready()
                 try:
                     _send(w.proc.stdin, (bytes(data), filename, limits.model_dump(mode="json")))  # type: ignore[arg-type]
                 except (BrokenPipeError, OSError):
                     if attempt == 0:
                         continue  # the idle worker had died: take a fresh one
-                    raise ReadError("the reader process could not be started") from None
+                    try:
+                        w.proc.wait(2)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    raise CorruptDocument(f"the document could not be handed to a reader: {_death(w.proc.poll())}") \
+                        from None
                 w.used += 1
                 answer = self._wait(w, limits.reader_timeout_s)
+                if answer == ("ready",):  # cannot happen after wait_ready; a confused worker is not kept
+                    raise CorruptDocument("the reader process answered out of turn")
                 status, payload, peak = answer
                 _local.peak_mb = peak
                 if status == "ok":
@@ -306,14 +334,26 @@ def _serve(memory_mb: int) -> None:
     import resource
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service decides when readers stop
-    if memory_mb > 0:
-        cap = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    # the libraries first (they count against the cap too, but must not fail half-imported)
+    import extractors.email  # noqa: F401
+    import extractors.ocr  # noqa: F401
+    import extractors.pdf  # noqa: F401
+    import extractors.spreadsheet  # noqa: F401
     from extractors.base import short_reason
     from extractors.registry import read_bytes
 
+    for optional in ("pytesseract", "PIL.Image", "openpyxl", "pypdfium2", "charset_normalizer"):
+        try:
+            __import__(optional)
+        except ImportError:
+            pass
+    if memory_mb > 0:
+        cap = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a library that prints must not corrupt the answers
+    _send(stdout, ("ready",))
     while True:
         try:
             data, filename, limits_json = _recv(stdin)

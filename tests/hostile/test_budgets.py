@@ -148,9 +148,11 @@ def test_a_page_image_of_a_huge_pdf_page_is_scaled_to_the_render_budget(tmp_path
     assert len(data) < 750
     pdf = tmp_path / "huge.pdf"
     pdf.write_bytes(data)
-    code = ("import io,resource,sys; from PIL import Image; from review_ui.render import _pdf_page_png;"
+    # VmHWM, not ru_maxrss: that one keeps the parent's size across fork and exec
+    code = ("import io; from PIL import Image; from review_ui.render import _pdf_page_png;"
             f"png=_pdf_page_png(open({str(pdf)!r},'rb').read(),0,16_000_000); im=Image.open(io.BytesIO(png));"
-            "print(im.size[0],im.size[1],resource.getrusage(resource.RUSAGE_SELF).ru_maxrss//1024)")
+            "hwm=[int(x.split()[1])//1024 for x in open('/proc/self/status') if x.startswith('VmHWM')][0];"
+            "print(im.size[0],im.size[1],hwm)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-500:]
     w, h, peak_mb = (int(v) for v in out.stdout.split())

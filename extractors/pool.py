@@ -16,7 +16,8 @@ there are at most ``Limits.reader_processes`` of them; more concurrent reads wai
 ``Limits.reader_isolation = "inline"`` reads in the calling process (no limits).
 
 Each answer carries the worker's peak resident memory during that read (``last_peak_mb``), so
-benchmarks can report it.
+benchmarks can report it: the larger of the worker's own peak since the read began and the
+largest peak of any program it ran (Tesseract), an upper bound of what one process of the read used.
 """
 
 from __future__ import annotations

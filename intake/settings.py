@@ -32,6 +32,9 @@ class Limits(BaseModel):
     max_cells: int = 1_000_000  # spreadsheet cells (counted in the sheet XML before openpyxl loads it)
     max_merged_cells: int = 100_000  # cells covered by merged ranges (openpyxl makes an object for each)
     max_image_pixels: int = 64_000_000  # decoded pixels of one image (a 600 dpi A4 scan is 35 MP)
+    max_words_per_page: int = 10_000  # words the layout model and line assembly read on one page (a dense
+    # real page has under 2,000; their cost grows faster than the words)
+    max_words_per_document: int = 50_000
     max_render_pixels: int = 16_000_000  # a page image shown to a CSR (scaled down to fit)
     max_ocr_pixels_per_page: int = 12_000_000  # a page is scaled down to this before OCR (A3 at 250 dpi)
     max_ocr_pixels_per_message: int = 300_000_000  # OCR of all pages of a message together (~35 A4 pages)

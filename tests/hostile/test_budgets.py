@@ -250,3 +250,19 @@ def test_a_reader_that_takes_too_long_or_dies_is_stopped_and_the_next_document_r
     # a reader that cannot live at all within its cap dies: the document fails with why
     with pytest.raises((CorruptDocument, ReadError), match="reader"):
         read_isolated(csv, "po.csv", Limits(reader_memory_mb=20, reader_processes=1))
+
+
+def test_a_page_of_more_words_than_the_model_budget_fails_before_the_model_runs(tmp_path: Path) -> None:
+    import random
+
+    r = random.Random(1)
+    words = ["HX-1420", "4", "EA", "2.50", "bolt", "Qty", "PO", "12.00", "total"]
+    text = "\n".join(" ".join(r.choice(words) for _ in range(30)) for _ in range(500))  # 15,000 words, one page
+    pipe = Pipeline(Settings(data_dir=tmp_path / "data"))
+    calls: list[Any] = []
+    pipe.model_extract = lambda doc: calls.append(doc)  # type: ignore[assignment,func-returns-value]
+    (oid,) = pipe.process_message(pipe.ingest(text.encode(), filename="po.txt").message_id)
+    with pipe.sm() as s:
+        o = ledger.get_order(s, oid)
+        assert o.status == "FAILED" and "page 1 has 15000 words, more than the limit of 10000" in (o.reason or "")
+    assert calls == []  # it took a minute of CPU in the model and line assembly before

@@ -28,8 +28,9 @@ class MessageRow(Base):
     receiving mail server authenticated its domain (``sender_auth`` holds its verdict).
     ``trusted_partner`` is the EDI partner the channel itself proves (its folder, a partner key).
 
-    Reading: ``attempts`` counts the reads started, ``lease_until`` marks one in progress; a
-    message whose reading stopped the process ``Limits.max_read_attempts`` times ends FAILED.
+    Reading: ``attempts`` counts the reads started, ``lease_until``/``lease_owner`` mark one in
+    progress (and which process holds it: a dead one's lease is taken over at once on its host);
+    a message whose reading stopped the process ``Limits.max_read_attempts`` times ends FAILED.
     """
 
     __tablename__ = "messages"
@@ -55,6 +56,7 @@ class MessageRow(Base):
     trusted_partner: Mapped[str | None] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(TS)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))  # host:pid:start of the reading process
 
 
 class OrderRow(Base):

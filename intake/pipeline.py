@@ -15,13 +15,15 @@ stage run twice (after a crash, or by two workers) changes nothing the second ti
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import ledger, outbox
@@ -300,14 +302,14 @@ class Pipeline:
                 if m.status != MessageStatus.RECEIVED.value:
                     return ledger.message_order_ids(s, m.id)
                 now = utcnow()
-                held = m.lease_until is not None and _aware(m.lease_until) > now
+                held = m.lease_until is not None and _aware(m.lease_until) > now and not owner_dead(m.lease_owner)
                 if not held:
                     if (m.attempts or 0) >= limits.max_read_attempts:
                         reason = (f"gave up after {m.attempts} attempts: reading this message stopped the service or "
                                   "ran out of time every time")
                         return self._fail_message(s, m, reason)
                     m.attempts = (m.attempts or 0) + 1
-                    m.lease_until = now + lease
+                    m.lease_until, m.lease_owner = now + lease, LEASE_OWNER
                     return m.sha256, m.filename
             if not wait or time.monotonic() > deadline:
                 with self.sm() as s:
@@ -326,7 +328,7 @@ class Pipeline:
             if reason is not None:
                 return self._fail_message(s, m, reason)
             m.processed_at = utcnow()
-            m.lease_until = None
+            m.lease_until = m.lease_owner = None
             base = _next_index(s, m.id)
             m.status = MessageStatus.PROCESSED.value
             ids = []
@@ -345,7 +347,7 @@ class Pipeline:
     def _fail_message(self, s: Session, m: MessageRow, reason: str) -> list[str]:
         """The message ends FAILED with ``reason``: one FAILED order carries it (the CSR's failed tab)."""
         m.processed_at = utcnow()
-        m.lease_until = None
+        m.lease_until = m.lease_owner = None
         m.status, m.reason = MessageStatus.FAILED.value, reason
         o = ledger.create_order(s, m, _next_index(s, m.id), OrderStatus.RECEIVED, actor=self.actor,
                                 reason="message stored")
@@ -525,13 +527,16 @@ class Pipeline:
         return ids
 
     def pending_messages(self, limit: int = 100) -> list[str]:
-        """RECEIVED messages that nobody is reading (no lease, or one that ran out: a crash)."""
+        """RECEIVED messages that nobody is reading: no lease, one that ran out, or one held by a
+        process of this host that is gone (a crash or a kill: taken over at once)."""
         now = utcnow()
         with self.sm() as s:
-            return list(s.scalars(select(MessageRow.id).where(
-                MessageRow.status == MessageStatus.RECEIVED.value,
-                or_(MessageRow.lease_until.is_(None), MessageRow.lease_until < now))
-                .order_by(MessageRow.received_at).limit(limit)))
+            rows = s.execute(select(MessageRow.id, MessageRow.lease_until, MessageRow.lease_owner).where(
+                MessageRow.status == MessageStatus.RECEIVED.value).order_by(MessageRow.received_at)
+                .limit(limit * 4)).all()
+        out = [mid for mid, until, owner in rows
+               if until is None or _aware(until) <= now or owner_dead(owner)]
+        return out[:limit]
 
     def pending_orders(self, limit: int = 100) -> list[str]:
         with self.sm() as s:
@@ -556,7 +561,8 @@ class Pipeline:
             ledger.transition(s, o, OrderStatus.RECEIVED, actor=actor, reason="re-run requested")
             ledger.transition(s, o, OrderStatus.REJECTED, actor=actor, reason="superseded by the re-run")
             m = ledger.get_message(s, o.message_id)
-            m.status, m.reason, m.attempts, m.lease_until = MessageStatus.RECEIVED.value, None, 0, None
+            m.status, m.reason, m.attempts, m.lease_until, m.lease_owner = (
+                MessageStatus.RECEIVED.value, None, 0, None, None)
             # the old orders of the message keep their history; read_message numbers new ones after them
             m_id = m.id
         return self.process_message(m_id)
@@ -589,6 +595,47 @@ def _revision_of(s: Session, customer_id: str | None, po: str, exclude: str) -> 
                                      OrderRow.status.notin_(["FAILED", "REJECTED", "DUPLICATE", "RECEIVED", "EXTRACTED"]))
     stmt = stmt.where(OrderRow.customer_id == customer_id) if customer_id else stmt.where(OrderRow.customer_id.is_(None))
     return s.scalar(stmt.order_by(OrderRow.created_at.desc(), OrderRow.id).limit(1))
+
+
+def _process_token(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc): tells a pid reused by
+    another process from the one that took a lease."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+_HOST = socket.gethostname()[:60]
+LEASE_OWNER = f"{_HOST}:{os.getpid()}:{_process_token(os.getpid()) or '0'}"
+"""This process, as a read lease names its holder."""
+
+
+def owner_dead(owner: str | None) -> bool:
+    """Whether the process holding a lease is known to be gone: it ran on this host and no process
+    with its pid and start time exists. A holder on another host is never judged from here."""
+    if not owner:
+        return False
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != _HOST:
+        return False
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return parts[2] != (_process_token(pid) or "0")
+    token = _process_token(pid)
+    if token is None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return not os.path.isdir("/proc")  # no /proc to compare start times: alive as far as we know
+    return token != parts[2]
 
 
 def _lock_message(s: Session, message_id: str) -> None:

@@ -22,8 +22,7 @@ KILLER = Path(__file__).with_name("killer_resume.py")
 
 def test_a_message_that_kills_the_reader_ends_failed_after_three_starts(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
-    env.update(INTAKE_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1", INTAKE_LIMITS__MAX_READ_ATTEMPTS="3",
-               INTAKE_LIMITS__READ_LEASE_S="1")
+    env.update(INTAKE_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1", INTAKE_LIMITS__MAX_READ_ATTEMPTS="3")
     settings = Settings(data_dir=tmp_path / "data")
     pipe = Pipeline(settings)
     bad = pipe.ingest(b"ISA KILL-ME-NOW: whatever this is, reading it stops the process", filename="x.bin",
@@ -33,8 +32,7 @@ def test_a_message_that_kills_the_reader_ends_failed_after_three_starts(tmp_path
     codes = []
     for _ in range(4):
         p = subprocess.run([sys.executable, str(KILLER)], env=env, capture_output=True, text=True, timeout=120)
-        codes.append(p.returncode)
-        time.sleep(1.1)  # the dead reader's lease runs out (INTAKE_LIMITS__READ_LEASE_S)
+        codes.append(p.returncode)  # the next start takes the dead reader's lease over at once
     assert codes == [-9, -9, -9, 0], (codes, p.stderr[-500:])
     with pipe.sm() as s:
         m = s.get(MessageRow, bad)
@@ -65,3 +63,21 @@ def test_a_lease_keeps_a_second_reader_off_a_message_being_read(tmp_path: Path) 
     with pipe.sm() as s:
         m = s.get(MessageRow, mid)
         assert m is not None and m.status == "RECEIVED" and m.attempts == 1
+
+
+def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once() -> None:
+    from intake.pipeline import LEASE_OWNER, _process_token, owner_dead
+
+    host, pid, token = LEASE_OWNER.rsplit(":", 2)
+    assert not owner_dead(LEASE_OWNER)  # this very process: alive
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        other = f"{host}:{p.pid}:{_process_token(p.pid)}"
+        assert not owner_dead(other)
+        assert owner_dead(f"{host}:{p.pid}:1")  # the pid, reused by another process: not the holder
+    finally:
+        p.kill()
+        p.wait()
+    assert owner_dead(other)
+    assert not owner_dead(f"another-host:{p.pid}:1")  # never judged from here: its lease runs out instead
+    assert not owner_dead(None) and not owner_dead("junk")

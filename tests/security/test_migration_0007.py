@@ -20,7 +20,8 @@ from intake.db import Base
 from intake.migrate import alembic_config, upgrade
 from tests.intake.dbutil import database_url
 
-NEW = {"messages": {"from_addr", "sender_verified", "sender_auth", "trusted_partner", "attempts", "lease_until"},
+NEW = {"messages": {"from_addr", "sender_verified", "sender_auth", "trusted_partner", "attempts", "lease_until",
+                    "lease_owner"},
        "api_keys": {"scopes", "partner"}}
 
 

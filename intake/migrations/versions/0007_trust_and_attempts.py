@@ -2,8 +2,8 @@
 
 Messages: the mail's From (``from_addr``), whether its domain was authenticated by the
 receiving server (``sender_verified``, ``sender_auth``), the EDI partner the channel proves
-(``trusted_partner``), and the read attempts/lease that end a message that keeps stopping the
-process. API keys: ``scopes`` and an optional ``partner``. Keys made before this migration keep
+(``trusted_partner``), and the read attempts/lease (with the process holding it) that end a
+message that keeps stopping the process. API keys: ``scopes`` and an optional ``partner``. Keys made before this migration keep
 every right they had (all four scopes); ``intake apikey list`` shows them.
 
 Revision ID: 0007
@@ -28,6 +28,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('trusted_partner', sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('lease_owner', sa.String(length=128), nullable=True))
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.add_column(sa.Column('scopes', sa.String(length=128), nullable=False,
                                       server_default='read,ingest,review,admin'))
@@ -39,6 +40,7 @@ def downgrade() -> None:
         batch_op.drop_column('partner')
         batch_op.drop_column('scopes')
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_column('lease_owner')
         batch_op.drop_column('lease_until')
         batch_op.drop_column('attempts')
         batch_op.drop_column('trusted_partner')

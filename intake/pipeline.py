@@ -270,24 +270,47 @@ class Pipeline:
         if isinstance(claim, list):
             return claim
         sha, filename = claim
-        drafts: list[OrderDraft] = []
-        edi_results: list[Any] = []
-        reason: str | None = None
+        with _READING_LOCK:
+            _READING.add(message_id)
         try:
-            data = self.blobs.get(sha)
-            if sha256_hex(data) != sha:
-                raise ReadError("stored message is damaged (sha256 mismatch)")
-            drafts, edi_results = extract_drafts(data, filename, self.settings, model_extract=self.model_extract)
-        except IntakeError as exc:
-            reason = exc.reason
-        except RecursionError:
-            reason = "the document is nested too deeply to read"
-        except MemoryError:
-            reason = "reading the document needs more memory than is available"
-        except Exception as exc:  # never let one bad message stop the service
-            log.exception("reading message %s failed", message_id)
-            reason = f"internal error while reading: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return self._write_read(message_id, drafts, edi_results, reason)
+            drafts: list[OrderDraft] = []
+            edi_results: list[Any] = []
+            reason: str | None = None
+            try:
+                data = self.blobs.get(sha)
+                if sha256_hex(data) != sha:
+                    raise ReadError("stored message is damaged (sha256 mismatch)")
+                drafts, edi_results = extract_drafts(data, filename, self.settings, model_extract=self.model_extract)
+            except IntakeError as exc:
+                reason = exc.reason
+            except RecursionError:
+                reason = "the document is nested too deeply to read"
+            except MemoryError:
+                reason = "reading the document needs more memory than is available"
+            except Exception as exc:  # never let one bad message stop the service
+                if _is_db_error(exc):
+                    raise
+                log.exception("reading message %s failed", message_id)
+                reason = f"internal error while reading: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+            return self._write_read(message_id, drafts, edi_results, reason)
+        except BaseException:
+            self._release(message_id)  # the database went away: this read did not happen
+            raise
+        finally:
+            with _READING_LOCK:
+                _READING.discard(message_id)
+
+    def _release(self, message_id: str) -> None:
+        """Give a read's lease back and take its attempt off (best effort: the database may be away;
+        then the lease is this process's own and the next read here takes it over)."""
+        try:
+            with unit_of_work(self.sm) as s:
+                m = s.get(MessageRow, message_id)
+                if m is not None and m.status == MessageStatus.RECEIVED.value and m.lease_owner == LEASE_OWNER:
+                    m.attempts = max(0, (m.attempts or 0) - 1)
+                    m.lease_until = m.lease_owner = None
+        except Exception:  # noqa: BLE001 - nothing more to do here; the lease is recognised as ours
+            log.warning("could not give back the read lease of message %s", message_id)
 
     def _claim(self, message_id: str, *, wait: bool) -> list[str] | tuple[str, str | None]:
         """Take the read lease of a RECEIVED message: (sha256, filename) to read, or its order ids
@@ -302,7 +325,9 @@ class Pipeline:
                 if m.status != MessageStatus.RECEIVED.value:
                     return ledger.message_order_ids(s, m.id)
                 now = utcnow()
-                held = m.lease_until is not None and _aware(m.lease_until) > now and not owner_dead(m.lease_owner)
+                mine_stale = m.lease_owner == LEASE_OWNER and m.id not in _READING  # an aborted read of ours
+                held = (m.lease_until is not None and _aware(m.lease_until) > now and not owner_dead(m.lease_owner)
+                        and not mine_stale)
                 if not held:
                     if (m.attempts or 0) >= limits.max_read_attempts:
                         reason = (f"gave up after {m.attempts} attempts: reading this message stopped the service or "
@@ -535,7 +560,8 @@ class Pipeline:
                 MessageRow.status == MessageStatus.RECEIVED.value).order_by(MessageRow.received_at)
                 .limit(limit * 4)).all()
         out = [mid for mid, until, owner in rows
-               if until is None or _aware(until) <= now or owner_dead(owner)]
+               if until is None or _aware(until) <= now or owner_dead(owner)
+               or (owner == LEASE_OWNER and mid not in _READING)]  # a read of ours that was aborted
         return out[:limit]
 
     def pending_orders(self, limit: int = 100) -> list[str]:
@@ -607,6 +633,8 @@ def _process_token(pid: int) -> str | None:
         return None
 
 
+_READING: set[str] = set()  # messages this process is reading right now
+_READING_LOCK = threading.Lock()
 _HOST = socket.gethostname()[:60]
 LEASE_OWNER = f"{_HOST}:{os.getpid()}:{_process_token(os.getpid()) or '0'}"
 """This process, as a read lease names its holder."""

@@ -54,15 +54,33 @@ def test_a_message_that_kills_the_reader_ends_failed_after_three_starts(tmp_path
 
 
 def test_a_lease_keeps_a_second_reader_off_a_message_being_read(tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from intake.pipeline import LEASE_OWNER, _process_token
+
     pipe = Pipeline(Settings(data_dir=tmp_path / "data", limits={"read_lease_s": 60}))
     mid = pipe.ingest(x12_order("PO-LEASE", 6), filename="po.edi").message_id
-    claim = pipe._claim(mid, wait=False)  # a reader took it (and, say, is still at it)
-    assert isinstance(claim, tuple)
-    assert pipe.pending_messages() == []  # the sweep does not hand it out again
-    assert pipe.read_message(mid, wait=False) == []  # a second reader leaves it alone
+    assert isinstance(pipe._claim(mid, wait=False), tuple)
+    reader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # the reader, elsewhere
+    try:
+        host = LEASE_OWNER.rsplit(":", 2)[0]
+        with pipe.sm() as s:
+            s.execute(update(MessageRow).where(MessageRow.id == mid)
+                      .values(lease_owner=f"{host}:{reader.pid}:{_process_token(reader.pid)}"))
+            s.commit()
+        assert pipe.pending_messages() == []  # the sweep does not hand it out again
+        assert pipe.read_message(mid, wait=False) == []  # a second reader leaves it alone
+        with pipe.sm() as s:
+            m = s.get(MessageRow, mid)
+            assert m is not None and m.status == "RECEIVED" and m.attempts == 1
+    finally:
+        reader.kill()
+        reader.wait()
+    assert pipe.pending_messages() == [mid]  # its reader is gone: the message is handed out again
+    (oid,) = pipe.read_message(mid)
     with pipe.sm() as s:
         m = s.get(MessageRow, mid)
-        assert m is not None and m.status == "RECEIVED" and m.attempts == 1
+        assert m is not None and m.status == "PROCESSED" and m.attempts == 2 and m.lease_owner is None
 
 
 def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once() -> None:

@@ -269,9 +269,7 @@ class Pipeline:
         claim = self._claim(message_id, wait=wait)
         if isinstance(claim, list):
             return claim
-        sha, filename = claim
-        with _READING_LOCK:
-            _READING.add(message_id)
+        sha, filename = claim  # (_claim put the message in _READING, before its lease was committed)
         try:
             drafts: list[OrderDraft] = []
             edi_results: list[Any] = []
@@ -319,27 +317,44 @@ class Pipeline:
         lease = timedelta(seconds=max(limits.read_lease_s, 1.0))
         deadline = time.monotonic() + lease.total_seconds()
         while True:
-            with unit_of_work(self.sm) as s:
-                _lock_message(s, message_id)
-                m = ledger.get_message(s, message_id)
-                if m.status != MessageStatus.RECEIVED.value:
-                    return ledger.message_order_ids(s, m.id)
-                now = utcnow()
-                mine_stale = m.lease_owner == LEASE_OWNER and m.id not in _READING  # an aborted read of ours
-                held = (m.lease_until is not None and _aware(m.lease_until) > now and not owner_dead(m.lease_owner)
-                        and not mine_stale)
-                if not held:
-                    if (m.attempts or 0) >= limits.max_read_attempts:
-                        reason = (f"gave up after {m.attempts} attempts: reading this message stopped the service or "
-                                  "ran out of time every time")
-                        return self._fail_message(s, m, reason)
-                    m.attempts = (m.attempts or 0) + 1
-                    m.lease_until, m.lease_owner = now + lease, LEASE_OWNER
-                    return m.sha256, m.filename
+            added: list[str] = []
+            try:
+                claim = self._try_claim(message_id, lease, limits.max_read_attempts, added)
+            except BaseException:
+                with _READING_LOCK:
+                    _READING.difference_update(added)  # its lease was not committed after all
+                raise
+            if claim is not None:
+                return claim
             if not wait or time.monotonic() > deadline:
                 with self.sm() as s:
                     return ledger.message_order_ids(s, message_id)
             time.sleep(0.2)  # another reader is on it: its result is ours
+
+    def _try_claim(self, message_id: str, lease: timedelta, max_attempts: int,
+                   added: list[str]) -> list[str] | tuple[str, str | None] | None:
+        """One try of ``_claim``: None while another reader holds the lease."""
+        with unit_of_work(self.sm) as s:
+            _lock_message(s, message_id)
+            m = ledger.get_message(s, message_id)
+            if m.status != MessageStatus.RECEIVED.value:
+                return ledger.message_order_ids(s, m.id)
+            now = utcnow()
+            mine_stale = m.lease_owner == LEASE_OWNER and m.id not in _READING  # an aborted read of ours
+            held = (m.lease_until is not None and _aware(m.lease_until) > now and not owner_dead(m.lease_owner)
+                    and not mine_stale)
+            if held:
+                return None
+            if (m.attempts or 0) >= max_attempts:
+                reason = (f"gave up after {m.attempts} attempts: reading this message stopped the service or "
+                          "ran out of time every time")
+                return self._fail_message(s, m, reason)
+            m.attempts = (m.attempts or 0) + 1
+            m.lease_until, m.lease_owner = now + lease, LEASE_OWNER
+            with _READING_LOCK:
+                _READING.add(m.id)  # before the commit: no thread here takes it for an aborted read
+            added.append(m.id)
+            return m.sha256, m.filename
 
     def _write_read(self, message_id: str, drafts: list[OrderDraft], edi_results: list[Any],
                     reason: str | None) -> list[str]:

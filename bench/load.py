@@ -88,6 +88,8 @@ def _decided_at(db_url: str, pos: list[str]) -> dict[str, float]:
                     "SELECT o.po_number, min(e.at) FROM orders o JOIN order_events e ON e.order_id = o.id "
                     "WHERE e.to_status IN ('APPROVED','NEEDS_REVIEW','DUPLICATE','FAILED') GROUP BY o.po_number")):
                 if po in pos and at is not None:
+                    if isinstance(at, str):  # SQLite hands back min() of a timestamp as text
+                        at = __import__("datetime").datetime.fromisoformat(at)
                     out[po] = at.timestamp() if at.tzinfo else at.replace(tzinfo=__import__("datetime").timezone.utc).timestamp()
     finally:
         eng.dispose()

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from intake import ledger
-from intake.api.routes import Caller, SessionDep, require_key
+from intake.api.routes import Caller, Read, Review, SessionDep, require_key
 
 __all__ = ["router"]
 
@@ -24,7 +24,7 @@ class ClarifyIn(BaseModel):
     note: str | None = None  # what the CSR adds to the listed problems
 
 
-@router.post("/api/v1/orders/{order_id}/clarify", status_code=202, tags=["orders"])
+@router.post("/api/v1/orders/{order_id}/clarify", status_code=202, tags=["orders"], dependencies=[Review])
 def clarify(order_id: str, body: ClarifyIn, request: Request, caller: Caller) -> dict[str, Any]:
     """Mail the customer a clarification request listing the order's problems and the note.
 
@@ -38,7 +38,7 @@ def clarify(order_id: str, body: ClarifyIn, request: Request, caller: Caller) ->
         order_id, caller, body.note)
 
 
-@router.get("/api/v1/orders/{order_id}/mails", tags=["orders"])
+@router.get("/api/v1/orders/{order_id}/mails", tags=["orders"], dependencies=[Read])
 def order_mails(order_id: str, session: SessionDep) -> list[dict[str, Any]]:
     """The customer replies of an order: kind, recipient, Message-ID, status."""
     from connectors.models import OutgoingMailRow

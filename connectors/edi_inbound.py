@@ -10,6 +10,14 @@ partner may still be writing it). It is stored (content-addressed: the same file
 same message), read and moved; a crash before the move finds the file again and the ledger
 recognises it. Acknowledgments that the pipeline writes to ``<data_dir>/outbound`` (rows in
 ``outbound_documents``) are copied to the partner's ``out/`` folder.
+
+The folder is the partner's channel: its name is the partner the order comes from
+(``trusted_partner``), so name it after one of the customer's EDI ids or its customer id. An
+EDI id inside a file is only what the file claims (``intake/identity.py``).
+
+Nothing outside the folder is read: a symbolic link (to a file or a folder) is never followed,
+and a file larger than ``INTAKE_LIMITS__MAX_UPLOAD_BYTES`` is not read; both are moved to
+``failed/`` with the reason (the link itself, not what it points to).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -41,10 +50,15 @@ SUBDIRS = ("in", "processed", "failed", "out")
 
 
 def partner_dirs(root: Path) -> list[Path]:
-    """The partner folders under ``root`` (every sub-folder not starting with a dot)."""
+    """The partner folders under ``root``: every real sub-folder not starting with a dot (a
+    symbolic link to a folder elsewhere is not one)."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for p in root.iterdir() if not p.name.startswith(".") and not p.is_symlink() and p.is_dir())
+
+
+class _Refused(Exception):
+    """A file that is not read: it goes to failed/ with this reason."""
 
 
 @dataclass
@@ -100,22 +114,63 @@ class EdiFolderWatcher:
         now = time.monotonic()
         for pdir in partner_dirs(self.root):
             for sub in SUBDIRS:
-                (pdir / sub).mkdir(exist_ok=True)
-            for f in sorted((pdir / "in").iterdir()):
-                if not f.is_file() or _SKIP.search(f.name) or not self._ready(f, now):
-                    continue
-                self._seen.pop(f, None)
-                try:
-                    out.append(self._take(pdir.name, f))
-                except OSError as exc:  # vanished or unreadable: try again on the next pass
-                    log.warning("EDI file %s: %s", f, exc)
+                p = pdir / sub
+                if p.is_symlink():
+                    log.warning("EDI folder %s is a symbolic link: not followed, partner %s skipped", p, pdir.name)
+                    break
+                p.mkdir(exist_ok=True)
+            else:
+                for f in sorted((pdir / "in").iterdir()):
+                    if _SKIP.search(f.name):
+                        continue
+                    if f.is_symlink():
+                        out.append(self._refuse(pdir.name, f, "a symbolic link: links are not followed out of the "
+                                                               "partner's folder; put the file itself in in/"))
+                        continue
+                    if not f.is_file() or not self._ready(f, now):
+                        continue
+                    self._seen.pop(f, None)
+                    try:
+                        out.append(self._take(pdir.name, f))
+                    except _Refused as exc:
+                        out.append(self._refuse(pdir.name, f, str(exc)))
+                    except OSError as exc:  # vanished or unreadable: try again on the next pass
+                        log.warning("EDI file %s: %s", f, exc)
         self.copy_acknowledgments()
         return out
 
+    def _read(self, f: Path) -> bytes:
+        """The file's bytes, opened without following a link, and never more than the limit."""
+        limit = self.pipeline.settings.limits.max_upload_bytes
+        fd = os.open(f, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise _Refused("not a regular file")
+            if st.st_size > limit:
+                raise _Refused(f"the file has {st.st_size} bytes, more than the limit of {limit} (not read)")
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise _Refused(f"the file grew past the limit of {limit} bytes while it was read")
+        return data
+
+    def _refuse(self, partner: str, f: Path, reason: str) -> FileResult:
+        """Move ``f`` (a link itself, never its target) to failed/ with the reason; not stored."""
+        self._seen.pop(f, None)
+        dest = _unique(f.parent.parent / "failed" / f.name)
+        os.rename(f, dest)  # renames a link, not what it points to
+        dest.with_name(dest.name + ".reason.txt").write_text(f"{reason}\nnot stored\n", encoding="utf-8")
+        log.warning("EDI %s/%s: FAILED: %s", partner, f.name, reason)
+        result = FileResult(partner, f.name, None, "failed", dest, reason)
+        if self.on_file is not None:
+            self.on_file(result)
+        return result
+
     def _take(self, partner: str, f: Path) -> FileResult:
-        data = f.read_bytes()
+        data = self._read(f)
         pipe = self.pipeline
-        res = pipe.ingest(data, filename=f.name, channel=Channel.edi_folder, sender=partner)
+        # the folder is the partner's own channel: it proves the partner (an id in the file only claims one)
+        res = pipe.ingest(data, filename=f.name, channel=Channel.edi_folder, sender=partner, trusted_partner=partner)
         pipe.process_message(res.message_id)  # read now: the file's fate depends on it
         with pipe.sm() as s:
             m = s.get(MessageRow, res.message_id)
@@ -156,8 +211,8 @@ class EdiFolderWatcher:
                 if m is None or m.channel != Channel.edi_folder.value or not partner:
                     continue
                 pdir = self.root / partner
-                if not pdir.is_dir():
-                    continue
+                if pdir.is_symlink() or not pdir.is_dir() or (pdir / "out").is_symlink():
+                    continue  # nothing is written through a link out of the partner's folder
                 src = self.outbound_dir / doc.filename
                 if not src.is_file():
                     log.warning("acknowledgment %s is missing from %s", doc.filename, self.outbound_dir)

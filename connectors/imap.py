@@ -3,10 +3,14 @@
     MailboxWatcher.run_forever()   connect (IMAPS or STARTTLS), SELECT, sync, IDLE (or poll),
                                    sync again on EXISTS; reconnect with backoff on any failure
     MailboxWatcher.sync()          fetch new UIDs with BODY.PEEK[] (the server's \\Seen is left
-                                   alone until the mail is safely stored), store, then flag
-                                   (\\Seen + keyword) or move each one
-    store_mail()                   one unit of work: the ledger message, the seen row, the
-                                   mailbox cursor, the attachment hashes and any reply note
+                                   alone until the mail is safely stored), store, flag
+                                   (\\Seen + keyword) or move each one, then check it
+    store_raw()                    one unit of work before any parsing: the blob, a STORED
+                                   ledger message, the seen row and the mailbox cursor
+    check_mail()                   parse headers and MIME (a failure: the message is FAILED
+                                   with its reason, the next mail goes on), then recognise
+                                   duplicates and replies; counts attempts, so a mail that
+                                   stops the process ends FAILED after a few starts
 
 Bookkeeping (connectors/models.py): ``channel_state`` keeps (UIDVALIDITY, last stored UID) per
 mailbox and ``mail_seen`` every (mailbox, UIDVALIDITY, UID) stored, committed together with the
@@ -50,8 +54,10 @@ from intake.domain import Channel, RawMessage
 from intake.errors import ConfigError
 from intake.models import MessageRow, OrderRow
 from intake.settings import ImapMailbox
+from intake.states import MessageStatus
 
-__all__ = ["MailInfo", "StoreResult", "parse_mail", "store_mail", "MailboxWatcher", "connect", "reply_text"]
+__all__ = ["MailInfo", "StoreResult", "parse_mail", "store_raw", "check_mail", "store_mail", "MailboxWatcher", "connect",
+           "reply_text"]
 
 log = logging.getLogger("connectors.imap")
 
@@ -74,6 +80,9 @@ class MailInfo:
     inner_message_ids: list[str]  # Message-IDs of mails attached or forwarded inside (message/rfc822)
     text: str  # the plain-text body (for a reply's note)
     auto_submitted: bool  # an auto-reply, bounce or list mail: never answered
+    from_addr: str | None = None  # the From address (what DKIM/DMARC align with)
+    sender_verified: bool = False  # a trusted receiving server authenticated the From domain
+    sender_auth: str | None = None  # that server's verdict
 
 
 def _ids(value: str | None) -> list[str]:
@@ -85,8 +94,14 @@ def _addr(value: str | None) -> str | None:
     return addr.strip().lower() or None
 
 
-def parse_mail(data: bytes) -> MailInfo:
-    """Headers, attachment hashes and body text of a raw RFC 822 mail."""
+def parse_mail(data: bytes, trusted_authserv_ids: tuple[str, ...] | list[str] = ()) -> MailInfo:
+    """Headers, attachment hashes and body text of a raw RFC 822 mail.
+
+    May raise anything a hostile mail provokes (RecursionError for MIME nested thousands deep):
+    ``check_mail`` turns that into a FAILED message.
+    """
+    from intake.identity import authentication_verdict, mail_address
+
     msg = email.message_from_bytes(data, policy=email.policy.default)
 
     def header(m: Message, key: str) -> str | None:
@@ -140,6 +155,12 @@ def parse_mail(data: bytes) -> MailInfo:
     walk(msg, 0)
     auto = (header(msg, "auto-submitted") or "no").lower() != "no" or (header(msg, "precedence") or "").lower() in (
         "bulk", "list", "junk") or bool(header(msg, "list-id"))
+    from_addr = mail_address(header(msg, "from"))
+    try:
+        results = [str(v) for v in (msg.get_all("authentication-results") or [])]
+    except Exception:  # a header the policy cannot parse: no verdict
+        results = []
+    verdict = authentication_verdict(results, from_addr, trusted_authserv_ids)
     return MailInfo(
         sha256=hashlib.sha256(data).hexdigest(),
         message_id=(_ids(header(msg, "message-id")) or [None])[0],
@@ -151,6 +172,9 @@ def parse_mail(data: bytes) -> MailInfo:
         inner_message_ids=inner,
         text="\n".join(texts),
         auto_submitted=auto,
+        from_addr=from_addr,
+        sender_verified=verdict.verified,
+        sender_auth=verdict.summary,
     )
 
 
@@ -170,7 +194,8 @@ def reply_text(text: str, limit: int = 1000) -> str:
 
 @dataclass
 class StoreResult:
-    """What store_mail did: ``outcome`` ingested | duplicate | reply | seen (already stored)."""
+    """What happened to one mail: ``outcome`` stored (not yet checked) | ingested | duplicate |
+    reply | failed (could not be parsed: the message is FAILED with the reason) | seen (already)."""
 
     outcome: str
     message_id: str | None  # the ledger message this mail is (or duplicates)
@@ -222,29 +247,102 @@ def _known_attachment(s: Session, sha: str) -> str | None:
     return str(mid) if mid else None
 
 
-def store_mail(pipeline: Any, data: bytes, *, mailbox: str, uidvalidity: int, uid: int,
-               actor: str = "imap") -> StoreResult:
-    """Store one fetched mail in one unit of work (see the module docstring for the rules).
+def store_raw(pipeline: Any, data: bytes, *, mailbox: str, uidvalidity: int, uid: int) -> StoreResult:
+    """Store one fetched mail before anything reads it: the blob, a STORED ledger message, the
+    seen row and the mailbox cursor, in one unit of work. Nothing here parses the mail, so no
+    mail can stop the mailbox: ``check_mail`` reads it afterwards.
 
-    The blob is written first (content-addressed, harmless to repeat); the ledger message, the
-    seen row, the attachment hashes, any history note and the mailbox cursor commit together.
+    Outcomes: ``seen`` (this UID was stored before), ``duplicate`` (the same bytes are already a
+    message), ``stored`` (a new STORED message for ``check_mail``).
     """
-    info = parse_mail(data)
+    sha = hashlib.sha256(data).hexdigest()
     pipeline.blobs.put(data)
-    raw = RawMessage(sha256=info.sha256, size=len(data), filename=(info.subject or "mail")[:200] + ".eml",
-                     content_type="message/rfc822", channel=Channel.imap, received_at=datetime.now(timezone.utc),
-                     sender=info.sender, subject=info.subject, message_id=info.message_id,
-                     in_reply_to=info.in_reply_to)
     with unit_of_work(pipeline.sm) as s:
         seen = s.scalar(select(SeenMailRow).where(SeenMailRow.mailbox == mailbox, SeenMailRow.uidvalidity == uidvalidity,
                                                   SeenMailRow.uid == uid))
         if seen is not None:
             return StoreResult("seen", seen.message_id, seen.reason)
-        res = _classify_and_store(s, info, raw, actor)
-        s.add(SeenMailRow(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, rfc822_message_id=info.message_id,
-                          sha256=info.sha256, message_id=res.message_id, outcome=res.outcome, reason=res.reason))
+        existing = s.scalar(select(MessageRow).where(MessageRow.sha256 == sha))
+        if existing is not None:
+            existing.duplicate_hits = (existing.duplicate_hits or 0) + 1
+            res = StoreResult("duplicate", existing.id, f"same bytes as message {existing.id}")
+        else:
+            raw = RawMessage(sha256=sha, size=len(data), filename="mail.eml", content_type="message/rfc822",
+                             channel=Channel.imap, received_at=datetime.now(timezone.utc))
+            row, _ = ledger.record_message(s, raw, status=MessageStatus.STORED.value)
+            res = StoreResult("stored", row.id)
+        s.add(SeenMailRow(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, sha256=sha, message_id=res.message_id,
+                          outcome=res.outcome, reason=res.reason))
         _advance(s, mailbox, uidvalidity, uid)
     return res
+
+
+def check_mail(pipeline: Any, message_id: str, *, actor: str = "imap") -> StoreResult:
+    """Read the headers and MIME structure of a STORED mail, then recognise duplicates and replies
+    (see the module docstring). Any failure to parse it (a RecursionError on MIME nested
+    thousands deep, a mail over the size limit) ends the message FAILED with the reason.
+
+    Each check counts an attempt first (committed): a mail whose check stops the process is
+    tried at most ``Limits.max_read_attempts`` times, then ends FAILED, never read at every start.
+    """
+    limits = pipeline.settings.limits
+    with unit_of_work(pipeline.sm) as s:
+        m = s.get(MessageRow, message_id)
+        if m is None or m.status != MessageStatus.STORED.value:
+            return StoreResult("seen", message_id, m.reason if m is not None else "message vanished")
+        if (m.attempts or 0) >= limits.max_read_attempts:
+            reason = f"gave up after {m.attempts} attempts: checking this mail stopped the service every time"
+            sha = None
+        else:
+            m.attempts = (m.attempts or 0) + 1
+            sha, size, reason = m.sha256, m.size, None
+    if reason is None and size > limits.max_upload_bytes:
+        reason = f"the mail has {size} bytes, more than the limit of {limits.max_upload_bytes}"
+    info: MailInfo | None = None
+    if reason is None:
+        try:
+            data = pipeline.blobs.get(sha)
+            info = parse_mail(data, pipeline.settings.identity.authserv_ids)
+        except RecursionError:
+            reason = "the mail could not be parsed: its MIME parts are nested too deeply"
+        except MemoryError:
+            reason = "the mail could not be parsed: it needs more memory than is available"
+        except Exception as exc:  # whatever a hostile mail provokes: this mail fails, the mailbox goes on
+            reason = f"the mail could not be parsed: {type(exc).__name__}: {exc}".splitlines()[0][:300]
+    if info is None:
+        pipeline.fail_message(message_id, reason or "the mail could not be parsed", actor=actor)
+        _update_seen(pipeline, message_id, "failed", reason)
+        log.warning("mail %s FAILED: %s", message_id, reason)
+        return StoreResult("failed", message_id, reason)
+    with unit_of_work(pipeline.sm) as s:
+        row = s.get(MessageRow, message_id)
+        if row is None or row.status != MessageStatus.STORED.value:
+            return StoreResult("seen", message_id, row.reason if row is not None else None)
+        row.sender, row.subject, row.rfc822_message_id, row.in_reply_to = (
+            info.sender, info.subject, info.message_id, info.in_reply_to)
+        row.from_addr, row.sender_verified, row.sender_auth = info.from_addr, info.sender_verified, info.sender_auth
+        row.filename = (info.subject or "mail")[:200] + ".eml"
+        res = _classify(s, row, info, actor)
+        seen = s.scalar(select(SeenMailRow).where(SeenMailRow.message_id == message_id, SeenMailRow.outcome == "stored"))
+        if seen is not None:
+            seen.outcome, seen.reason, seen.rfc822_message_id = res.outcome, res.reason, info.message_id
+    return res
+
+
+def store_mail(pipeline: Any, data: bytes, *, mailbox: str, uidvalidity: int, uid: int,
+               actor: str = "imap") -> StoreResult:
+    """``store_raw`` then ``check_mail``: one fetched mail stored, then read (see the module docstring)."""
+    res = store_raw(pipeline, data, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
+    if res.outcome != "stored" or res.message_id is None:
+        return res
+    return check_mail(pipeline, res.message_id, actor=actor)
+
+
+def _update_seen(pipeline: Any, message_id: str, outcome: str, reason: str | None) -> None:
+    with unit_of_work(pipeline.sm) as s:
+        for seen in s.scalars(select(SeenMailRow).where(SeenMailRow.message_id == message_id,
+                                                        SeenMailRow.outcome == "stored")):
+            seen.outcome, seen.reason = outcome, reason
 
 
 def _mark_done(row: MessageRow, reason: str) -> None:
@@ -252,28 +350,29 @@ def _mark_done(row: MessageRow, reason: str) -> None:
     row.status, row.reason, row.processed_at = "PROCESSED", reason, datetime.now(timezone.utc)
 
 
-def _classify_and_store(s: Session, info: MailInfo, raw: RawMessage, actor: str) -> StoreResult:
-    # 1. the same bytes: the ledger already has this message
-    existing = s.scalar(select(MessageRow).where(MessageRow.sha256 == info.sha256))
-    if existing is not None:
-        existing.duplicate_hits = (existing.duplicate_hits or 0) + 1
-        return StoreResult("duplicate", existing.id, f"same bytes as message {existing.id}")
-    # 2. the same Message-ID (a re-send), or the original mail inside a forward
+def _to_read(row: MessageRow) -> None:
+    """A mail that the pipeline reads: its own attempts budget starts now."""
+    row.status, row.attempts = MessageStatus.RECEIVED.value, 0
+
+
+def _classify(s: Session, row: MessageRow, info: MailInfo, actor: str) -> StoreResult:
+    # 1. the same bytes were recognised by store_raw; 2. the same Message-ID (a re-send), or the
+    # original mail inside a forward
     ids = [i for i in [info.message_id, *info.inner_message_ids] if i]
     if ids:
-        dup = s.scalar(select(MessageRow).where(MessageRow.rfc822_message_id.in_(ids))
+        dup = s.scalar(select(MessageRow).where(MessageRow.rfc822_message_id.in_(ids), MessageRow.id != row.id)
                        .order_by(MessageRow.received_at).limit(1))
         if dup is not None:
-            return _store_duplicate(s, raw, dup, f"same Message-ID {dup.rfc822_message_id} as message {dup.id}")
+            return _duplicate(row, dup, f"same Message-ID {dup.rfc822_message_id} as message {dup.id}")
     # 3. a reply in one of our threads
     order_id = _thread_order(s, info)
     new_docs = [(sha, fn) for sha, fn in info.attachments if _known_attachment(s, sha) is None]
     if order_id is not None:
-        row, _ = ledger.record_message(s, raw)
         note = reply_text(info.text)
         data = {"message_id": row.id, "from": info.sender, "subject": info.subject, "text": note}
         if new_docs:
             _remember_attachments(s, row.id, info)
+            _to_read(row)
             ledger.add_event(s, order_id, None, None, actor, f"customer replied with a new document (message {row.id}); "
                              "it is read as a possible revision of this order", kind="note", data=data)
             return StoreResult("reply", row.id, f"reply to order {order_id} with a new document", order_id,
@@ -286,18 +385,17 @@ def _classify_and_store(s: Session, info: MailInfo, raw: RawMessage, actor: str)
     if info.attachments and not new_docs:
         first = _known_attachment(s, info.attachments[0][0])
         dup = s.get(MessageRow, first) if first else None
-        if dup is not None:
-            return _store_duplicate(s, raw, dup, f"same attachment bytes as message {dup.id}")
+        if dup is not None and dup.id != row.id:
+            return _duplicate(row, dup, f"same attachment bytes as message {dup.id}")
     # 5. a new mail: read by the pipeline
-    row, created = ledger.record_message(s, raw)
     _remember_attachments(s, row.id, info)
-    return StoreResult("ingested", row.id, None, new_message=created)
+    _to_read(row)
+    return StoreResult("ingested", row.id, None, new_message=True)
 
 
-def _store_duplicate(s: Session, raw: RawMessage, original: MessageRow, reason: str) -> StoreResult:
+def _duplicate(row: MessageRow, original: MessageRow, reason: str) -> StoreResult:
     """Keep the bytes (nothing is lost) as a message marked duplicate-of, with no order."""
     original.duplicate_hits = (original.duplicate_hits or 0) + 1
-    row, _ = ledger.record_message(s, raw)
     _mark_done(row, "duplicate: " + reason)
     return StoreResult("duplicate", row.id, reason, extra={"duplicate_of": original.id})
 
@@ -409,7 +507,7 @@ class MailboxWatcher:
         if reconcile and last:
             old: list[Any] = ["UID", f"1:{last}"] + ([] if self.mb.move_to else ["UNKEYWORD", self.keyword.decode()])
             uids = sorted(set(uids) | set(client.search(old)))
-        out: list[StoreResult] = []
+        out: list[StoreResult] = self.check_leftovers()
         for i in range(0, len(uids), 20):
             batch = uids[i:i + 20]
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
@@ -417,15 +515,36 @@ class MailboxWatcher:
                 item = fetched.get(uid)
                 if item is None or b"BODY[]" not in item:
                     continue  # expunged meanwhile
-                res = store_mail(self.pipeline, bytes(item[b"BODY[]"]), mailbox=self.key,
-                                 uidvalidity=uidvalidity, uid=uid)
-                if res.new_message and self.submit is not None:
-                    self.submit(res.message_id)  # type: ignore[arg-type]
-                self._finish(client, uid)
-                if self.on_stored is not None:
-                    self.on_stored(res)
+                res = store_raw(self.pipeline, bytes(item[b"BODY[]"]), mailbox=self.key,
+                                uidvalidity=uidvalidity, uid=uid)
+                self._finish(client, uid)  # stored: the mailbox moves on, whatever reading it does next
+                if res.outcome == "stored" and res.message_id:
+                    res = check_mail(self.pipeline, res.message_id)
+                self._done(res)
                 out.append(res)
                 log.info("mailbox %s uid %s: %s %s", self.key, uid, res.outcome, res.reason or res.message_id)
+        return out
+
+    def _done(self, res: StoreResult) -> None:
+        if res.new_message and self.submit is not None:
+            self.submit(res.message_id)  # type: ignore[arg-type]
+        if self.on_stored is not None:
+            self.on_stored(res)
+
+    def check_leftovers(self) -> list[StoreResult]:
+        """Check the mails of this mailbox that were stored but never checked (the process stopped
+        in between, perhaps because of that very mail: its attempts count)."""
+        with self.pipeline.sm() as s:
+            ids = list(s.scalars(select(SeenMailRow.message_id).join(MessageRow, MessageRow.id == SeenMailRow.message_id)
+                                 .where(SeenMailRow.mailbox == self.key, SeenMailRow.outcome == "stored",
+                                        MessageRow.status == MessageStatus.STORED.value).order_by(SeenMailRow.id)))
+        out = []
+        for mid in ids:
+            res = check_mail(self.pipeline, mid)
+            self._done(res)
+            out.append(res)
+            log.info("mailbox %s: stored mail %s checked after a restart: %s %s", self.key, mid, res.outcome,
+                     res.reason or "")
         return out
 
     def _finish(self, client: Any, uid: int) -> None:

@@ -408,15 +408,15 @@ def _ocr_page(page: Any, index: int, width: float, height: float, limits: Limits
     """Render one page (displayed orientation) and OCR it; boxes mapped back to points."""
     from extractors.ocr import ocr_image, require_tesseract
 
+    from extractors.ocr import fit_pixels
+
     require_tesseract()
     scale = limits.ocr_dpi / 72.0
-    # cap the bitmap size: a huge page at 300 dpi would take gigabytes
-    max_side = 10000
-    if max(width, height) * scale > max_side:
-        scale = max_side / max(width, height)
-    bitmap = page.render(scale=scale)
+    # the bitmap is made no bigger than OCR reads (a huge page at 300 dpi would take gigabytes)
+    scale *= fit_pixels(width * scale, height * scale, limits.max_ocr_pixels_per_page)
+    bitmap = page.render(scale=scale, grayscale=True)
     image = bitmap.to_pil()
-    words, _w, _h = ocr_image(image, limits.ocr_languages, page_index=index)
+    words, _w, _h = ocr_image(image, limits.ocr_languages, page_index=index, limits=limits)
     k = 1.0 / scale
     mapped = [
         Word(text=w.text, box=(round(w.box[0] * k, 2), round(w.box[1] * k, 2), round(w.box[2] * k, 2), round(w.box[3] * k, 2)), page=index, conf=w.conf)

@@ -288,8 +288,11 @@ def read_bytes(data: bytes, filename: str | None = None, limits: Limits | None =
     reader = reader_for(kind)
     if not reader.is_available():
         raise ReadError(f"the {reader.name} reader is not installed (content type {kind})")
+    from extractors.ocr import ocr_budget
+
     try:
-        docs = reader.read(bytes(data), limits, filename)
+        with ocr_budget(limits):  # all OCR of this message (its attachments too) shares one budget
+            docs = reader.read(bytes(data), limits, filename)
     except ReadError:
         raise
     except IntakeError as exc:  # e.g. an EdiError from a peer module: still a read failure

@@ -6,7 +6,11 @@ Each sheet becomes a page. A cell's text is split into words; x comes from the c
 Formulas give their cached values (``data_only=True``), dates are ISO strings.
 
 An XLSX is a zip: its directory is checked for bombs (total expanded size, compression
-ratio, number of entries) before openpyxl inflates anything.
+ratio, number of entries) before openpyxl inflates anything. Then each sheet's XML is streamed
+through once (``check_sheets``), still before openpyxl: its declared dimension, the number of
+cells and the cells covered by merged ranges must fit ``Limits.max_cells`` and
+``Limits.max_merged_cells`` (openpyxl makes an object for every cell of a merged range: one
+range A3:XFD1048576 in a 5 KB file would take gigabytes).
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ __all__ = [
     "decode_text",
     "sniff_delimiter",
     "format_cell",
+    "check_sheets",
+    "SheetStats",
 ]
 
 MAX_ZIP_ENTRIES = 10_000
 MAX_RATIO = 200  # an XML part compresses ~10-30x; hundreds is a bomb
-MAX_CELLS = 2_000_000
+MAX_COLS, MAX_ROWS = 16_384, 1_048_576  # Excel's grid
 _COL_GAP = 2  # blank characters between two columns
 _TOKEN = re.compile(r"\S+")
 
@@ -63,6 +69,104 @@ def check_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
         if info.flag_bits & 0x1:
             raise EncryptedDocument("the zip entries are encrypted")
     return zf
+
+
+_TAG = rb"<(?:[A-Za-z_][\w.-]*:)?"
+_CELL = re.compile(_TAG + rb"c[\s/>]")
+_MERGE = re.compile(_TAG + rb"mergeCell\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+_DIMENSION = re.compile(_TAG + rb"dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?$")
+_CHUNK = 1 << 20
+_NOT_SHEETS = ("[content_types]", "docprops/", "xl/theme/", "xl/styles", "xl/sharedstrings", "xl/drawings/",
+               "xl/charts/", "xl/workbook.xml", "xl/calcchain", "xl/externallinks/", "customxml/")
+
+
+def _range(ref: str) -> tuple[int, int, int, int] | None:
+    """(min_col, min_row, max_col, max_row) of an A1 range, clamped to the grid; None if unreadable."""
+    m = _REF.match(ref.strip())
+    if not m:
+        return None
+
+    def col(letters: str) -> int:
+        n = 0
+        for ch in letters.upper():
+            n = n * 26 + ord(ch) - 64
+        return n
+
+    c1, r1 = col(m.group(1)), int(m.group(2))
+    c2, r2 = (col(m.group(3)), int(m.group(4))) if m.group(3) else (c1, r1)
+    c1, c2 = sorted((min(max(c1, 1), MAX_COLS), min(max(c2, 1), MAX_COLS)))
+    r1, r2 = sorted((min(max(r1, 1), MAX_ROWS), min(max(r2, 1), MAX_ROWS)))
+    return c1, r1, c2, r2
+
+
+class SheetStats:
+    """What one sheet's XML declares, counted without building it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cells = 0
+        self.merged_cells = 0
+        self.merges = 0
+        self.dimension: str | None = None
+        self.declared_cells = 0  # the area of the declared dimension
+
+    def feed(self, part: bytes) -> None:
+        self.cells += len(_CELL.findall(part))
+        for ref in _MERGE.findall(part):
+            rng = _range(ref.decode("ascii", "replace"))
+            if rng is not None:
+                self.merges += 1
+                self.merged_cells += (rng[2] - rng[0] + 1) * (rng[3] - rng[1] + 1)
+        if self.dimension is None:
+            m = _DIMENSION.search(part)
+            if m:
+                self.dimension = m.group(1).decode("ascii", "replace")[:40]
+                rng = _range(self.dimension)
+                if rng is not None:
+                    self.declared_cells = (rng[2] - rng[0] + 1) * (rng[3] - rng[1] + 1)
+
+
+def check_sheets(zf: zipfile.ZipFile, limits: Limits) -> list[SheetStats]:
+    """Stream every worksheet's XML once (bounded memory: 1 MB at a time) and refuse, before
+    openpyxl builds anything, a workbook with more cells or merged cells than the limits."""
+    out: list[SheetStats] = []
+    cells = merged = 0
+    for info in zf.infolist():
+        name = info.filename
+        # a sheet may live anywhere its relationship points: every XML part but the known others
+        if not name.lower().endswith(".xml") or name.lower().startswith(_NOT_SHEETS):
+            continue
+        st = SheetStats(name)
+        try:
+            with zf.open(info) as fh:
+                tail = b""
+                while True:
+                    chunk = fh.read(_CHUNK)
+                    buf = tail + chunk
+                    if not chunk:
+                        st.feed(buf)
+                        break
+                    cut = buf.rfind(b"<")
+                    if cut <= 0 or len(buf) - cut > _CHUNK:  # no tag boundary to keep: take it all
+                        cut = len(buf)
+                    st.feed(buf[:cut])
+                    tail = buf[cut:]
+                    if st.cells + cells > limits.max_cells or st.merged_cells + merged > limits.max_merged_cells:
+                        break
+        except Exception as exc:  # zlib.error, BadZipFile, CRC errors...: a broken part is a broken file
+            raise CorruptDocument(f"the spreadsheet is not a readable zip: {short_reason(exc)}") from None
+        cells += st.cells
+        merged += st.merged_cells
+        out.append(st)
+        sheet = name.rsplit("/", 1)[-1]
+        if cells > limits.max_cells:
+            dim = f" (declared range {st.dimension})" if st.dimension else ""
+            raise LimitExceeded(f"the workbook has more than {limits.max_cells} cells{dim}: {sheet} alone has {st.cells}")
+        if merged > limits.max_merged_cells:
+            raise LimitExceeded(f"the workbook's merged ranges cover more than {limits.max_merged_cells} cells "
+                                f"({sheet}: {st.merges} range(s), {st.merged_cells} cells)")
+    return out
 
 
 def _decimals(number_format: str) -> int | None:
@@ -164,10 +268,13 @@ class XlsxReader:
         import openpyxl
 
         zf = check_zip(data, limits)
-        names = set(zf.namelist())
-        zf.close()
-        if "xl/workbook.xml" not in names:
-            raise CorruptDocument("the zip holds no xl/workbook.xml: not an XLSX workbook")
+        try:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" not in names:
+                raise CorruptDocument("the zip holds no xl/workbook.xml: not an XLSX workbook")
+            check_sheets(zf, limits)  # cells and merged ranges, before openpyxl allocates any
+        finally:
+            zf.close()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
@@ -194,8 +301,8 @@ class XlsxReader:
                 # sheet whose formatting reaches row 1,048,576
                 existing = ws._cells  # openpyxl's cell store, stable since 2.x
                 total += len(existing)
-                if total > MAX_CELLS:
-                    raise LimitExceeded(f"the workbook has more than {MAX_CELLS} cells")
+                if total > limits.max_cells:
+                    raise LimitExceeded(f"the workbook has more than {limits.max_cells} cells")
                 min_r = min((r for r, _ in existing), default=1)
                 min_c = min((c for _, c in existing), default=1)
                 cells: dict[tuple[int, int], tuple[str, int]] = {}
@@ -315,8 +422,8 @@ class CsvReader:
                     value = _cell_text(value)
                     if value:
                         cells[(r, c)] = (value, 1)
-                if len(cells) > MAX_CELLS:
-                    raise LimitExceeded(f"the CSV has more than {MAX_CELLS} cells")
+                if len(cells) > limits.max_cells:
+                    raise LimitExceeded(f"the CSV has more than {limits.max_cells} cells")
         except csv.Error as exc:
             raise CorruptDocument(f"the CSV could not be parsed: {short_reason(exc)}") from None
         if not cells:

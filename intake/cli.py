@@ -76,7 +76,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 @app.command()
 def ingest(files: Annotated[list[Path], typer.Argument(help="order files: .eml, PDF, image, spreadsheet, EDI")],
-           as_json: Annotated[bool, typer.Option("--json", help="print the orders as JSON")] = False) -> None:
+           as_json: Annotated[bool, typer.Option("--json", help="print the orders as JSON")] = False,
+           partner: Annotated[Optional[str], typer.Option(
+               help="the EDI partner these files come from, as its own channel would prove it (you vouch for "
+                    "it); without it an EDI id inside a file is only a hint")] = None) -> None:
     """Store and process files synchronously on the configured ledger; print the resulting orders."""
     from intake import ledger
     from intake.db import unit_of_work
@@ -94,7 +97,7 @@ def ingest(files: Annotated[list[Path], typer.Argument(help="order files: .eml, 
             _err(f"{f}: {exc.strerror or exc}")
             failed += 1
             continue
-        res = pipe.ingest(data, filename=f.name, channel=Channel.cli)
+        res = pipe.ingest(data, filename=f.name, channel=Channel.cli, trusted_partner=partner)
         if not res.duplicate:
             pipe.process_message(res.message_id)
         else:
@@ -213,15 +216,64 @@ def synth(n: Annotated[int, typer.Option("--n", help="how many documents")] = 20
 # --- API keys, database --------------------------------------------------------------------
 
 @apikey_app.command("create")
-def apikey_create(name: str) -> None:
+def apikey_create(
+    name: str,
+    scope: Annotated[Optional[list[str]], typer.Option(
+        "--scope", help="read | ingest | review | admin (repeat for several; default: read, ingest, review). "
+                        "A channel that only uploads needs ingest alone.")] = None,
+    partner: Annotated[Optional[str], typer.Option(
+        help="bind the key to an EDI partner id: its uploads come from that partner's channel")] = None,
+) -> None:
     """Create an API key; the key is printed alone on the last line (it is stored hashed)."""
     from intake import ledger
     from intake.db import unit_of_work
 
+    from intake.errors import ConfigError
+
+    try:
+        scopes = ledger.parse_scopes(",".join(scope)) if scope else ledger.DEFAULT_SCOPES
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     with unit_of_work(_sm()) as s:
-        key = ledger.create_api_key(s, name)
-    sys.stderr.write(f"API key {name!r} created; keep it now, it cannot be shown again:\n")
+        key = ledger.create_api_key(s, name, scopes=scopes, partner=partner)
+    bound = f", partner {partner}" if partner else ""
+    sys.stderr.write(f"API key {name!r} created (scopes {', '.join(scopes)}{bound}); keep it now, it cannot be "
+                     "shown again:\n")
     sys.stdout.write(key + "\n")
+
+
+@apikey_app.command("list")
+def apikey_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+                all_keys: Annotated[bool, typer.Option("--all", help="revoked keys too")] = False) -> None:
+    """The API keys: id, prefix, name, scopes, partner, when created and last used (never the key)."""
+    from intake import ledger
+
+    with _sm()() as s:
+        rows = ledger.list_api_keys(s, include_revoked=all_keys)
+        items = [{"id": r.id, "prefix": r.prefix, "name": r.name, "scopes": r.scopes, "partner": r.partner,
+                  "created_at": r.created_at, "last_used_at": r.last_used_at, "revoked_at": r.revoked_at}
+                 for r in rows]
+    if as_json:
+        _out(items)
+        return
+    for k in items:
+        ts = lambda v: v.isoformat(timespec="seconds") if v else "never"  # noqa: E731
+        state = f"revoked {ts(k['revoked_at'])}" if k["revoked_at"] else f"last used {ts(k['last_used_at'])}"
+        sys.stdout.write(f"{k['id']:>4}  {k['prefix']}  {k['name']:<24} {k['scopes']:<26} "
+                         f"{k['partner'] or '-':<14} {state}\n")
+    sys.stdout.write(f"{len(items)} key(s)\n")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(ref: Annotated[str, typer.Argument(help="the key's id, prefix (oik_...) or name")]) -> None:
+    """Revoke a key: every request with it is refused (401) from now on."""
+    from intake import ledger
+    from intake.db import unit_of_work
+
+    with unit_of_work(_sm()) as s:
+        rows = ledger.revoke_api_key(s, ref)
+        for r in rows:
+            sys.stdout.write(f"revoked key {r.id} {r.prefix} {r.name!r}\n")
 
 
 @db_app.command("upgrade")
@@ -292,8 +344,10 @@ def outbox_redrive(outbox_id: int) -> None:
     from intake import outbox
     from intake.db import unit_of_work
 
+    import getpass
+
     with unit_of_work(_sm()) as s:
-        _out(outbox.outbox_json(outbox.redrive(s, outbox_id)))
+        _out(outbox.outbox_json(outbox.redrive(s, outbox_id, actor=f"cli:{getpass.getuser()}")))
 
 
 @outbox_app.command("relay")

@@ -19,7 +19,7 @@ from intake.settings import Decision
 from intake.states import OrderStatus
 
 __all__ = ["Verdict", "decide_order", "build_record", "record_fingerprint", "required_field_problems", "DecisionScore",
-           "decision_score"]
+           "decision_score", "blocking_problems"]
 
 
 @dataclass
@@ -73,6 +73,19 @@ def record_fingerprint(record: dict[str, Any]) -> str:
                   for ln in record.get("lines", [])],
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def blocking_problems(problems: list[Any] | None) -> list[dict[str, Any]]:
+    """Problems a person must fix, or knowingly override, before approving (UI and API alike).
+
+    Every error but low extraction confidence: a person looking at the order is what settles that.
+    """
+    out = []
+    for p in problems or []:
+        d = p.model_dump(mode="json") if isinstance(p, Problem) else dict(p)
+        if d.get("severity", "error") == "error" and d.get("code") != "low_confidence":
+            out.append(d)
+    return out
 
 
 def required_field_problems(m: MatchedOrder) -> list[Problem]:

@@ -17,7 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from intake.settings import Settings
@@ -80,7 +80,8 @@ def prepare_demo(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
     if not marker.exists():
         n = 0
         for f in sorted((FIXTURES / "orders").glob("*/input.*")):
-            res = pipe.ingest(f.read_bytes(), filename=f.name, channel=Channel.demo)
+            data = f.read_bytes()
+            res = pipe.ingest(data, filename=f.name, channel=Channel.demo, trusted_partner=_edi_partner(data))
             if not res.duplicate:
                 pipe.process_message(res.message_id)
                 n += 1
@@ -89,28 +90,48 @@ def prepare_demo(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
     return info
 
 
+def _edi_partner(data: bytes) -> str | None:
+    """The demo plays each EDI partner's own channel (its folder) for the partner's sample files."""
+    from extractors.edi import parse_edi, sniff_edi
+    from intake.errors import IntakeError
+
+    if not sniff_edi(data):
+        return None
+    try:
+        orders = parse_edi(data).orders
+    except IntakeError:
+        return None
+    return orders[0].sender if orders else None
+
+
 def _demo_csr(settings: Settings, pipe: Any, *, host: str, port: int) -> dict[str, str]:
-    """A demo CSR login for the review UI (password kept in ``<data>/demo-csr-password.txt``)."""
+    """Demo logins for the review UI: a CSR and an admin, each with its own random password (kept
+    in ``<data>/demo-<name>-password.txt``, mode 600, and printed by the banner)."""
     from intake.db import unit_of_work
     from intake.errors import NotFound
-    from intake.users import add_user, get_user
+    from intake.users import add_user, get_user, set_password
 
-    password = _secret_file(settings, "demo-csr-password.txt", lambda: "demo-" + secrets.token_urlsafe(9))
+    passwords: dict[str, str] = {}
     with unit_of_work(pipe.sm) as s:
         for name in ("csr", "admin"):  # the admin also sees users, webhooks, thresholds and models
+            fresh = not (settings.data_dir / f"demo-{name}-password.txt").is_file()
+            passwords[name] = _secret_file(settings, f"demo-{name}-password.txt",
+                                           lambda: "demo-" + secrets.token_urlsafe(12))
             try:
                 get_user(s, name)
+                if fresh:  # a data folder from before per-user passwords: the printed one must work
+                    set_password(s, name, passwords[name])
             except NotFound:
-                add_user(s, name, name, password)
+                add_user(s, name, name, passwords[name])
     return {"review_url": f"http://{host}:{port}/review",
-            "csr_login": f"csr / {password}   (admin: admin / {password})"}
+            "csr_login": f"csr / {passwords['csr']}", "admin_login": f"admin / {passwords['admin']}"}
 
 
 def demo_router(settings: Settings) -> APIRouter:
     """A webhook receiver for the demo: verifies signatures and keeps the last deliveries."""
     from standardwebhooks.webhooks import Webhook
 
-    from intake.api.routes import require_key
+    from intake.api.routes import Read
 
     router = APIRouter(prefix="/demo", tags=["demo"])
 
@@ -126,7 +147,7 @@ def demo_router(settings: Settings) -> APIRouter:
                               "po_number": payload.get("po_number"), "lines": len(payload.get("lines", []))})
         return JSONResponse({"ok": True})
 
-    @router.get("/webhooks", dependencies=[Depends(require_key)])
+    @router.get("/webhooks", dependencies=[Read])
     def received() -> dict[str, Any]:
         """What the demo receiver got (signatures verified)."""
         return {"received": list(_received)}
@@ -144,7 +165,7 @@ def print_banner(info: dict[str, Any]) -> None:
     w(f"  upload       curl -H 'Authorization: Bearer {info['api_key']}' -F file=@fixtures/orders/<case>/input.edi "
       f"{info['url']}/api/v1/messages\n")
     w(f"  webhooks     {info['webhook_url']}  (received: GET {info['url']}/demo/webhooks)\n")
-    for k in ("review_url", "csr_login"):
+    for k in ("review_url", "csr_login", "admin_login"):
         if k in info:
             w(f"  {k:<12} {info[k]}\n")
     if info.get("ingested") is not None:

@@ -30,6 +30,7 @@ __all__ = [
     "MatchCandidate",
     "MatchedLine",
     "MatchedOrder",
+    "Origin",
     "Problem",
     "OrderLine",
     "HistoryEntry",
@@ -74,10 +75,14 @@ class RawMessage(_Model):
     content_type: str | None = None
     channel: Channel = Channel.upload
     received_at: datetime
-    sender: str | None = None  # mail From address or EDI sender id
+    sender: str | None = None  # what the sender typed (mail Reply-To/From, X-Intake-Sender): a hint
     subject: str | None = None
     message_id: str | None = None  # RFC 822 Message-ID
     in_reply_to: str | None = None
+    from_addr: str | None = None  # a mail's From address
+    sender_verified: bool = False  # the receiving server authenticated the From domain (DKIM/SPF/DMARC)
+    sender_auth: str | None = None  # that server's verdict, for the CSR
+    trusted_partner: str | None = None  # the EDI partner the channel proves (its folder, a partner key)
 
 
 class Word(_Model):
@@ -249,14 +254,34 @@ class MatchedLine(_Model):
     list_price: float | None = None
 
 
+class Origin(_Model):
+    """Where an order came from and what proves who sent it (``intake/identity.py``).
+
+    ``sender`` is typed by the sender (a mail's From, an upload's X-Intake-Sender header): a
+    hint, never proof. ``trusted_partner`` is proven by the channel (the partner's own EDI
+    folder, an API key bound to the partner). ``sender_verified``: the receiving mail server
+    authenticated the From domain (DKIM, SPF or DMARC pass, from a trusted authserv-id).
+    """
+
+    channel: str = "upload"
+    sender: str | None = None
+    mail: bool = False  # the order came in a mail (IMAP, or an uploaded .eml)
+    sender_verified: bool = False
+    sender_auth: str | None = None
+    trusted_partner: str | None = None
+
+
 class MatchedOrder(_Model):
     draft: OrderDraft
     customer_id: str | None = None
     customer_score: float = 0.0
     customer_via: str = ""
     ship_to_code: str | None = None
+    ship_to_unknown: bool = False  # the order names a ship-to that is none of the customer's
     lines: list[MatchedLine] = PField(default_factory=list)
     masters_loaded: bool = False
+    origin: Origin | None = None  # None: matched before origins were kept (no identity checks)
+    identity_notes: list[str] = PField(default_factory=list)  # claims that disagree (EDI id vs channel)
 
 
 class Problem(_Model):

@@ -14,6 +14,7 @@
     ├── RequiredFieldsMissing(fields)
     ├── InvalidTransition(from_, to)
     ├── NotFound
+    ├── ApprovalBlocked           problems that block approval remain (override needed)
     └── DeliveryError             webhook delivery failed
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 __all__ = [
     "IntakeError", "ConfigError", "ReadError", "UnsupportedContentType", "EmptyDocument",
     "EncryptedDocument", "CorruptDocument", "LimitExceeded", "EdiError", "NotAnOrder",
-    "ExtractionError", "RequiredFieldsMissing", "InvalidTransition", "NotFound", "DeliveryError",
+    "ExtractionError", "RequiredFieldsMissing", "InvalidTransition", "NotFound", "ApprovalBlocked", "DeliveryError",
 ]
 
 
@@ -95,6 +96,10 @@ class InvalidTransition(IntakeError):
 
 class NotFound(IntakeError):
     code = "not_found"
+
+
+class ApprovalBlocked(IntakeError):
+    code = "approval_blocked"
 
 
 class DeliveryError(IntakeError):

@@ -19,7 +19,8 @@ from intake.states import OrderStatus, check_transition
 __all__ = [
     "new_id", "record_message", "get_message", "create_order", "get_order", "transition",
     "add_event", "order_history", "to_order", "list_orders", "message_order_ids",
-    "create_api_key", "verify_api_key", "po_exists", "order_json", "outbound_docs", "outbox_rows",
+    "create_api_key", "verify_api_key", "list_api_keys", "revoke_api_key", "parse_scopes", "SCOPES",
+    "DEFAULT_SCOPES", "po_exists", "order_json", "outbound_docs", "outbox_rows",
 ]
 
 
@@ -27,7 +28,7 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def record_message(session: Session, raw: RawMessage) -> tuple[MessageRow, bool]:
+def record_message(session: Session, raw: RawMessage, *, status: str = "RECEIVED") -> tuple[MessageRow, bool]:
     """Insert the message unless the same bytes are already there. Returns (row, created)."""
     existing = session.scalar(select(MessageRow).where(MessageRow.sha256 == raw.sha256))
     if existing is not None:
@@ -37,7 +38,8 @@ def record_message(session: Session, raw: RawMessage) -> tuple[MessageRow, bool]
         id=new_id(), sha256=raw.sha256, size=raw.size, filename=raw.filename,
         content_type=raw.content_type, channel=raw.channel.value, sender=raw.sender,
         subject=raw.subject, rfc822_message_id=raw.message_id, in_reply_to=raw.in_reply_to,
-        status="RECEIVED", received_at=raw.received_at,
+        status=status, received_at=raw.received_at, from_addr=raw.from_addr, sender_verified=raw.sender_verified,
+        sender_auth=raw.sender_auth, trusted_partner=raw.trusted_partner, attempts=0,
     )
     session.add(row)
     session.flush()
@@ -175,20 +177,86 @@ def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(session: Session, name: str) -> str:
+SCOPES = ("read", "ingest", "review", "admin")
+"""read: orders, messages, deliveries, metrics, docs; ingest: upload messages; review: approve,
+reject, re-run, ask the customer; admin: everything, re-drive webhooks included."""
+DEFAULT_SCOPES = ("read", "ingest", "review")
+
+
+def parse_scopes(values: Any) -> tuple[str, ...]:
+    """Scopes from a list or a comma-separated string, checked and in canonical order."""
+    items = values.split(",") if isinstance(values, str) else list(values or [])
+    wanted = {str(v).strip().lower() for v in items if str(v).strip()}
+    unknown = sorted(wanted - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scope {unknown[0]!r}: use {', '.join(SCOPES)}")
+    if not wanted:
+        raise ValueError(f"a key needs at least one scope ({', '.join(SCOPES)})")
+    return tuple(sc for sc in SCOPES if sc in wanted)
+
+
+def create_api_key(session: Session, name: str, *, scopes: Any = DEFAULT_SCOPES, partner: str | None = None) -> str:
+    """A new key (returned once; only its hash is kept) with ``scopes`` and an optional ``partner``.
+
+    A partner key is an EDI partner's channel: its uploads carry that partner as proven identity.
+    """
+    from intake.errors import ConfigError
+
+    name = " ".join((name or "").split())
+    if not name or len(name) > 128:
+        raise ConfigError("an API key needs a name of 1-128 characters")
+    try:
+        scope_list = parse_scopes(scopes)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    partner = (partner or "").strip() or None
+    if partner is not None and len(partner) > 128:
+        raise ConfigError("a partner id has at most 128 characters")
     key = "oik_" + secrets.token_urlsafe(32)
-    session.add(ApiKeyRow(name=name, prefix=key[:10], key_hash=_hash_key(key)))
+    session.add(ApiKeyRow(name=name, prefix=key[:10], key_hash=_hash_key(key), scopes=",".join(scope_list),
+                          partner=partner))
     session.flush()
     return key
 
 
 def verify_api_key(session: Session, key: str) -> ApiKeyRow | None:
-    if not key:
+    if not key or len(key) > 200:
         return None
     row = session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == _hash_key(key), ApiKeyRow.revoked_at.is_(None)))
     if row is not None:
         row.last_used_at = utcnow()
     return row
+
+
+def list_api_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKeyRow]:
+    stmt = select(ApiKeyRow).order_by(ApiKeyRow.id)
+    if not include_revoked:
+        stmt = stmt.where(ApiKeyRow.revoked_at.is_(None))
+    return list(session.scalars(stmt))
+
+
+def revoke_api_key(session: Session, ref: str) -> list[ApiKeyRow]:
+    """Revoke the live key(s) named by ``ref``: an id, a prefix (``oik_AbCdEf``) or a name.
+
+    A name shared by several live keys is refused (say which one by id or prefix).
+    """
+    ref = (ref or "").strip()
+    live = list_api_keys(session, include_revoked=False)
+    hits = [r for r in live if str(r.id) == ref] or [r for r in live if ref.startswith("oik_") and r.prefix == ref[:10]]
+    if not hits:
+        hits = [r for r in live if r.name == ref]
+        if len(hits) > 1:
+            ids = ", ".join(f"{r.id} ({r.prefix})" for r in hits)
+            from intake.errors import ConfigError
+
+            raise ConfigError(f"{len(hits)} live keys are named {ref!r}: revoke one by id or prefix: {ids}")
+    if not hits:
+        raise NotFound(f"no live API key {ref!r} (give its id, prefix or name; `intake apikey list` shows them)")
+    now = utcnow()
+    for r in hits:
+        r.revoked_at = now
+    session.flush()
+    return hits
 
 
 def outbound_docs(session: Session, message_id: str | None = None) -> list[OutboundDocRow]:

@@ -3,9 +3,11 @@
 Matching runs over an in-memory ``Catalog`` (built once from the database with
 ``Catalog.load(session)``, or from plain lists), so it is pure and fast:
 
-- customer: EDI partner id, sender address / mail domain, then names, aliases and addresses
-  printed on the document (rapidfuzz), each with a score 0..1 and ``via``;
-- ship-to: by code, then fuzzy address against the customer's ship-tos;
+- customer: the EDI partner the channel proves, an authenticated sender address / mail domain,
+  then hints a sender can type (capped below approval, see ``intake/identity.py``) and names,
+  aliases and addresses printed on the document (rapidfuzz), each with a score 0..1 and ``via``;
+- ship-to: by code, then the address (its numbers must all be printed) against the customer's
+  ship-tos; a printed ship-to that is none of them is flagged (``ship_to_unknown``);
 - lines, in order of trust: the customer's cross-reference (customer items and learned
   cross-references), our SKU as printed, a normalised SKU, an item code printed inside the
   description (our SKU or a manufacturer part number), then the description against product
@@ -44,7 +46,7 @@ from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from intake.domain import LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft
+from intake.domain import LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft, Origin
 from intake.masters import (
     CustomerItemRow,
     CustomerRow,
@@ -400,6 +402,7 @@ class CustomerMatch:
     customer_id: str | None
     score: float
     via: str
+    notes: list[str] = field(default_factory=list)  # claims that disagree with the proven identity
 
 
 class Catalog:
@@ -798,35 +801,100 @@ def _name_norm(s: str) -> str:
 # ---------------------------------------------------------------- customer
 
 
-def match_customer(draft: OrderDraft, catalog: Catalog, *, sender: str | None = None) -> CustomerMatch:
-    """The customer by EDI partner id, sender address or domain, then printed names/addresses."""
+HINT_SCORE = 0.85
+"""The highest score an identity the sender can type gets (below the default approval threshold):
+a From address or domain not authenticated by a trusted server, an X-Intake-Sender header, an EDI
+partner id inside a file that did not come through that partner's channel."""
+
+_SENDER_ROLES = ("isa_sender", "gs_sender", "unb_sender", "BY", "OB")  # partner ids that say who sends
+
+
+def partner_customer(catalog: Catalog, partner: str | None) -> str | None:
+    """The customer behind an EDI partner name: one of its EDI ids, or its customer id."""
+    if not partner:
+        return None
+    cid = catalog._by_edi.get(_edi_key(partner))
+    if cid:
+        return cid
+    p = partner.strip().lower()
+    return next((c for c in catalog.customers if c.lower() == p), None)
+
+
+def match_customer(draft: OrderDraft, catalog: Catalog, *, sender: str | None = None,
+                   origin: Origin | None = None, hint_score: float = HINT_SCORE) -> CustomerMatch:
+    """The customer, by evidence first, then by hints and printed names (see intake/identity.py).
+
+    - ``edi_channel`` (1.0): the partner the channel proves (its EDI folder, a partner key);
+    - ``email``/``email_domain`` (0.99/0.97/0.93): a From address or domain of the customer that a
+      trusted mail server authenticated;
+    - hints, at most ``hint_score``: ``edi_id_claimed`` (a partner id in the file), ``email``/
+      ``email_domain`` unauthenticated, ``sender_hint`` (an id typed in a header);
+    - ``name`` (at most 0.95): names, aliases and addresses printed on the document.
+
+    ``sender`` (without ``origin``) is an unauthenticated hint.
+    """
     if not catalog.customers:
         return CustomerMatch(None, 0.0, "")
-    ids = [*draft.partner_ids.values()]
-    for s in (sender, draft.sender):
-        if s and "@" not in s:
-            ids.append(s)
-    for v in ids:
+    origin = origin or Origin(sender=sender or draft.sender, mail=bool((sender or draft.sender or "").count("@")))
+    notes: list[str] = []
+    # 1. the channel proves the partner
+    trusted = partner_customer(catalog, origin.trusted_partner)
+    if trusted:
+        for role in _SENDER_ROLES:
+            v = draft.partner_ids.get(role)
+            other = catalog._by_edi.get(_edi_key(str(v))) if v else None
+            if other and other != trusted:
+                notes.append(f"the file names EDI partner {v} ({other}) but came through the channel of partner "
+                             f"{origin.trusted_partner} ({trusted})")
+                break
+        return CustomerMatch(trusted, 1.0, "edi_channel", notes)
+    if origin.trusted_partner:
+        notes.append(f"partner {origin.trusted_partner!r} of this channel is not in the master data (name the folder or "
+                     "key after one of the customer's EDI ids or its customer id)")
+    cands: list[CustomerMatch] = []
+    # 2. a mail sender (authenticated: evidence; otherwise a hint)
+    addr = origin.sender if origin.sender and "@" in origin.sender else None
+    if addr:
+        a = addr.strip().strip("<>").lower()
+        m = re.search(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", a)
+        if m:
+            email, domain = m.group(0), m.group(1)
+            verified = origin.sender_verified
+            if email in catalog._by_email:
+                cands.append(CustomerMatch(catalog._by_email[email], 0.99 if verified else hint_score, "email"))
+            else:
+                parts = domain.split(".")
+                for i in range(len(parts) - 1):  # sub.domain.com -> domain.com
+                    owners = catalog._by_domain.get(".".join(parts[i:]))
+                    if owners:
+                        if len(set(owners)) == 1:
+                            score = (0.97 if i == 0 else 0.93) if verified else hint_score
+                            cands.append(CustomerMatch(owners[0], score, "email_domain"))
+                        break  # shared domain: fall through to names
+    # 3. EDI partner ids claimed by the file, or typed in a header: hints
+    for v in draft.partner_ids.values():
         cid = catalog._by_edi.get(_edi_key(str(v)))
         if cid:
-            return CustomerMatch(cid, 1.0, "edi_id")
-    for s in (sender, draft.sender):
-        if not s or "@" not in s:
-            continue
-        addr = s.strip().strip("<>").lower()
-        m = re.search(r"[\w.+\-]+@([\w\-]+(?:\.[\w\-]+)+)", addr)
-        if not m:
-            continue
-        email, domain = m.group(0), m.group(1)
-        if email in catalog._by_email:
-            return CustomerMatch(catalog._by_email[email], 0.99, "email")
-        parts = domain.split(".")
-        for i in range(len(parts) - 1):  # sub.domain.com -> domain.com
-            owners = catalog._by_domain.get(".".join(parts[i:]))
-            if owners:
-                if len(set(owners)) == 1:
-                    return CustomerMatch(owners[0], 0.97 if i == 0 else 0.93, "email_domain")
-                break  # shared domain: fall through to names
+            cands.append(CustomerMatch(cid, hint_score, "edi_id_claimed"))
+            break
+    for s in (origin.sender, sender):
+        if s and "@" not in s:
+            cid = catalog._by_edi.get(_edi_key(str(s)))
+            if cid:
+                cands.append(CustomerMatch(cid, hint_score, "sender_hint"))
+                break
+    # 4. printed names, aliases and addresses
+    named = _match_by_name(draft, catalog)
+    if named is not None:
+        cands.append(named)
+    if not cands:
+        return CustomerMatch(None, 0.0, "", notes)
+    best = max(cands, key=lambda c: c.score)  # the first of equals: evidence, then claims, then names
+    best.notes = notes
+    return best
+
+
+def _match_by_name(draft: OrderDraft, catalog: Catalog) -> CustomerMatch | None:
     texts = [f.value for f in (draft.buyer, draft.bill_to, draft.ship_to) if f.present and isinstance(f.value, str)]
     # a party is named by its name; its whole block (raw, row by row) may name the company too
     texts += [f.raw.replace("\n", ", ") for f in (draft.buyer, draft.bill_to) if f.present and f.raw
@@ -844,34 +912,58 @@ def match_customer(draft: OrderDraft, catalog: Catalog, *, sender: str | None = 
             best = (ranked[0][1], ranked[0][0], second)
     s1, cid, s2 = best
     if cid is None or s1 < 0.6:
-        return CustomerMatch(None, 0.0, "")
+        return None
     # a name matched by wording is less sure than an id; a close runner-up lowers it further
     score = s1 * 0.95 * min(1.0, 0.5 + (s1 - s2) / 0.2)
     return CustomerMatch(cid, round(score, 4), "name")
 
 
-def _match_ship_to(draft: OrderDraft, catalog: Catalog, customer_id: str | None) -> str | None:
+def _ship_to_fits(text: str, st: ShipTo) -> bool:
+    """A printed ship-to is this address: its street number is printed, no other postal code is,
+    and most of its words are there. A name alone, or the company at another address, is not."""
+    known = _name_norm(st.address or st.name or "").replace(",", " ").split()
+    printed = _name_norm(text).replace(",", " ").split()
+    if not known:
+        return False
+    nums = [t for t in known if t.isdigit()]
+    if nums and nums[0] not in printed:
+        return False  # another house number (or none)
+    if any(t.isdigit() and len(t) >= 4 and t not in known for t in printed):
+        return False  # another postal code
+    def has(word: str) -> bool:  # "dr" and "drive" are one word
+        return any(p == word or (len(min(p, word, key=len)) >= 2 and (p.startswith(word) or word.startswith(p)))
+                   for p in printed)
+    return sum(1 for t in known if has(t)) / len(known) >= 0.6
+
+
+def _match_ship_to(draft: OrderDraft, catalog: Catalog, customer_id: str | None) -> tuple[str | None, bool]:
+    """(the customer's ship-to code, whether the order names a ship-to that is none of them)."""
     if not customer_id:
-        return None
+        return None, False
     sts = catalog.ship_tos.get(customer_id, [])
     if not sts:
-        return None
+        return None, False
     text = draft.ship_to.value if draft.ship_to.present and isinstance(draft.ship_to.value, str) else ""
     ids = [v for k, v in draft.partner_ids.items() if k.upper() in ("ST", "DP", "SHIP_TO")]
     for s in sts:
         if any(normalize_key(i) == normalize_key(s.code) for i in ids):
-            return s.code
+            return s.code, False
     if text:
         for s in sts:
             if re.search(rf"(?<![0-9A-Za-z]){re.escape(s.code)}(?![0-9A-Za-z])", text, re.I):
-                return s.code
-        choices = [_name_norm(f"{s.name or ''} {s.address or ''}") for s in sts]
-        res = process.extractOne(_name_norm(text), choices, scorer=fuzz.token_set_ratio, score_cutoff=80)
-        if res:
-            return sts[res[2]].code
+                return s.code, False
+        fits = [s for s in sts if _ship_to_fits(text, s)]
+        if fits:
+            if len(fits) == 1:
+                return fits[0].code, False
+            choices = [_name_norm(f"{s.name or ''} {s.address or ''}") for s in fits]
+            res = process.extractOne(_name_norm(text), choices, scorer=fuzz.token_set_ratio)
+            return fits[res[2]].code if res else fits[0].code, False
+    if text or ids:
+        return None, True  # it names a place to ship to, and that place is none of the customer's
     if len(sts) == 1:
-        return sts[0].code
-    return None
+        return sts[0].code, False
+    return None, False
 
 
 # ---------------------------------------------------------------- lines
@@ -1053,11 +1145,14 @@ def _score_against(catalog: Catalog, text: str, sku: str) -> float:
 _num = as_number
 
 
-def match_order(draft: OrderDraft, catalog: Catalog, *, sender: str | None = None) -> MatchedOrder:
+def match_order(draft: OrderDraft, catalog: Catalog, *, sender: str | None = None,
+                origin: Origin | None = None, hint_score: float = HINT_SCORE) -> MatchedOrder:
     """Match the customer, ship-to and every line of ``draft`` against ``catalog``.
 
-    With no master data (``catalog.empty``) matching is skipped: lines keep the printed SKU,
-    the customer stays None and ``masters_loaded`` is False.
+    ``origin`` says where the order came from and what proves its sender (see
+    ``match_customer``); ``sender`` alone is a hint. With no master data (``catalog.empty``)
+    matching is skipped: lines keep the printed SKU, the customer stays None and
+    ``masters_loaded`` is False.
     """
     if catalog.empty:
         lines = []
@@ -1068,17 +1163,20 @@ def match_order(draft: OrderDraft, catalog: Catalog, *, sender: str | None = Non
                 quantity=_num(ln.quantity.value), uom=normalize_uom(ln.uom.value) or (ln.uom.value or None),
                 unit_price=_num(ln.unit_price.value),
             ))
-        return MatchedOrder(draft=draft, lines=lines, masters_loaded=False)
-    cm = match_customer(draft, catalog, sender=sender)
+        return MatchedOrder(draft=draft, lines=lines, masters_loaded=False, origin=origin)
+    cm = match_customer(draft, catalog, sender=sender, origin=origin, hint_score=hint_score)
     history = catalog.customer_history(cm.customer_id) if cm.customer_id else None
     out_lines = []
     for ln in draft.lines:
         lm = match_line(catalog, customer_id=cm.customer_id, code=_str(ln.sku.value), description=_text_of(ln),
                         product_ids=ln.product_ids, history=history)
         out_lines.append(_convert(catalog, ln, lm))
+    ship_to, ship_to_unknown = _match_ship_to(draft, catalog, cm.customer_id)
     return MatchedOrder(
         draft=draft, customer_id=cm.customer_id, customer_score=cm.score, customer_via=cm.via,
-        ship_to_code=_match_ship_to(draft, catalog, cm.customer_id), lines=out_lines, masters_loaded=True,
+        ship_to_code=ship_to, ship_to_unknown=ship_to_unknown, lines=out_lines, masters_loaded=True,
+        origin=origin or Origin(sender=sender or draft.sender, mail=bool((sender or draft.sender or "").count("@"))),
+        identity_notes=cm.notes,
     )
 
 

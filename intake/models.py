@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.db import Base
@@ -21,7 +21,17 @@ TS = DateTime(timezone=True)
 
 
 class MessageRow(Base):
-    """A raw message as it arrived; the bytes live in the blob store under ``sha256``."""
+    """A raw message as it arrived; the bytes live in the blob store under ``sha256``.
+
+    Identity: ``sender`` is what the sender typed (a mail's Reply-To/From, an upload's
+    X-Intake-Sender header): a hint. ``from_addr`` is a mail's From; ``sender_verified`` says the
+    receiving mail server authenticated its domain (``sender_auth`` holds its verdict).
+    ``trusted_partner`` is the EDI partner the channel itself proves (its folder, a partner key).
+
+    Reading: ``attempts`` counts the reads started, ``lease_until``/``lease_owner`` mark one in
+    progress (and which process holds it: a dead one's lease is taken over at once on its host);
+    a message whose reading stopped the process ``Limits.max_read_attempts`` times ends FAILED.
+    """
 
     __tablename__ = "messages"
 
@@ -40,6 +50,13 @@ class MessageRow(Base):
     received_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(TS)
     duplicate_hits: Mapped[int] = mapped_column(Integer, default=0)
+    from_addr: Mapped[str | None] = mapped_column(String(512))
+    sender_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    sender_auth: Mapped[str | None] = mapped_column(Text)
+    trusted_partner: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(TS)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))  # host:pid:start of the reading process
 
 
 class OrderRow(Base):
@@ -106,6 +123,10 @@ class OutboxRow(Base):
 
 
 class ApiKeyRow(Base):
+    """A machine's API key (only its SHA-256 is kept). ``scopes``: comma-separated, from
+    ``read``, ``ingest``, ``review``, ``admin``. ``partner``: uploads with this key come from that
+    EDI partner's channel (its partner id is trusted, another one is not)."""
+
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -115,6 +136,8 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(TS)
     last_used_at: Mapped[datetime | None] = mapped_column(TS)
+    scopes: Mapped[str] = mapped_column(String(128), default="read,ingest,review")
+    partner: Mapped[str | None] = mapped_column(String(128))
 
 
 class OutboundDocRow(Base):

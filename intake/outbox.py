@@ -62,15 +62,18 @@ def outbox_json(ob: OutboxRow) -> dict[str, Any]:
     }
 
 
-def redrive(session: Session, outbox_id: int) -> OutboxRow:
-    """Put a dead-lettered (or pending) webhook back in line for an immediate attempt."""
+def redrive(session: Session, outbox_id: int, *, actor: str) -> OutboxRow:
+    """Put a dead-lettered (or pending) webhook back in line for an immediate attempt.
+
+    ``actor`` is who asked (``user:<name>``, ``apikey:<name>``, ``cli:<os user>``): the history says so.
+    """
     ob = session.get(OutboxRow, outbox_id)
     if ob is None:
         raise NotFound(f"outbox entry {outbox_id} not found")
     if ob.status == "sent":
         return ob
     ob.status, ob.attempts, ob.next_attempt_at, ob.last_error = "pending", 0, utcnow(), None
-    ledger.add_event(session, ob.order_id, None, None, "admin", f"webhook {ob.webhook_id} re-driven", kind="note")
+    ledger.add_event(session, ob.order_id, None, None, actor, f"webhook {ob.webhook_id} re-driven", kind="note")
     return ob
 
 

@@ -15,10 +15,12 @@ stage run twice (after a crash, or by two workers) changes nothing the second ti
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import func, select, update
@@ -28,6 +30,7 @@ from intake import ledger, outbox
 from intake.blobstore import BlobStore, sha256_hex
 from intake.db import make_engine, make_sessionmaker, unit_of_work
 from intake.decide import build_record, decide_order
+from intake.identity import origin_of
 from intake.domain import Channel, Document, DocumentKind, MatchedOrder, OrderDraft, RawMessage
 from intake.errors import IntakeError, InvalidTransition, ReadError, UnsupportedContentType
 from intake.metrics import observe_stage
@@ -102,9 +105,10 @@ def extract_drafts(data: bytes, filename: str | None, settings: Settings,
         drafts, res = _edi_drafts(data, settings.limits)
         return drafts, [res]
 
-    from extractors.registry import read_bytes
+    from extractors.pool import read_isolated
 
-    docs = read_bytes(data, filename, settings.limits)
+    # in a worker process with a memory and a time limit (Limits.reader_*): one document cannot take the service
+    docs = read_isolated(data, filename, settings.limits)
     drafts: list[OrderDraft] = []
     edi_results: list[Any] = []
     body_docs: list[tuple[int, Document]] = []
@@ -125,13 +129,13 @@ def extract_drafts(data: bytes, filename: str | None, settings: Settings,
             body_docs.append((idx, doc))  # a mail body is read only when no attachment held an order
             continue
         try:
-            drafts.extend(_model_drafts(doc, idx, model_extract))
+            drafts.extend(_model_drafts(doc, idx, model_extract, limits=settings.limits))
         except IntakeError as exc:
             errors.append(f"{doc.name or doc.kind.value}: {exc.reason}")
     if not drafts:
         for idx, doc in body_docs:
             try:
-                drafts.extend(_model_drafts(doc, idx, model_extract, body=True))
+                drafts.extend(_model_drafts(doc, idx, model_extract, body=True, limits=settings.limits))
             except IntakeError as exc:
                 errors.append(f"mail body: {exc.reason}")
     if not drafts:
@@ -141,8 +145,24 @@ def extract_drafts(data: bytes, filename: str | None, settings: Settings,
     return drafts, edi_results
 
 
+def _check_words(doc: Document, limits: Any) -> None:
+    """The model's budget, checked before it runs: a page or document of more words than the
+    limits is refused (a 77 KB text of 18,000 words on one page took a minute of CPU)."""
+    if limits is None:
+        return
+    from intake.errors import LimitExceeded
+
+    for p in doc.pages:
+        if len(p.words) > limits.max_words_per_page:
+            raise LimitExceeded(f"page {p.index + 1} has {len(p.words)} words, more than the limit of "
+                                f"{limits.max_words_per_page} a page may have to be read")
+    total = sum(len(p.words) for p in doc.pages)
+    if total > limits.max_words_per_document:
+        raise LimitExceeded(f"the document has {total} words, more than the limit of {limits.max_words_per_document}")
+
+
 def _model_drafts(doc: Document, idx: int, model_extract: Callable[[Document], OrderDraft] | None,
-                  body: bool = False) -> list[OrderDraft]:
+                  body: bool = False, limits: Any = None) -> list[OrderDraft]:
     from extractors.typed import TEXT_KINDS, parse_items, refine
 
     if body:
@@ -153,6 +173,7 @@ def _model_drafts(doc: Document, idx: int, model_extract: Callable[[Document], O
             return []
     if not doc.words:
         return []
+    _check_words(doc, limits)
     if model_extract is None:
         from extractors.inference import default_extractor
 
@@ -207,12 +228,18 @@ class Pipeline:
     # ingest ------------------------------------------------------------------------------
     def ingest(self, data: bytes, *, filename: str | None = None, content_type: str | None = None,
                channel: Channel = Channel.upload, sender: str | None = None, subject: str | None = None,
-               message_id: str | None = None, in_reply_to: str | None = None) -> IngestResult:
-        """Store the bytes first (blob, then ledger row). Same bytes again -> the same message."""
+               message_id: str | None = None, in_reply_to: str | None = None,
+               trusted_partner: str | None = None) -> IngestResult:
+        """Store the bytes first (blob, then ledger row). Same bytes again -> the same message.
+
+        ``sender`` is a hint (what the sender typed); ``trusted_partner`` is the EDI partner the
+        channel proves (the partner's folder, a key bound to the partner), see intake/identity.py.
+        """
         digest = self.blobs.put(data)
         raw = RawMessage(sha256=digest, size=len(data), filename=filename, content_type=content_type,
                          channel=channel, received_at=datetime.now(timezone.utc), sender=sender,
-                         subject=subject, message_id=message_id, in_reply_to=in_reply_to)
+                         subject=subject, message_id=message_id, in_reply_to=in_reply_to,
+                         trusted_partner=trusted_partner)
         for attempt in range(3):
             try:
                 with unit_of_work(self.sm) as s:
@@ -231,58 +258,150 @@ class Pipeline:
 
     # read ---------------------------------------------------------------------------------
     @observe_stage("read", "message_id")  # latency, outcome and the message id on every log line
-    def read_message(self, message_id: str) -> list[str]:
-        """RECEIVED message -> orders. Idempotent: a processed message returns its orders."""
-        with self.sm() as s:
+    def read_message(self, message_id: str, *, wait: bool = True) -> list[str]:
+        """RECEIVED message -> orders. Idempotent: a processed message returns its orders.
+
+        A read takes a lease and counts an attempt first (committed), so a message whose reading
+        stops the process (a crash, the OOM killer) is tried at most ``max_read_attempts`` times
+        and then ends FAILED instead of being read again at every restart. While another reader
+        holds the lease, ``wait`` waits for its result (else the orders so far are returned).
+        """
+        claim = self._claim(message_id, wait=wait)
+        if isinstance(claim, list):
+            return claim
+        sha, filename = claim  # (_claim put the message in _READING, before its lease was committed)
+        try:
+            drafts: list[OrderDraft] = []
+            edi_results: list[Any] = []
+            reason: str | None = None
+            try:
+                data = self.blobs.get(sha)
+                if sha256_hex(data) != sha:
+                    raise ReadError("stored message is damaged (sha256 mismatch)")
+                drafts, edi_results = extract_drafts(data, filename, self.settings, model_extract=self.model_extract)
+            except IntakeError as exc:
+                reason = exc.reason
+            except RecursionError:
+                reason = "the document is nested too deeply to read"
+            except MemoryError:
+                reason = "reading the document needs more memory than is available"
+            except Exception as exc:  # never let one bad message stop the service
+                if _is_db_error(exc):
+                    raise
+                log.exception("reading message %s failed", message_id)
+                reason = f"internal error while reading: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+            return self._write_read(message_id, drafts, edi_results, reason)
+        except BaseException:
+            self._release(message_id)  # the database went away: this read did not happen
+            raise
+        finally:
+            with _READING_LOCK:
+                _READING.discard(message_id)
+
+    def _release(self, message_id: str) -> None:
+        """Give a read's lease back and take its attempt off (best effort: the database may be away;
+        then the lease is this process's own and the next read here takes it over)."""
+        try:
+            with unit_of_work(self.sm) as s:
+                m = s.get(MessageRow, message_id)
+                if m is not None and m.status == MessageStatus.RECEIVED.value and m.lease_owner == LEASE_OWNER:
+                    m.attempts = max(0, (m.attempts or 0) - 1)
+                    m.lease_until = m.lease_owner = None
+        except Exception:  # noqa: BLE001 - nothing more to do here; the lease is recognised as ours
+            log.warning("could not give back the read lease of message %s", message_id)
+
+    def _claim(self, message_id: str, *, wait: bool) -> list[str] | tuple[str, str | None]:
+        """Take the read lease of a RECEIVED message: (sha256, filename) to read, or its order ids
+        when there is nothing to do (already read, another reader holds the lease, out of attempts)."""
+        limits = self.settings.limits
+        lease = timedelta(seconds=max(limits.read_lease_s, 1.0))
+        deadline = time.monotonic() + lease.total_seconds()
+        while True:
+            added: list[str] = []
+            try:
+                claim = self._try_claim(message_id, lease, limits.max_read_attempts, added)
+            except BaseException:
+                with _READING_LOCK:
+                    _READING.difference_update(added)  # its lease was not committed after all
+                raise
+            if claim is not None:
+                return claim
+            if not wait or time.monotonic() > deadline:
+                with self.sm() as s:
+                    return ledger.message_order_ids(s, message_id)
+            time.sleep(0.2)  # another reader is on it: its result is ours
+
+    def _try_claim(self, message_id: str, lease: timedelta, max_attempts: int,
+                   added: list[str]) -> list[str] | tuple[str, str | None] | None:
+        """One try of ``_claim``: None while another reader holds the lease."""
+        with unit_of_work(self.sm) as s:
+            _lock_message(s, message_id)
             m = ledger.get_message(s, message_id)
             if m.status != MessageStatus.RECEIVED.value:
                 return ledger.message_order_ids(s, m.id)
-            sha, filename = m.sha256, m.filename
-        drafts: list[OrderDraft] = []
-        edi_results: list[Any] = []
-        reason: str | None = None
-        try:
-            data = self.blobs.get(sha)
-            if sha256_hex(data) != sha:
-                raise ReadError("stored message is damaged (sha256 mismatch)")
-            drafts, edi_results = extract_drafts(data, filename, self.settings, model_extract=self.model_extract)
-        except IntakeError as exc:
-            reason = exc.reason
-        except Exception as exc:  # never let one bad message stop the service
-            log.exception("reading message %s failed", message_id)
-            reason = f"internal error while reading: {type(exc).__name__}: {exc}".splitlines()[0][:500]
+            now = utcnow()
+            mine_stale = m.lease_owner == LEASE_OWNER and m.id not in _READING  # an aborted read of ours
+            held = (m.lease_until is not None and _aware(m.lease_until) > now and not owner_dead(m.lease_owner)
+                    and not mine_stale)
+            if held:
+                return None
+            if (m.attempts or 0) >= max_attempts:
+                reason = (f"gave up after {m.attempts} attempts: reading this message stopped the service or "
+                          "ran out of time every time")
+                return self._fail_message(s, m, reason)
+            m.attempts = (m.attempts or 0) + 1
+            m.lease_until, m.lease_owner = now + lease, LEASE_OWNER
+            with _READING_LOCK:
+                _READING.add(m.id)  # before the commit: no thread here takes it for an aborted read
+            added.append(m.id)
+            return m.sha256, m.filename
+
+    def _write_read(self, message_id: str, drafts: list[OrderDraft], edi_results: list[Any],
+                    reason: str | None) -> list[str]:
         with unit_of_work(self.sm) as s:
             # lock the message first: two readers of one message (an upload answered with wait, and
-            # a worker sent by the sweep) must not both write orders. A no-op UPDATE takes the row
-            # lock on PostgreSQL and the write lock on SQLite (whose driver starts a transaction
-            # only at the first write), so the second reader waits, then sees PROCESSED.
-            s.execute(update(MessageRow).where(MessageRow.id == message_id).values(status=MessageRow.status)
-                      .execution_options(synchronize_session=False))
+            # a worker sent by the sweep after a lease ran out) must not both write orders
+            _lock_message(s, message_id)
             m = ledger.get_message(s, message_id)
             if m.status != MessageStatus.RECEIVED.value:
                 return ledger.message_order_ids(s, m.id)
-            m.processed_at = utcnow()
-            last = s.scalar(select(func.max(OrderRow.document_index)).where(OrderRow.message_id == m.id))
-            base = 0 if last is None else last + 1  # a re-run numbers its orders after the old ones
             if reason is not None:
-                m.status, m.reason = MessageStatus.FAILED.value, reason
-                o = ledger.create_order(s, m, base, OrderStatus.RECEIVED, actor=self.actor, reason="message stored")
-                ledger.transition(s, o, OrderStatus.FAILED, actor=self.actor, reason=reason)
-                ids = [o.id]
-            else:
-                m.status = MessageStatus.PROCESSED.value
-                ids = []
-                for i, d in enumerate(drafts, base):
-                    o = ledger.create_order(
-                        s, m, i, OrderStatus.RECEIVED, actor=self.actor, reason="message stored",
-                        po_number=_s(d.po_number.value), extractor=d.extractor,
-                        draft=d.model_dump(mode="json"), confidence=_draft_confidence(d),
-                    )
-                    ledger.transition(s, o, OrderStatus.EXTRACTED, actor=self.actor,
-                                      reason=f"{len(d.lines)} line(s) extracted by {d.extractor}")
-                    ids.append(o.id)
-                self._write_acks(s, m, edi_results, stage="receipt")
+                return self._fail_message(s, m, reason)
+            m.processed_at = utcnow()
+            m.lease_until = m.lease_owner = None
+            base = _next_index(s, m.id)
+            m.status = MessageStatus.PROCESSED.value
+            ids = []
+            for i, d in enumerate(drafts, base):
+                o = ledger.create_order(
+                    s, m, i, OrderStatus.RECEIVED, actor=self.actor, reason="message stored",
+                    po_number=_s(d.po_number.value), extractor=d.extractor,
+                    draft=d.model_dump(mode="json"), confidence=_draft_confidence(d),
+                )
+                ledger.transition(s, o, OrderStatus.EXTRACTED, actor=self.actor,
+                                  reason=f"{len(d.lines)} line(s) extracted by {d.extractor}")
+                ids.append(o.id)
+            self._write_acks(s, m, edi_results, stage="receipt")
             return ids
+
+    def _fail_message(self, s: Session, m: MessageRow, reason: str) -> list[str]:
+        """The message ends FAILED with ``reason``: one FAILED order carries it (the CSR's failed tab)."""
+        m.processed_at = utcnow()
+        m.lease_until = m.lease_owner = None
+        m.status, m.reason = MessageStatus.FAILED.value, reason
+        o = ledger.create_order(s, m, _next_index(s, m.id), OrderStatus.RECEIVED, actor=self.actor,
+                                reason="message stored")
+        ledger.transition(s, o, OrderStatus.FAILED, actor=self.actor, reason=reason)
+        return [o.id]
+
+    def fail_message(self, message_id: str, reason: str, *, actor: str | None = None) -> list[str]:
+        """Mark a stored message that its channel could not even open FAILED with ``reason``."""
+        with unit_of_work(self.sm) as s:
+            _lock_message(s, message_id)
+            m = ledger.get_message(s, message_id)
+            if m.status in (MessageStatus.PROCESSED.value, MessageStatus.FAILED.value):
+                return ledger.message_order_ids(s, m.id)
+            return self._fail_message(s, m, " ".join(reason.split())[:600])
 
     # match --------------------------------------------------------------------------------
     def catalog(self) -> Any:
@@ -314,8 +433,8 @@ class Pipeline:
             if o.status != OrderStatus.EXTRACTED.value:
                 return
             draft = OrderDraft.model_validate(o.draft)
-            sender = s.get(MessageRow, o.message_id).sender  # type: ignore[union-attr]
-        matched = match_order(draft, self.catalog(), sender=sender or draft.sender)
+            origin = origin_of(s.get(MessageRow, o.message_id), draft)  # type: ignore[arg-type]
+        matched = match_order(draft, self.catalog(), origin=origin, hint_score=self.settings.identity.hint_score)
         with unit_of_work(self.sm) as s:
             o = ledger.get_order(s, order_id, for_update=True)
             if o.status != OrderStatus.EXTRACTED.value:
@@ -448,9 +567,17 @@ class Pipeline:
         return ids
 
     def pending_messages(self, limit: int = 100) -> list[str]:
+        """RECEIVED messages that nobody is reading: no lease, one that ran out, or one held by a
+        process of this host that is gone (a crash or a kill: taken over at once)."""
+        now = utcnow()
         with self.sm() as s:
-            return list(s.scalars(select(MessageRow.id).where(MessageRow.status == MessageStatus.RECEIVED.value)
-                                  .order_by(MessageRow.received_at).limit(limit)))
+            rows = s.execute(select(MessageRow.id, MessageRow.lease_until, MessageRow.lease_owner).where(
+                MessageRow.status == MessageStatus.RECEIVED.value).order_by(MessageRow.received_at)
+                .limit(limit * 4)).all()
+        out = [mid for mid, until, owner in rows
+               if until is None or _aware(until) <= now or owner_dead(owner)
+               or (owner == LEASE_OWNER and mid not in _READING)]  # a read of ours that was aborted
+        return out[:limit]
 
     def pending_orders(self, limit: int = 100) -> list[str]:
         with self.sm() as s:
@@ -475,7 +602,8 @@ class Pipeline:
             ledger.transition(s, o, OrderStatus.RECEIVED, actor=actor, reason="re-run requested")
             ledger.transition(s, o, OrderStatus.REJECTED, actor=actor, reason="superseded by the re-run")
             m = ledger.get_message(s, o.message_id)
-            m.status, m.reason = MessageStatus.RECEIVED.value, None
+            m.status, m.reason, m.attempts, m.lease_until, m.lease_owner = (
+                MessageStatus.RECEIVED.value, None, 0, None, None)
             # the old orders of the message keep their history; read_message numbers new ones after them
             m_id = m.id
         return self.process_message(m_id)
@@ -508,6 +636,65 @@ def _revision_of(s: Session, customer_id: str | None, po: str, exclude: str) -> 
                                      OrderRow.status.notin_(["FAILED", "REJECTED", "DUPLICATE", "RECEIVED", "EXTRACTED"]))
     stmt = stmt.where(OrderRow.customer_id == customer_id) if customer_id else stmt.where(OrderRow.customer_id.is_(None))
     return s.scalar(stmt.order_by(OrderRow.created_at.desc(), OrderRow.id).limit(1))
+
+
+def _process_token(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc): tells a pid reused by
+    another process from the one that took a lease."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+_READING: set[str] = set()  # messages this process is reading right now
+_READING_LOCK = threading.Lock()
+_HOST = socket.gethostname()[:60]
+LEASE_OWNER = f"{_HOST}:{os.getpid()}:{_process_token(os.getpid()) or '0'}"
+"""This process, as a read lease names its holder."""
+
+
+def owner_dead(owner: str | None) -> bool:
+    """Whether the process holding a lease is known to be gone: it ran on this host and no process
+    with its pid and start time exists. A holder on another host is never judged from here."""
+    if not owner:
+        return False
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != _HOST:
+        return False
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return parts[2] != (_process_token(pid) or "0")
+    token = _process_token(pid)
+    if token is None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return not os.path.isdir("/proc")  # no /proc to compare start times: alive as far as we know
+    return token != parts[2]
+
+
+def _lock_message(s: Session, message_id: str) -> None:
+    """A no-op UPDATE: the row lock on PostgreSQL, the write lock on SQLite (whose driver starts a
+    transaction only at the first write), so a second reader of the message waits here."""
+    s.execute(update(MessageRow).where(MessageRow.id == message_id).values(status=MessageRow.status)
+              .execution_options(synchronize_session=False))
+
+
+def _next_index(s: Session, message_id: str) -> int:
+    last = s.scalar(select(func.max(OrderRow.document_index)).where(OrderRow.message_id == message_id))
+    return 0 if last is None else last + 1  # a re-run numbers its orders after the old ones
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
 def _draft_confidence(d: OrderDraft) -> float:

@@ -17,7 +17,7 @@ from pydantic import Field as PField
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-__all__ = ["Settings", "Limits", "Decision", "ImapMailbox", "ImapSettings", "SmtpSettings",
+__all__ = ["Settings", "Limits", "Decision", "Identity", "ImapMailbox", "ImapSettings", "SmtpSettings",
            "EdiInboundSettings", "get_settings"]
 
 
@@ -28,8 +28,26 @@ class Limits(BaseModel):
     max_mime_depth: int = 10
     max_attachments: int = 50
     max_edi_segments: int = 50_000  # about 10,000 order lines; parsing cost grows with it
+    # budgets checked before the work: what a document may cost before anything big is allocated
+    max_cells: int = 1_000_000  # spreadsheet cells (counted in the sheet XML before openpyxl loads it)
+    max_merged_cells: int = 100_000  # cells covered by merged ranges (openpyxl makes an object for each)
+    max_image_pixels: int = 64_000_000  # decoded pixels of one image (a 600 dpi A4 scan is 35 MP)
+    max_words_per_page: int = 10_000  # words the layout model and line assembly read on one page (a dense
+    # real page has under 2,000; their cost grows faster than the words)
+    max_words_per_document: int = 50_000
+    max_render_pixels: int = 16_000_000  # a page image shown to a CSR (scaled down to fit)
+    max_ocr_pixels_per_page: int = 12_000_000  # a page is scaled down to this before OCR (A3 at 250 dpi)
+    max_ocr_pixels_per_message: int = 300_000_000  # OCR of all pages of a message together (~35 A4 pages)
+    ocr_page_timeout_s: float = 60.0  # Tesseract on one page (noise can keep it busy for minutes)
     ocr_dpi: int = 300
     ocr_languages: str = "eng+deu+fra"
+    # readers run in separate processes with these limits, so one document cannot take the service
+    reader_isolation: str = "process"  # process | inline (inline: in this process, no limits)
+    reader_processes: int = 2
+    reader_memory_mb: int = 2048  # address-space limit of a reader process (RLIMIT_AS)
+    reader_timeout_s: float = 180.0
+    max_read_attempts: int = 3  # a message whose reading stopped the process this often ends FAILED
+    read_lease_s: float = 300.0  # a read holding its message longer is presumed dead (a crash) and retried
 
 
 class Decision(BaseModel):
@@ -41,6 +59,23 @@ class Decision(BaseModel):
     min_line_match_score: float = 0.90
     price_tolerance: float = 0.02  # relative
     amount_tolerance: float = 0.01  # absolute per line, plus rounding
+
+
+class Identity(BaseModel):
+    """Who sent an order: what counts as proof (``INTAKE_IDENTITY__*``).
+
+    A mail's From/Reply-To and any header a sender can type are hints. The receiving mail
+    server's verdict (an ``Authentication-Results`` header, RFC 8601) counts as evidence only
+    when its authserv-id is listed here: the server must remove such headers that arrive from
+    outside with its own id (Postfix with OpenDMARC/rspamd, Exchange and Gmail do).
+    """
+
+    trusted_authserv_ids: str = ""  # comma-separated, e.g. "mx.seller.example"
+    hint_score: float = 0.85  # the highest customer score a typed identity (From, header, EDI id in a mail) gets
+
+    @property
+    def authserv_ids(self) -> list[str]:
+        return [x.strip().lower() for x in self.trusted_authserv_ids.split(",") if x.strip()]
 
 
 class ImapMailbox(BaseModel):
@@ -220,6 +255,7 @@ class Settings(BaseSettings):
 
     limits: Limits = Limits()
     decision: Decision = Decision()
+    identity: Identity = Identity()
 
     # channels (connectors/): flat INTAKE_IMAP_HOST or nested INTAKE_IMAP__HOST both work
     imap: ImapSettings = ImapSettings()

@@ -29,6 +29,7 @@ class OrderStatus(str, enum.Enum):
 
 
 class MessageStatus(str, enum.Enum):
+    STORED = "STORED"  # bytes and row stored by a channel that still has to check it (a mail: headers, duplicates)
     RECEIVED = "RECEIVED"  # stored, not yet read
     PROCESSED = "PROCESSED"  # read; its orders exist
     FAILED = "FAILED"  # could not be read: one FAILED order carries the reason

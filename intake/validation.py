@@ -6,7 +6,9 @@ left. A wrong SKU auto-approved is the worst outcome, so anything unsure goes to
 
 Codes: unknown_customer, low_customer_score, unknown_sku, ambiguous_sku, low_match_score,
 uom_unknown, price_mismatch, amount_mismatch, total_mismatch, below_min_qty, date_in_past,
-duplicate_po, discontinued, missing_quantity, low_confidence, no_lines, qty_outlier.
+duplicate_po, discontinued, missing_quantity, low_confidence, no_lines, qty_outlier, and the
+identity problems of ``intake/identity.py`` (unknown_sender, unverified_sender,
+unverified_partner, partner_mismatch, unknown_ship_to).
 
 ``qty_outlier`` (a warning that still sends the order to review, see ``REVIEW_WARNINGS``): the
 quantity, in the product's unit, is far above what this customer usually orders of that product.
@@ -107,6 +109,9 @@ def validate(
             problems.append(Problem(code="low_customer_score", field="customer",
                                     message=f"customer {matched.customer_id} matched by {matched.customer_via or 'name'} "
                                             f"with score {matched.customer_score:.2f} only"))
+        from intake.identity import identity_problems
+
+        problems.extend(identity_problems(matched, catalog))
 
     po = draft.po_number.value
     if existing_po is not None and po not in (None, ""):

@@ -121,7 +121,7 @@ def webhooks_page(request: Request, ident: Admin, db: DB, status: str = "") -> H
 def webhooks_redrive(request: Request, outbox_id: int, ident: CsrfAdmin) -> RedirectResponse:
     try:
         with ui_of(request).services.pipeline.sm() as s:
-            outbox.redrive(s, outbox_id)
+            outbox.redrive(s, outbox_id, actor=f"user:{ident.name}")
             s.commit()
     except IntakeError as exc:
         return _redirect("/review/admin/webhooks", err=exc.reason)

@@ -2,13 +2,17 @@
 
 - ``SessionMiddleware`` (pure ASGI) reads the session cookie on every request and sets
   ``request.state.user`` (the name the API's ``require_key`` accepts) and
-  ``request.state.identity``. A state-changing ``/api/`` call that rides on the cookie (no
-  ``Authorization`` header) must carry the session's CSRF token in ``X-CSRF-Token``: a browser
-  never sends that header cross-site without CORS, which this service does not allow.
+  ``request.state.identity``. A state-changing call outside ``/review`` that rides on the
+  cookie (no ``Authorization`` header: with one, the API judges the request by it alone) must
+  carry the session's CSRF token in ``X-CSRF-Token``: a browser never sends that header
+  cross-site without CORS, which this service does not allow. The pages under ``/review`` check
+  their forms' tokens themselves (``check_csrf``).
 - Every HTML response gets a strict Content-Security-Policy: no inline script or style, no
   remote content, no framing, forms only to this site.
 - Forms carry the session's CSRF token (``csrf_token``); fetch() calls send it as a header.
   The login form, which has no session yet, uses a double-submit cookie.
+- ``LoginThrottle`` slows password guessing with a growing wait per name and address, and never
+  locks an account.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
 from http.cookies import SimpleCookie
 from typing import Any, Awaitable, Callable
 from urllib.parse import quote
@@ -45,8 +48,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
 )
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# the Swagger UI page loads its script from a CDN; it lives behind an API key and gets no CSP
-_NO_CSP = ("/docs",)
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
@@ -104,18 +105,16 @@ class SessionMiddleware:
             state["user"] = ident.name
         path: str = scope.get("path", "")
         method: str = scope.get("method", "GET")
-        if (ident is not None and method not in _SAFE_METHODS and path.startswith("/api/")
-                and not _header(headers, b"authorization")):
+        if (ident is not None and method not in _SAFE_METHODS and not path.startswith("/review/")
+                and _header(headers, b"authorization") is None):
             sent = _header(headers, CSRF_HEADER.encode()) or ""
             if not secrets.compare_digest(sent.encode(), ident.csrf.encode()):
                 await _send_json(send, 403, b'{"error":"csrf","detail":"missing or wrong X-CSRF-Token header"}')
                 return
-        add_csp = not path.startswith(_NO_CSP)
-
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                have = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in have and (add_csp or k != b"content-security-policy")]
+                have = {k.lower() for k, _ in message.get("headers", [])}  # a route's own CSP (/docs) stays
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in have]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
@@ -204,32 +203,87 @@ def safe_next(url: str | None) -> str:
 
 
 class LoginThrottle:
-    """At most ``limit`` failed sign-ins per name (and per client address) in ``window_s``."""
+    """Slows password guessing down without ever locking the real user out (no account lockout).
 
-    def __init__(self, limit: int = 5, window_s: float = 300.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
+    Each failed sign-in makes the next attempt of the same name from the same address wait:
+    nothing for the first ``free`` failures, then 1, 2, 4 ... seconds up to ``max_delay_s``.
+    An address failing for many names (password spraying) backs off the same way after
+    ``ip_free`` failures. A name failing from many addresses backs off (at most
+    ``name_max_delay_s``) only for addresses it never signed in from: the real user's usual
+    address keeps working while someone else hammers their name. Failures are forgotten after
+    ``window_s`` without one. Keys are ``name:<name>`` and ``ip:<address>``; memory is bounded.
+    """
+
+    def __init__(self, free: int = 3, ip_free: int = 20, name_free: int = 10, max_delay_s: float = 300.0,
+                 name_max_delay_s: float = 60.0, window_s: float = 900.0, known_good_s: float = 30 * 86400.0,
+                 max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.free, self.ip_free, self.name_free = free, ip_free, name_free
+        self.max_delay_s, self.name_max_delay_s, self.window_s = max_delay_s, name_max_delay_s, window_s
+        self.known_good_s, self.max_entries = known_good_s, max_entries
+        self._fails: dict[str, tuple[int, float]] = {}  # key -> (failures, time of the last one)
+        self._good: dict[str, float] = {}  # "name|ip" -> time of the last successful sign-in
         self._lock = threading.Lock()
 
-    def _prune(self, key: str, now: float) -> deque[float]:
-        q = self._fails[key]
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
+    @staticmethod
+    def _split(keys: tuple[str, ...]) -> tuple[str, str]:
+        name = next((k[5:] for k in keys if k.startswith("name:")), "")
+        ip = next((k[3:] for k in keys if k.startswith("ip:")), "")
+        return name, ip
+
+    def _delay(self, key: str, free: int, cap: float, now: float) -> float:
+        n, last = self._fails.get(key, (0, 0.0))
+        if n and now - last > self.window_s:
+            self._fails.pop(key, None)
+            return 0.0
+        if n < free:
+            return 0.0
+        return max(0.0, last + min(2.0 ** (n - free), cap) - now)
+
+    def retry_after(self, *keys: str) -> float:
+        """Seconds until this name may try again from this address (0: now)."""
+        name, ip = self._split(keys)
+        now = self.clock()
+        with self._lock:
+            waits = [self._delay(f"pair:{name}|{ip}", self.free, self.max_delay_s, now),
+                     self._delay(f"ip:{ip}", self.ip_free, self.max_delay_s, now)]
+            good = self._good.get(f"{name}|{ip}")
+            if good is None or now - good > self.known_good_s:
+                waits.append(self._delay(f"name:{name}", self.name_free, self.name_max_delay_s, now))
+            return max(waits)
 
     def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            # an address may be shared by a whole office: it gets more tries than one name
-            return any(len(self._prune(k, now)) >= self.limit * (4 if k.startswith("ip:") else 1) for k in keys)
+        return self.retry_after(*keys) > 0
 
     def fail(self, *keys: str) -> None:
-        now = time.monotonic()
+        name, ip = self._split(keys)
+        now = self.clock()
         with self._lock:
-            for k in keys:
-                self._prune(k, now).append(now)
+            for key in (f"pair:{name}|{ip}", f"ip:{ip}", f"name:{name}"):
+                n, last = self._fails.get(key, (0, 0.0))
+                self._fails[key] = (1 if now - last > self.window_s else n + 1, now)
+            self._bound(now)
 
     def clear(self, *keys: str) -> None:
+        """A successful sign-in: this name's failures from this address are forgotten and the
+        address becomes one the name is known to use."""
+        name, ip = self._split(keys)
+        now = self.clock()
         with self._lock:
-            for k in keys:
-                self._fails.pop(k, None)
+            self._fails.pop(f"pair:{name}|{ip}", None)
+            if ip:
+                self._good[f"{name}|{ip}"] = now
+            self._bound(now)
+
+    def _bound(self, now: float) -> None:
+        for store, age in ((self._fails, self.window_s), (self._good, self.known_good_s)):
+            if len(store) <= self.max_entries:
+                continue
+            items = store.items()
+            stale = [k for k, v in items if now - (v[1] if isinstance(v, tuple) else v) > age]
+            for k in stale:
+                store.pop(k, None)
+            if len(store) > self.max_entries:  # still too many: drop the oldest half
+                order = sorted(store, key=lambda k: store[k][1] if isinstance(store[k], tuple) else store[k])
+                for k in order[: len(order) // 2]:
+                    store.pop(k, None)

@@ -63,10 +63,10 @@ class Renderer:
                 return [Document.model_validate(x) for x in json.loads(cache.read_text(encoding="utf-8"))]
             except (ValueError, OSError):
                 pass  # a damaged cache is read again
-        from extractors.registry import read_bytes
+        from extractors.pool import read_isolated
 
-        try:
-            docs = read_bytes(self._bytes(sha), filename, self.limits)
+        try:  # in a bounded reader process, as the pipeline reads it
+            docs = read_isolated(self._bytes(sha), filename, self.limits)  # type: ignore[arg-type]
         except IntakeError as exc:
             log.info("message %s cannot be shown: %s", sha[:12], exc.reason)
             return []
@@ -103,12 +103,13 @@ class Renderer:
         if source is not None:
             kind, data = source
             try:
+                max_pixels = int(getattr(self.limits, "max_render_pixels", 16_000_000))
                 if kind == "pdf":
-                    return _pdf_page_png(data, page)
-                return _image_frame_png(data, page)
+                    return _pdf_page_png(data, page, max_pixels)
+                return _image_frame_png(data, page, int(getattr(self.limits, "max_image_pixels", 64_000_000)))
             except Exception as exc:  # an odd file: fall back to drawing its words
                 log.info("rasterising %s page %d failed (%s); drawing its words", sha[:12], page, exc)
-        return _draw_words(doc, page)
+        return _draw_words(doc, page, int(getattr(self.limits, "max_render_pixels", 16_000_000)))
 
     def _source_bytes(self, sha: str, doc: Document) -> tuple[str, bytes] | None:
         """The PDF or image bytes behind ``doc``: the message itself or a mail attachment."""
@@ -153,8 +154,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def _pdf_page_png(data: bytes, page: int) -> bytes:
+def _pdf_page_png(data: bytes, page: int, max_pixels: int = 16_000_000) -> bytes:
+    """One page at 100 dpi, scaled down to at most ``max_pixels`` (a 750-byte PDF can declare a
+    page of 200 x 200 inches: at 100 dpi that is 400 MP, gigabytes of bitmap)."""
     import pypdfium2 as pdfium
+
+    from extractors.ocr import fit_pixels
 
     with _PDFIUM_LOCK:
         pdf = pdfium.PdfDocument(data)
@@ -162,7 +167,10 @@ def _pdf_page_png(data: bytes, page: int) -> bytes:
             if not 0 <= page < len(pdf):
                 raise NotFound("no such page")
             pg = pdf[page]
-            img = pg.render(scale=DPI / 72).to_pil()
+            w, h = pg.get_size()
+            scale = DPI / 72
+            scale *= fit_pixels(w * scale, h * scale, max_pixels)
+            img = pg.render(scale=scale).to_pil()
             pg.close()
         finally:
             pdf.close()
@@ -171,11 +179,15 @@ def _pdf_page_png(data: bytes, page: int) -> bytes:
     return buf.getvalue()
 
 
-def _image_frame_png(data: bytes, page: int) -> bytes:
+def _image_frame_png(data: bytes, page: int, max_pixels: int = 64_000_000) -> bytes:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
         im.seek(page)
+        if im.size[0] * im.size[1] > max_pixels:  # refused from the header, before decoding
+            raise ValueError(f"the image has {im.size[0]} x {im.size[1]} pixels, more than {max_pixels}")
+        if im.format == "JPEG" and max(im.size) > 2200:
+            im.draft(im.mode, (2200, 2200))  # decode at a reduced size
         frame = im.convert("RGB") if im.mode not in ("RGB", "L") else im.copy()
     # scans come at 200-600 dpi: keep them light for the browser
     if max(frame.size) > 2200:
@@ -185,15 +197,18 @@ def _image_frame_png(data: bytes, page: int) -> bytes:
     return buf.getvalue()
 
 
-def _draw_words(doc: Document, page: int) -> bytes:
+def _draw_words(doc: Document, page: int, max_pixels: int = 16_000_000) -> bytes:
     """A white page with the document's words drawn at their boxes (mail, text, spreadsheets)."""
     from PIL import Image, ImageDraw, ImageFont
+
+    from extractors.ocr import fit_pixels
 
     pg = doc.pages[page]
     scale = TEXT_SCALE
     w, h = max(pg.width, 1.0) * scale, max(pg.height, 1.0) * scale
     if max(w, h) > MAX_SIDE * 4:
         scale *= MAX_SIDE * 4 / max(w, h)
+    scale *= fit_pixels(max(pg.width, 1.0) * scale, max(pg.height, 1.0) * scale, max_pixels)
     # the image spans exactly the page, so a box in page units maps to it by proportion
     width, height = max(int(pg.width * scale), 1), max(int(pg.height * scale), 1)
     img = Image.new("RGB", (width, height), "white")

@@ -124,8 +124,11 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)] = "",
         return _login_page(request, next, "Your sign-in form expired: please try again.", name, 403)
     client = request.client.host if request.client else "-"
     keys = (f"name:{name.strip().lower()}", f"ip:{client}")
-    if ui.throttle.blocked(*keys):
-        return _login_page(request, next, "Too many failed attempts: wait a few minutes and try again.", name, 429)
+    wait = ui.throttle.retry_after(*keys)
+    if wait > 0:
+        resp = _login_page(request, next, f"Too many failed attempts: try again in {int(wait) + 1} s.", name, 429)
+        resp.headers["Retry-After"] = str(int(wait) + 1)
+        return resp
     with ui.services.pipeline.sm() as s:
         user = authenticate(s, name, password)
         if user is None:
@@ -134,7 +137,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)] = "",
             return _login_page(request, next, "Wrong name or password, or the account is disabled.", name, 401)
         token, _ident = create_session(s, user)
         s.commit()
-    ui.throttle.clear(keys[0])
+    ui.throttle.clear(*keys)
     resp = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(resp, request, token, int(SESSION_MAX.total_seconds()))
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/review/login")

@@ -1,6 +1,7 @@
 """The HTTP API (FastAPI) under /api/v1, plus the service lifecycle for ``intake serve``.
 
-Every route but ``/health`` needs ``Authorization: Bearer <api key>`` (OpenAPI docs included).
+Every route but ``/health`` needs ``Authorization: Bearer <api key>`` or a review-UI session, and
+the scope it names (``intake/api/auth.py``); OpenAPI docs included.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from intake.errors import IntakeError, LimitExceeded, NotFound, UnsupportedContentType
+from intake.errors import ApprovalBlocked, IntakeError, LimitExceeded, NotFound, UnsupportedContentType
 from intake.outbox import Relay
 from intake.pipeline import Pipeline
 from intake.settings import Settings
@@ -63,7 +64,7 @@ class Services:
             self._relay_thread.join(timeout=5)
 
 
-_STATUS = {NotFound: 404, LimitExceeded: 413, UnsupportedContentType: 415}
+_STATUS = {NotFound: 404, LimitExceeded: 413, UnsupportedContentType: 415, ApprovalBlocked: 409}
 
 
 def create_app(settings: Settings, *, services: Services | None = None, start_workers: bool = True) -> FastAPI:

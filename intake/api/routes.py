@@ -6,19 +6,19 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, UploadFile
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from intake import ledger, outbox
+from intake.api.auth import Principal, authenticate, caller_actor, require
 from intake.db import unit_of_work
 from intake.domain import Channel
 from intake.errors import NotFound
 from intake.models import OutboundDocRow
 from intake.states import OrderStatus
 
-__all__ = ["router", "public_router"]
+__all__ = ["router", "public_router", "require_key", "Caller", "SessionDep", "Read", "Ingest", "Review", "Admin"]
 
 
 def services(request: Request) -> Any:
@@ -35,28 +35,15 @@ SessionDep = Annotated[Session, Depends(get_session)]
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def require_key(request: Request) -> str:
-    """The caller's identity from ``Authorization: Bearer <key>`` (or a review-UI session)."""
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        sm = services(request).pipeline.sm
-        with sm() as s:
-            row = ledger.verify_api_key(s, token.strip())
-            if row is not None:
-                s.commit()
-                return f"apikey:{row.name}"
-    user = getattr(request.state, "user", None)  # set by the review UI's session middleware
-    if user:
-        return f"user:{user}"
-    raise HTTPException(status_code=401, detail="missing or invalid API key (Authorization: Bearer <key>)",
-                        headers={"WWW-Authenticate": "Bearer"})
-
-
-Caller = Annotated[str, Depends(require_key)]
+require_key = authenticate  # kept for the routers of other packages: any authenticated caller
+Caller = Annotated[str, Depends(caller_actor)]
+Read = Depends(require("read"))
+Ingest = Depends(require("ingest"))
+Review = Depends(require("review"))
+Admin = Depends(require("admin"))
 
 public_router = APIRouter()
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(dependencies=[Depends(authenticate)])
 
 
 @public_router.get("/health", tags=["service"])
@@ -69,14 +56,47 @@ def health(request: Request) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/openapi.json", include_in_schema=False)
+@router.get("/openapi.json", include_in_schema=False, dependencies=[Read])
 def openapi(request: Request) -> JSONResponse:
     return JSONResponse(request.app.openapi())
 
 
-@router.get("/docs", include_in_schema=False)
+# Swagger UI from the fastapi-offline package's files (pinned in pyproject): nothing from a CDN
+_DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript", "favicon.png": "image/png"}
+_DOCS_CSP = ("default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+             "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+_DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Order intake API</title>
+<link rel="icon" href="/docs/assets/favicon.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/init.js"></script></body></html>
+"""
+_DOCS_INIT = ("window.ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true,"
+              " layout: 'BaseLayout', presets: [SwaggerUIBundle.presets.apis]});\n")
+
+
+def _docs_dir() -> Any:
+    from importlib.resources import files
+
+    return files("fastapi_offline") / "static"
+
+
+@router.get("/docs", include_in_schema=False, dependencies=[Read])
 def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Order intake API")
+    """The API's Swagger UI, served with its own files (a strict CSP: scripts from this site only)."""
+    return HTMLResponse(_DOCS_HTML, headers={"Content-Security-Policy": _DOCS_CSP, "Cache-Control": "no-store"})
+
+
+@router.get("/docs/assets/{name}", include_in_schema=False, dependencies=[Read])
+def docs_asset(name: str) -> Response:
+    if name == "init.js":
+        return Response(_DOCS_INIT, media_type="text/javascript")
+    if name not in _DOCS_ASSETS:
+        raise NotFound(f"no docs asset {name!r}")
+    data = (_docs_dir() / name).read_bytes()
+    return Response(data, media_type=_DOCS_ASSETS[name], headers={"Cache-Control": "private, max-age=86400"})
 
 
 class MessageOut(BaseModel):
@@ -88,13 +108,16 @@ class MessageOut(BaseModel):
 
 
 @router.post("/api/v1/messages", status_code=202, response_model=MessageOut, tags=["messages"])
-async def upload_message(request: Request, file: UploadFile, caller: Caller,
+async def upload_message(request: Request, file: UploadFile, caller: Annotated[Principal, Ingest],
                          wait: Annotated[bool, Query(description="read the message before answering")] = True) -> Any:
     """Upload an order: an .eml, PDF, image, spreadsheet or EDI file (multipart field ``file``).
 
-    The bytes are stored first. With ``wait`` (default) the message is read before the answer, so
-    the answer carries the orders it produced, or FAILED with the reason; matching, the decision
-    and delivery continue in the background.
+    Needs the ``ingest`` scope. The bytes are stored first. With ``wait`` (default) the message is
+    read before the answer, so the answer carries the orders it produced, or FAILED with the
+    reason; matching, the decision and delivery continue in the background.
+
+    Identity: an ``X-Intake-Sender`` header is kept as a hint (it never approves an order on its
+    own); a key bound to an EDI partner (``intake apikey create --partner``) proves that partner.
     """
     svc = services(request)
     limit = svc.settings.limits.max_upload_bytes
@@ -105,8 +128,9 @@ async def upload_message(request: Request, file: UploadFile, caller: Caller,
     from starlette.concurrency import run_in_threadpool
 
     pipe = svc.pipeline
+    hint = (request.headers.get("x-intake-sender") or "").strip()[:512] or None
     res = await run_in_threadpool(pipe.ingest, data, filename=file.filename, content_type=file.content_type,
-                                  channel=Channel.upload, sender=request.headers.get("x-intake-sender"))
+                                  channel=Channel.upload, sender=hint, trusted_partner=caller.partner)
     if not res.duplicate:
         if wait:
             await run_in_threadpool(pipe.read_message, res.message_id)
@@ -120,14 +144,14 @@ async def upload_message(request: Request, file: UploadFile, caller: Caller,
                       order_ids=res.order_ids, reason=res.reason)
 
 
-@router.get("/api/v1/messages/{message_id}", response_model=MessageOut, tags=["messages"])
+@router.get("/api/v1/messages/{message_id}", response_model=MessageOut, tags=["messages"], dependencies=[Read])
 def get_message(message_id: str, session: SessionDep) -> Any:
     m = ledger.get_message(session, message_id)
     return MessageOut(message_id=m.id, status=m.status, duplicate=False,
                       order_ids=ledger.message_order_ids(session, m.id), reason=m.reason)
 
 
-@router.get("/api/v1/orders", tags=["orders"])
+@router.get("/api/v1/orders", tags=["orders"], dependencies=[Read])
 def list_orders(session: SessionDep, status: OrderStatus | None = None, customer_id: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     """Orders, newest first; filter by status or customer."""
@@ -137,7 +161,7 @@ def list_orders(session: SessionDep, status: OrderStatus | None = None, customer
     return {"total": total, "orders": [ledger.order_json(ledger.to_order(session, r, with_history=False)) for r in rows]}
 
 
-@router.get("/api/v1/orders/{order_id}", tags=["orders"])
+@router.get("/api/v1/orders/{order_id}", tags=["orders"], dependencies=[Read])
 def get_order(order_id: str, session: SessionDep) -> dict[str, Any]:
     """One order with its status, history, problems and delivery state."""
     row = ledger.get_order(session, order_id)
@@ -148,21 +172,38 @@ def get_order(order_id: str, session: SessionDep) -> dict[str, Any]:
 
 class Decision(BaseModel):
     reason: str = ""
+    override: bool = Field(False, description="approve although problems that block approval remain (as the "
+                                              "review UI's 'approve anyway'); noted on the order's history")
 
 
 class Rejection(BaseModel):
     reason: str = Field(min_length=1, pattern=r"\S", description="why the order is rejected (required)")
 
 
-@router.post("/api/v1/orders/{order_id}/approve", tags=["orders"])
+@router.post("/api/v1/orders/{order_id}/approve", tags=["orders"], dependencies=[Review])
 def approve_order(order_id: str, body: Decision, request: Request, caller: Caller, session: SessionDep) -> dict[str, Any]:
-    """Approve an order waiting for review: it is delivered through the outbox like any other."""
+    """Approve an order waiting for review: it is delivered through the outbox like any other.
+
+    Needs the ``review`` scope. An order whose problems block approval (the ones the review UI
+    asks a CSR to fix) is refused with 409 unless ``override`` is true; then, as in the UI, the
+    history says it was approved despite them.
+    """
+    from intake.decide import blocking_problems
+    from intake.errors import ApprovalBlocked
+
     row = ledger.get_order(session, order_id, for_update=True)
-    services(request).pipeline.approve(session, row, actor=caller, reason=body.reason or "approved by a person")
+    blocking = blocking_problems(row.problems)
+    why = " ".join(body.reason.split()) or "approved by a person"
+    if blocking:
+        if not body.override:
+            raise ApprovalBlocked(f"{len(blocking)} problem(s) remain ({blocking[0].get('message')}): fix them or "
+                                  "approve with \"override\": true")
+        why += f" (despite {len(blocking)} problem(s))"
+    services(request).pipeline.approve(session, row, actor=caller, reason=why)
     return ledger.order_json(ledger.to_order(session, row))
 
 
-@router.post("/api/v1/orders/{order_id}/reject", tags=["orders"])
+@router.post("/api/v1/orders/{order_id}/reject", tags=["orders"], dependencies=[Review])
 def reject_order(order_id: str, body: Rejection, caller: Caller, session: SessionDep) -> dict[str, Any]:
     """Reject an order; the reason is required (a blank one is refused with 422)."""
     row = ledger.get_order(session, order_id, for_update=True)
@@ -170,23 +211,23 @@ def reject_order(order_id: str, body: Rejection, caller: Caller, session: Sessio
     return ledger.order_json(ledger.to_order(session, row))
 
 
-@router.post("/api/v1/orders/{order_id}/rerun", tags=["orders"])
+@router.post("/api/v1/orders/{order_id}/rerun", tags=["orders"], dependencies=[Review])
 def rerun_order(order_id: str, request: Request, caller: Caller) -> dict[str, Any]:
     """Read a FAILED order's message again (after a fix or a new model)."""
     ids = services(request).pipeline.rerun(order_id, actor=caller)
     return {"order_ids": ids}
 
 
-@router.get("/api/v1/outbox", tags=["delivery"])
+@router.get("/api/v1/outbox", tags=["delivery"], dependencies=[Read])
 def list_outbox(session: SessionDep, status: str | None = None, order_id: str | None = None) -> dict[str, Any]:
     """Webhook deliveries: pending, sent or dead (dead-lettered)."""
     return {"deliveries": [outbox.outbox_json(ob) for ob in ledger.outbox_rows(session, order_id=order_id, status=status)]}
 
 
-@router.post("/api/v1/outbox/{outbox_id}/redrive", tags=["delivery"])
-def redrive(outbox_id: RowId, session: SessionDep) -> dict[str, Any]:
-    """Put a dead-lettered webhook back in line."""
-    return outbox.outbox_json(outbox.redrive(session, outbox_id))
+@router.post("/api/v1/outbox/{outbox_id}/redrive", tags=["delivery"], dependencies=[Admin])
+def redrive(outbox_id: RowId, caller: Caller, session: SessionDep) -> dict[str, Any]:
+    """Put a dead-lettered webhook back in line (``admin`` scope: an admin, or an admin key)."""
+    return outbox.outbox_json(outbox.redrive(session, outbox_id, actor=caller))
 
 
 def _ack_json(r: OutboundDocRow) -> dict[str, Any]:
@@ -194,13 +235,14 @@ def _ack_json(r: OutboundDocRow) -> dict[str, Any]:
             "partner": r.partner, "created_at": r.created_at.isoformat() if r.created_at else None}
 
 
-@router.get("/api/v1/acknowledgments", tags=["delivery"])
+@router.get("/api/v1/acknowledgments", tags=["delivery"], dependencies=[Read])
 def list_acks(session: SessionDep, message_id: str | None = None) -> dict[str, Any]:
     """EDI acknowledgments written to the outbound folder (997, 855, CONTRL, ORDRSP)."""
     return {"acknowledgments": [_ack_json(r) for r in ledger.outbound_docs(session, message_id)]}
 
 
-@router.get("/api/v1/acknowledgments/{ack_id}", response_class=PlainTextResponse, tags=["delivery"])
+@router.get("/api/v1/acknowledgments/{ack_id}", response_class=PlainTextResponse, tags=["delivery"],
+            dependencies=[Read])
 def get_ack(ack_id: RowId, request: Request, session: SessionDep) -> str:
     r = session.get(OutboundDocRow, ack_id)
     if r is None:
@@ -208,7 +250,7 @@ def get_ack(ack_id: RowId, request: Request, session: SessionDep) -> str:
     return (services(request).settings.outbound_dir / r.filename).read_text(encoding="utf-8", errors="replace")
 
 
-@router.get("/metrics", response_class=PlainTextResponse, tags=["service"])
+@router.get("/metrics", response_class=PlainTextResponse, tags=["service"], dependencies=[Read])
 def metrics(request: Request) -> PlainTextResponse:
     """Prometheus metrics (text format). Needs ``Authorization: Bearer <key>`` like every route:
     configure the scrape job with ``authorization: {credentials: <api key>}``."""

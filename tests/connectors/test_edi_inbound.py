@@ -94,3 +94,51 @@ def test_a_restart_after_storing_but_before_the_move_gives_no_second_order(tmp_p
     assert r.status == "duplicate" and r.message_id == res.message_id
     with pipe.sm() as s:
         assert len(ledger.message_order_ids(s, res.message_id)) == 1
+
+
+def test_links_are_never_followed_out_of_the_partner_folder(tmp_path: Path) -> None:
+    pipe, w, root = _setup(tmp_path)
+    secret = tmp_path / "secret.edi"
+    secret.write_text(x12_850("PO-SECRET"))  # outside the EDI folders (think /etc/shadow)
+    inbox = root / "acme" / "in"
+    os.symlink(secret, inbox / "po.edi")
+    os.symlink(tmp_path, root / "evil")  # a "partner" that is a link to a folder elsewhere
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "other.edi").write_text(x12_850("PO-OTHER"))
+    got = _scan_until(w, 1)
+    assert [(r.status, r.message_id) for r in got] == [("failed", None)]
+    assert "symbolic link" in (got[0].reason or "")
+    moved = root / "acme" / "failed" / "po.edi"
+    assert moved.is_symlink() and "symbolic link" in (root / "acme" / "failed" / "po.edi.reason.txt").read_text()
+    assert secret.read_text() == x12_850("PO-SECRET") and (tmp_path / "in" / "other.edi").exists()  # untouched
+    with pipe.sm() as s:
+        assert s.scalar(select(func.count()).select_from(MessageRow)) == 0  # nothing was read or stored
+    assert w.scan_once() == [] and not (tmp_path / "processed").exists()
+
+
+def test_an_oversize_file_is_refused_without_being_read(tmp_path: Path) -> None:
+    import connectors.models  # noqa: F401
+
+    root = tmp_path / "edi"
+    (root / "acme" / "in").mkdir(parents=True)
+    pipe = Pipeline(Settings(data_dir=tmp_path / "data", limits={"max_upload_bytes": 1_000_000}))
+    w = EdiFolderWatcher(root, pipe, stable_s=0.0)
+    huge = root / "acme" / "in" / "huge.edi"
+    with open(huge, "wb") as f:  # 5 GB, sparse: reading it whole would take gigabytes of memory
+        f.truncate(5 * 1024**3)
+    old = time.time() - 10
+    os.utime(huge, (old, old))
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    got = w.scan_once() + w.scan_once()
+    grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert [r.status for r in got] == ["failed"]
+    assert "5368709120 bytes, more than the limit of 1000000" in (got[0].reason or "")
+    assert grew_mb < 100, grew_mb  # refused from its size alone (reading it whole would take 5 GB)
+    assert (root / "acme" / "failed" / "huge.edi").stat().st_size == 5 * 1024**3  # kept, not lost
+    assert "not read" in (root / "acme" / "failed" / "huge.edi.reason.txt").read_text()
+    (root / "acme" / "in" / "ok.edi").write_text(x12_850("PO-AFTER-HUGE"))
+    os.utime(root / "acme" / "in" / "ok.edi", (old, old))
+    (ok,) = w.scan_once() + w.scan_once()
+    assert ok.status == "processed"  # the folder keeps flowing

@@ -139,7 +139,7 @@ def test_dead_lettered_after_the_limit_and_redriven_by_api_and_cli(tmp_path: Pat
         from intake.api.app import create_app
 
         with unit_of_work(pipe.sm) as s:
-            key = ledger.create_api_key(s, "admin")
+            key = ledger.create_api_key(s, "ops", scopes=("admin",))  # re-driving is an admin's
         ob_a, ob_b = _row(pipe, a), _row(pipe, b)
         with TestClient(create_app(settings, start_workers=False)) as client:
             assert client.post(f"/api/v1/outbox/{ob_a.id}/redrive").status_code == 401

@@ -11,9 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from intake.db import Base, make_engine
-from intake.domain import Field, LineDraft, OrderDraft
+from intake.domain import Field, LineDraft, OrderDraft, Origin
 from intake.masters import MASTER_TABLES, MasterDataError, ProductRow, import_masters
 from intake.matching import (
+    HINT_SCORE,
     Catalog,
     CatalogCache,
     Customer,
@@ -25,7 +26,10 @@ from intake.matching import (
     tokenize,
 )
 from intake.units import UnitError, conversion_factor, normalize_uom, parse_alt_uoms
+from intake.settings import Decision
 from tests.conftest import need_peer_office
+
+SETTINGS_MIN_CUSTOMER = Decision().min_customer_score
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "fixtures" / "masters"
@@ -182,9 +186,9 @@ def test_match_order_customer_ship_to_units(catalog: Catalog) -> None:
         lines=[line(sku="NW-778812", qty=2, uom="box", price=19.0), line("flat washer 1/2 SAE ZP", qty=3, uom="CA"),
                line("hex nut 1/2-13 gr5 zp", qty=1, uom="wheelbarrow")],
     )
-    m = match_order(draft, catalog)
-    assert (m.customer_id, m.customer_via, m.customer_score) == ("CUST-1001", "edi_id", 1.0)
-    assert m.ship_to_code == "NWF-WH2" and m.masters_loaded
+    m = match_order(draft, catalog, origin=Origin(channel="edi_folder", trusted_partner="NWFAB001"))
+    assert (m.customer_id, m.customer_via, m.customer_score) == ("CUST-1001", "edi_channel", 1.0)
+    assert m.ship_to_code == "NWF-WH2" and not m.ship_to_unknown and m.masters_loaded
     l1, l2, l3 = m.lines
     assert (l1.sku, l1.quantity, l1.uom, l1.unit_price, l1.list_price) == ("HB-0513-200-G5Z", 100, "EA", 0.38, 0.42)
     assert (l2.sku, l2.quantity) == ("FW-050-ZP", 3000)
@@ -194,7 +198,7 @@ def test_match_order_customer_ship_to_units(catalog: Catalog) -> None:
 @pytest.mark.parametrize(("kw", "cid", "via"), [
     ({"sender": "buyer@hmw-purchasing.com"}, "CUST-1002", "email_domain"),
     ({"sender": "Jane <jane@mail.northwindfab.com>"}, "CUST-1001", "email_domain"),
-    ({"sender": "HARBORMW"}, "CUST-1002", "edi_id"),
+    ({"sender": "HARBORMW"}, "CUST-1002", "sender_hint"),
     ({"buyer": "Greenfield School District - Purchasing"}, "CUST-1004", "name"),
     ({"buyer": "Cabinet Lefevre et Associes", "sender": "someone@gmail.com"}, "CUST-1003", "name"),
     ({"ship_to": "Harbor Machine Works, 45 Pier Road, Portland ME"}, "CUST-1002", "name"),
@@ -203,7 +207,15 @@ def test_customer_identification(catalog: Catalog, kw: dict[str, str], cid: str,
     fields = {k: Field.exact(v) for k, v in kw.items() if k != "sender"}
     m = match_order(OrderDraft(**fields, lines=[]), catalog, sender=kw.get("sender"))
     assert (m.customer_id, m.customer_via) == (cid, via)
-    assert m.customer_score >= (0.9 if via != "name" else 0.6)
+    if via == "name":
+        assert m.customer_score >= 0.6
+    else:  # what a sender typed names the customer, but never high enough to approve
+        assert 0.6 <= m.customer_score <= HINT_SCORE < SETTINGS_MIN_CUSTOMER
+    # the same sender, authenticated by the receiving mail server, is evidence
+    if via == "email_domain":
+        verified = Origin(channel="imap", mail=True, sender=kw["sender"], sender_verified=True)
+        m = match_order(OrderDraft(**fields, lines=[]), catalog, origin=verified)
+        assert (m.customer_id, m.customer_via) == (cid, via) and m.customer_score >= 0.9
 
 
 def test_unknown_customer(catalog: Catalog) -> None:

@@ -163,7 +163,7 @@ def test_failing_receiver_is_retried_then_dead_lettered_and_redriven(settings: S
     from intake.db import unit_of_work
 
     with unit_of_work(pipe.sm) as s:
-        outbox.redrive(s, ob.id)
+        outbox.redrive(s, ob.id, actor="user:test")
     good = Receiver()
     Relay(settings, pipe.sm, transport=httpx.MockTransport(good)).run_once()
     assert [w for w, _ in good.received] == [ob.webhook_id]  # same id: the receiver can de-duplicate

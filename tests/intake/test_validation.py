@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from intake.db import Base, make_engine
-from intake.domain import Field, LineDraft, MatchedOrder, OrderDraft, Problem
+from intake.domain import Field, LineDraft, MatchedOrder, OrderDraft, Problem, Origin
 from intake.masters import MASTER_TABLES, import_masters
 from intake.matching import Catalog, match_order
 from intake.settings import Decision
@@ -47,7 +47,9 @@ def order(*lines: LineDraft, po: str = "PO-1", total: float | None = None, reque
 
 
 def run(catalog: Catalog | None, draft: OrderDraft, existing=None) -> tuple[MatchedOrder, list[Problem], bool]:  # type: ignore[no-untyped-def]
-    m = match_order(draft, catalog or Catalog())
+    # a mail whose sender the receiving server authenticated (identity rules: tests/security/test_identity.py)
+    origin = Origin(channel="imap", mail=True, sender=draft.sender, sender_verified=True)
+    m = match_order(draft, catalog or Catalog(), origin=origin)
     probs = validate(m, catalog, settings=SETTINGS, today=TODAY, existing_po=existing)
     return m, probs, decide(m, probs, SETTINGS)
 

@@ -141,16 +141,20 @@ def test_roles_throttle_and_redirects(app: Any, client: TestClient) -> None:
     login(client)
     assert client.get("/review/admin/users").status_code == 403
     assert client.get("/review/admin/settings").status_code == 403
-    with TestClient(app, follow_redirects=False) as other:
-        for _ in range(5):
-            page = other.get("/review/login")
-            tok = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-            assert other.post("/review/login", data={"name": "ada", "password": "wrong-one",
-                                                     "csrf_token": tok}).status_code == 401
-        page = other.get("/review/login")
+    def attempt(c: TestClient, password: str) -> Any:
+        page = c.get("/review/login")
         tok = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        r = other.post("/review/login", data={"name": "ada", "password": PASSWORD, "csrf_token": tok})
-        assert r.status_code == 429  # even the right password waits after five wrong ones
+        return c.post("/review/login", data={"name": "ada", "password": password, "csrf_token": tok})
+
+    with TestClient(app, follow_redirects=False, client=("198.51.100.7", 4000)) as attacker:
+        for _ in range(3):
+            assert attempt(attacker, "wrong-one").status_code == 401
+        r = attempt(attacker, PASSWORD)
+        assert r.status_code == 429  # even the right password waits after three wrong ones from there
+        assert 0 < int(r.headers["retry-after"]) <= 2 and "try again in" in r.text
+    # the real user, from their own address, is not locked out by someone else's guesses
+    with TestClient(app, follow_redirects=False, client=("192.0.2.10", 4000)) as real:
+        assert attempt(real, PASSWORD).status_code == 303
     assert safe_next("//evil.example/x") == "/review" and safe_next("https://evil.example") == "/review"
     assert safe_next("/review/orders/abc?tab=held") == "/review/orders/abc?tab=held"
     r = client.get("/review/login?next=//evil.example")

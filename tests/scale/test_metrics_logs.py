@@ -41,7 +41,9 @@ def test_metrics_count_states_queues_failures_and_touchless_rate(tmp_path: Path)
     with TestClient(app) as c:
         with pipe.sm() as s:
             assert ledger.get_order(s, review).status == "NEEDS_REVIEW"
-        assert c.post(f"/api/v1/orders/{review}/approve", json={"reason": "checked"}, headers=auth).status_code == 200
+        # its requested date is past: approving it anyway needs the override, as in the UI
+        assert c.post(f"/api/v1/orders/{review}/approve", json={"reason": "checked", "override": True},
+                      headers=auth).status_code == 200
         # the receiver answers 500 and one attempt is the limit: both webhooks are dead-lettered
         Relay(settings, pipe.sm, transport=httpx.MockTransport(lambda r: httpx.Response(500))).run_once()
         assert c.get("/metrics").status_code == 401

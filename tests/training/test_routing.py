@@ -208,8 +208,8 @@ def _overfitting_config() -> Any:
     bfloat16 instructions)."""
     from training.retrain import load_retrain_config
 
-    return load_retrain_config(None, steps=30, max_minutes=0, replay_n=2, replay_formats=["pdf"], frozen_n=3,
-                               frozen_formats=["pdf"], batch_size=2, lr=3e-4, correction_share=1.0, distill=0.0,
+    return load_retrain_config(None, steps=40, max_minutes=0, replay_n=2, replay_formats=["pdf"], frozen_n=3,
+                               frozen_formats=["pdf"], batch_size=2, lr=1e-3, correction_share=1.0, distill=0.0,
                                fallback_merges=[], bf16=False)
 
 

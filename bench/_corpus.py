@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from intake.domain import Document, OrderDraft
+from intake.core.domain import Document, OrderDraft
 from training.evaluate import Scores, _best_draft, _refined, score_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +58,7 @@ def _key(path: Path, version: str, code: str) -> str:
 def load(paths: Sequence[Path], ex: Any, cache: Path | None = DEFAULT_CACHE, progress: bool = False) -> list[Entry]:
     """Read every file and compute its word probabilities (or take both from ``cache``)."""
     from extractors.registry import read_bytes
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
 
     out: list[Entry] = []
     it: Any = paths
@@ -98,7 +98,7 @@ def score(e: Entry, extract: Callable[..., OrderDraft], scores: Scores, drafts: 
           **kw: Any) -> dict[str, Any]:
     """Score one entry: ``extract(doc, probs=..., **kw)`` per document, the best draft kept (and
     put in ``drafts`` under the file's name, as the truth schema with confidences)."""
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
 
     error = e.error
     draft = OrderDraft()

@@ -64,9 +64,9 @@ def _as_authenticated(pipe: Any, message_id: str, data: bytes) -> None:
     """A replayed corpus has no verdict of our receiving server: record its From as authenticated,
     as a server checking DKIM/SPF would for a customer's genuine mail (intake/identity.py). With
     --unauthenticated every mailed order waits for a person (unverified_sender)."""
-    from intake.db import unit_of_work
-    from intake.identity import mail_address
-    from intake.models import MessageRow
+    from intake.service.db import unit_of_work
+    from intake.core.identity import mail_address
+    from intake.service.models import MessageRow
 
     import email
     import email.policy
@@ -79,12 +79,12 @@ def _as_authenticated(pipe: Any, message_id: str, data: bytes) -> None:
 
 
 def run(inbox: Path, truth_dir: Path, masters: Path, as_of: str = "now", authenticated: bool = True) -> dict[str, Any]:
-    from intake import ledger
-    from intake.db import unit_of_work
-    from intake.domain import Channel
-    from intake.masters import import_masters
-    from intake.pipeline import Pipeline
-    from intake.settings import Settings
+    from intake.service import ledger
+    from intake.service.db import unit_of_work
+    from intake.core.domain import Channel
+    from intake.service.masters import import_masters
+    from intake.service.pipeline import Pipeline
+    from intake.core.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="intake-e2e-"))
     pipe = Pipeline(Settings(data_dir=tmp / "data"))

@@ -54,7 +54,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from extractors.inference import LayoutExtractor, default_model_dir
     from extractors.registry import read_bytes
-    from intake.domain import Document, Page
+    from intake.core.domain import Document, Page
     from training.synth import generate
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from fuzz.hostile_gen import hostile_files  # noqa: E402
-from intake.blobstore import sha256_hex  # noqa: E402
+from intake.service.blobstore import sha256_hex  # noqa: E402
 from tests.scale import harness as h  # noqa: E402
 
 
@@ -207,7 +207,7 @@ _CASE = r"""
 import json, sys, time
 sys.path.insert(0, {root!r})
 from tests.hostile.test_budgets import merged_bomb, huge_page_pdf, text_scan
-from intake.settings import Limits
+from intake.core.settings import Limits
 case = {case!r}
 hwm = lambda: [int(x.split()[1]) / 1024 for x in open('/proc/self/status') if x.startswith('VmHWM')][0]
 t = time.perf_counter(); out = {{}}

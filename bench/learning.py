@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     torch.set_num_threads(2)
     from extractors.inference import default_model_dir
-    from intake.settings import get_settings
+    from intake.core.settings import get_settings
     from training.router import general_model_dir
     from training.retrain import evaluate_model, frozen_dirs, load_retrain_config, replay_examples
     from training.synth import heldout_families

@@ -150,7 +150,7 @@ def run(n: int, rate: float, fmt: str, poll_interval: float, settle: float) -> d
                INTAKE_WEBHOOK_SECRET=SECRET, INTAKE_POLL_INTERVAL_S=str(poll_interval), HF_HUB_OFFLINE="1",
                INTAKE_WEBHOOK_BACKOFF_BASE_S="0.2", INTAKE_WEBHOOK_BACKOFF_MAX_S="1")
     env.pop("INTAKE_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "intake.cli", "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "intake", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(ROOT))
     appended: dict[str, float] = {}
     try:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from intake.matching import Catalog, Customer, Product, match_line, match_order, tokenize  # noqa: E402
+from intake.service.matching import Catalog, Customer, Product, match_line, match_order, tokenize  # noqa: E402
 
 # ---------------------------------------------------------------- generated catalog
 
@@ -220,11 +220,11 @@ def run_peer_office(src: Path, threshold: float = 0.90) -> dict[str, Any]:
     each order (learned cross-references of customer codes and wordings)."""
     from sqlalchemy.orm import Session
 
-    from intake.db import Base, make_engine
-    from intake.masters import MASTER_TABLES, import_masters
-    from intake.matching import learn_xref
-    from intake.settings import Decision
-    from intake.validation import validate
+    from intake.service.db import Base, make_engine
+    from intake.service.masters import MASTER_TABLES, import_masters
+    from intake.service.matching import learn_xref
+    from intake.core.settings import Decision
+    from intake.service.validation import validate
     from tests.peer_office_masters import convert_peer_office, peer_office_orders
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from extractors.registry import read_bytes, sniff  # noqa: E402
-from intake.errors import ReadError  # noqa: E402
-from intake.settings import Limits  # noqa: E402
+from intake.core.errors import ReadError  # noqa: E402
+from intake.core.settings import Limits  # noqa: E402
 
 REALDOCS = Path(os.environ.get("INTAKE_REALDOCS", ROOT.parent / "shared" / "realdocs"))
 

@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 
 def _ledger_from_peer_office(src: Path, also: list[Path]) -> Path:
-    from intake.db import unit_of_work
-    from intake.domain import Channel
-    from intake.masters import import_masters
-    from intake.pipeline import Pipeline
-    from intake.settings import Settings
+    from intake.service.db import unit_of_work
+    from intake.core.domain import Channel
+    from intake.service.masters import import_masters
+    from intake.service.pipeline import Pipeline
+    from intake.core.settings import Settings
     from tests.peer_office_masters import convert_peer_office
 
     tmp = Path(tempfile.mkdtemp(prefix="review-queue-"))
@@ -50,11 +50,11 @@ def run(data_dir: Path, repeat: int = 5) -> dict[str, Any]:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from intake.blobstore import BlobStore
-    from intake.db import make_engine
-    from intake.decide import decision_score
-    from intake.matching import Catalog
-    from intake.models import OrderRow
+    from intake.service.blobstore import BlobStore
+    from intake.service.db import make_engine
+    from intake.service.decide import decision_score
+    from intake.service.matching import Catalog
+    from intake.service.models import OrderRow
     from review_ui import work
     from review_ui.editing import load_matched
 

@@ -42,7 +42,7 @@ def _fingerprints(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
     onto its words the way ``intake learn`` does, labelled words left out; the plain one when
     there is no truth or nothing aligns)."""
     from extractors.registry import read_bytes
-    from intake.errors import ReadError
+    from intake.core.errors import ReadError
     from training.learn import align_document
     from training.router import corrected_fingerprint, fingerprint
 
@@ -139,7 +139,7 @@ def measure(per_family: int, formats: list[str], seed: int, realdocs: Path | Non
                         items.append((fam, *f))
             out[f"synthetic {fmt}"] = _summary(items)
     if realdocs is not None and realdocs.is_dir():
-        from intake.errors import IntakeError
+        from intake.core.errors import IntakeError
 
         items = []
         for p in sorted(realdocs.iterdir()):

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from extractors.edi import EdiResult
-from intake.domain import LineDraft, OrderDraft
-from intake.errors import EdiError
+from intake.core.domain import LineDraft, OrderDraft
+from intake.core.errors import EdiError
 
 __all__ = ["acknowledgments", "x12_acknowledgments", "edifact_acknowledgments", "derive_control_number"]
 

@@ -36,9 +36,9 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from connectors.models import ChannelStateRow
-from intake.db import unit_of_work
-from intake.domain import Channel
-from intake.models import MessageRow, OutboundDocRow
+from intake.service.db import unit_of_work
+from intake.core.domain import Channel
+from intake.service.models import MessageRow, OutboundDocRow
 
 __all__ = ["EdiFolderWatcher", "FileResult", "partner_dirs"]
 

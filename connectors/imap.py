@@ -48,13 +48,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.models import ChannelStateRow, MailAttachmentRow, OutgoingMailRow, SeenMailRow
-from intake import ledger
-from intake.db import unit_of_work
-from intake.domain import Channel, RawMessage
-from intake.errors import ConfigError
-from intake.models import MessageRow, OrderRow
-from intake.settings import ImapMailbox
-from intake.states import MessageStatus
+from intake.service import ledger
+from intake.service.db import unit_of_work
+from intake.core.domain import Channel, RawMessage
+from intake.core.errors import ConfigError
+from intake.service.models import MessageRow, OrderRow
+from intake.core.settings import ImapMailbox
+from intake.core.states import MessageStatus
 
 __all__ = ["MailInfo", "StoreResult", "parse_mail", "store_raw", "check_mail", "store_mail", "MailboxWatcher", "connect",
            "reply_text"]
@@ -100,7 +100,7 @@ def parse_mail(data: bytes, trusted_authserv_ids: tuple[str, ...] | list[str] = 
     May raise anything a hostile mail provokes (RecursionError for MIME nested thousands deep):
     ``check_mail`` turns that into a FAILED message.
     """
-    from intake.identity import authentication_verdict, mail_address
+    from intake.core.identity import authentication_verdict, mail_address
 
     msg = email.message_from_bytes(data, policy=email.policy.default)
 

@@ -1,4 +1,4 @@
-"""Channel bookkeeping tables (on ``intake.db.Base``; migration 0004).
+"""Channel bookkeeping tables (on ``intake.service.db.Base``; migration 0004).
 
     channel_state      a cursor per mailbox (UIDVALIDITY + last stored UID) and per background
                        scan (the notifier's last order event, the EDI copier's last outbound doc)
@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from intake.db import Base
-from intake.models import utcnow
+from intake.service.db import Base
+from intake.service.models import utcnow
 
 __all__ = ["ChannelStateRow", "SeenMailRow", "MailAttachmentRow", "OutgoingMailRow"]
 

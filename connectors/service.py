@@ -18,7 +18,7 @@ from typing import Any, Callable
 from connectors.edi_inbound import EdiFolderWatcher
 from connectors.imap import MailboxWatcher
 from connectors.smtp import Notifier
-from intake.settings import Settings
+from intake.core.settings import Settings
 
 __all__ = ["Channels"]
 

@@ -39,12 +39,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.imap import _ids
 from connectors.models import ChannelStateRow, OutgoingMailRow
-from intake import ledger
-from intake.blobstore import BlobStore
-from intake.db import unit_of_work
-from intake.errors import ConfigError, IntakeError
-from intake.models import MessageRow, OrderEventRow, OrderRow, utcnow
-from intake.settings import Settings
+from intake.service import ledger
+from intake.service.blobstore import BlobStore
+from intake.service.db import unit_of_work
+from intake.core.errors import ConfigError, IntakeError
+from intake.service.models import MessageRow, OrderEventRow, OrderRow, utcnow
+from intake.core.settings import Settings
 
 __all__ = ["Notifier", "NotAMailOrder", "render", "TEMPLATE_DIR", "KINDS"]
 

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from extractors.assembly import CHECKS, HEADER_FIELDS, LINE_FIELDS, MULTILINE_FIELDS, STEPS, WordTag, assemble, tag_words
 from extractors.geometry import visual_rows as _visual_rows
-from intake.domain import Word
+from intake.core.domain import Word
 
 __all__ = ["WordTag", "tag_words", "visual_rows", "assemble", "HEADER_FIELDS", "LINE_FIELDS", "MULTILINE_FIELDS",
            "STEPS", "CHECKS"]

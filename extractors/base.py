@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from intake.domain import Document
-from intake.settings import Limits
+from intake.core.domain import Document
+from intake.core.settings import Limits
 
 __all__ = ["Reader", "LINE_HEIGHT", "CHAR_WIDTH", "short_reason"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from intake.domain import Box, Document, OrderDraft, Word
+from intake.core.domain import Box, Document, OrderDraft, Word
 
 __all__ = ["uncovered_rows", "rows_of"]
 

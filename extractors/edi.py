@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
-from intake.domain import Field, OrderDraft
-from intake.errors import EdiError, EmptyDocument, IntakeError, NotAnOrder
+from intake.core.domain import Field, OrderDraft
+from intake.core.errors import EdiError, EmptyDocument, IntakeError, NotAnOrder
 
 __all__ = [
     "EdiResult",

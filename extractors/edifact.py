@@ -23,8 +23,8 @@ from extractors.edi import (
     to_date,
     to_number,
 )
-from intake.domain import DocumentKind, Field, LineDraft, OrderDraft
-from intake.errors import EdiError
+from intake.core.domain import DocumentKind, Field, LineDraft, OrderDraft
+from intake.core.errors import EdiError
 
 __all__ = ["EdifactDelimiters", "tokenize_edifact", "read_edifact", "MESSAGE_TYPES", "PIA_PRIORITY"]
 

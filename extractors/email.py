@@ -20,9 +20,9 @@ from typing import Any
 
 from extractors.spreadsheet import decode_text
 from extractors.text import layout_text
-from intake.domain import Document, DocumentKind
-from intake.errors import EmptyDocument, LimitExceeded, ReadError
-from intake.settings import Limits
+from intake.core.domain import Document, DocumentKind
+from intake.core.errors import EmptyDocument, LimitExceeded, ReadError
+from intake.core.settings import Limits
 
 __all__ = ["EmailReader", "html_to_text", "looks_like_order_text", "part_text", "mail_meta"]
 

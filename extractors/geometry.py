@@ -14,7 +14,7 @@ from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from intake.domain import SourceRef, Word
+from intake.core.domain import SourceRef, Word
 
 __all__ = ["Box", "Sheet", "boxed", "page_skew", "visual_rows", "union", "union_refs", "rtl", "row_text",
            "x_columns"]

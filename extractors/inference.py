@@ -21,8 +21,8 @@ import numpy as np
 
 from extractors.assemble import assemble
 from extractors.normalize import detect_locale
-from intake.domain import Document, OrderDraft
-from intake.errors import ConfigError, ExtractionError, IntakeError
+from intake.core.domain import Document, OrderDraft
+from intake.core.errors import ConfigError, ExtractionError, IntakeError
 
 __all__ = ["LayoutExtractor", "default_extractor", "default_model_dir", "DEFAULT_MODEL_DIR", "reset_default"]
 
@@ -201,7 +201,7 @@ class LayoutExtractor:
 def default_model_dir(settings: Any = None) -> Path:
     """Which model to load: ``settings.model_dir``, the registry's live model, or the committed default."""
     if settings is None:
-        from intake.settings import get_settings
+        from intake.core.settings import get_settings
 
         settings = get_settings()
     if getattr(settings, "model_dir", None):

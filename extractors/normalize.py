@@ -255,7 +255,7 @@ def normalize_uom(text: str | None) -> str | None:
     if text is None or not str(text).strip():
         return None
     try:
-        from intake.units import normalize_uom as _units
+        from intake.core.units import normalize_uom as _units
     except ImportError:  # the matching engineer's table is optional here
         _units = None
     if _units is not None:

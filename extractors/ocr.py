@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from extractors.base import short_reason
-from intake.domain import Document, DocumentKind, Page, Word
-from intake.errors import CorruptDocument, EmptyDocument, LimitExceeded, ReadError
-from intake.settings import Limits
+from intake.core.domain import Document, DocumentKind, Page, Word
+from intake.core.errors import CorruptDocument, EmptyDocument, LimitExceeded, ReadError
+from intake.core.settings import Limits
 
 __all__ = ["ImageReader", "ocr_image", "require_tesseract", "tesseract_available", "usable_languages", "ocr_budget",
            "fit_pixels"]

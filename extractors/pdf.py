@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from extractors.base import short_reason
-from intake.domain import Document, DocumentKind, Page, Word
-from intake.errors import CorruptDocument, EmptyDocument, EncryptedDocument, LimitExceeded, ReadError
-from intake.settings import Limits
+from intake.core.domain import Document, DocumentKind, Page, Word
+from intake.core.errors import CorruptDocument, EmptyDocument, EncryptedDocument, LimitExceeded, ReadError
+from intake.core.settings import Limits
 
 __all__ = ["PdfReader", "open_pdf", "page_words", "is_rtl_char"]
 

@@ -36,9 +36,9 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from intake.domain import Document
-from intake.errors import CorruptDocument, IntakeError, LimitExceeded, ReadError
-from intake.settings import Limits
+from intake.core.domain import Document
+from intake.core.errors import CorruptDocument, IntakeError, LimitExceeded, ReadError
+from intake.core.settings import Limits
 
 __all__ = ["ReaderPool", "read_isolated", "pool_for", "last_peak_mb", "shutdown"]
 
@@ -175,7 +175,7 @@ class ReaderPool:
                 w.kill()
             self._cond.notify()
 
-    def read(self, data: bytes, filename: str | None, limits: Limits) -> list[Document]:
+    def read(self, data: bytes, filename: str | None, limits: Limits, kind: str | None = None) -> list[Document]:
         """``registry.read_bytes`` in a worker; the same named errors, plus limits on memory and time."""
         for attempt in range(2):
             w = self._take()
@@ -183,7 +183,7 @@ class ReaderPool:
             try:
                 w.wait_ready()
                 try:
-                    _send(w.proc.stdin, (bytes(data), filename, limits.model_dump(mode="json")))  # type: ignore[arg-type]
+                    _send(w.proc.stdin, (bytes(data), filename, limits.model_dump(mode="json"), kind))  # type: ignore[arg-type]
                 except (BrokenPipeError, OSError):
                     if attempt == 0:
                         continue  # the idle worker had died: take a fresh one
@@ -242,7 +242,7 @@ class ReaderPool:
 
 
 def _error(cls: str, reason: str) -> IntakeError:
-    import intake.errors as errors
+    import intake.core.errors as errors
 
     if cls == "MemoryError":
         return LimitExceeded(reason)
@@ -269,20 +269,21 @@ def pool_for(limits: Limits) -> ReaderPool:
         return pool
 
 
-def read_isolated(data: bytes, filename: str | None, limits: Limits) -> list[Document]:
-    """Read ``data`` as ``registry.read_bytes`` does, in a bounded worker (or inline, if so configured)."""
+def read_isolated(data: bytes, filename: str | None, limits: Limits, kind: str | None = None) -> list[Document]:
+    """Read ``data`` as ``registry.read_bytes`` does, in a bounded worker (or inline, if so configured).
+    ``kind``: the content type already sniffed (extractors/dispatch.py), else the worker sniffs."""
     _local.peak_mb = None
     if limits.reader_isolation == "inline":
         from extractors.registry import read_bytes
 
-        return read_bytes(data, filename, limits)
+        return read_bytes(data, filename, limits, kind)
     if not data:
-        from intake.errors import EmptyDocument
+        from intake.core.errors import EmptyDocument
 
         raise EmptyDocument("the input is empty (0 bytes)")
     if len(data) > limits.max_upload_bytes:
         raise LimitExceeded(f"the input has {len(data)} bytes, more than the limit of {limits.max_upload_bytes}")
-    return pool_for(limits).read(data, filename, limits)
+    return pool_for(limits).read(data, filename, limits, kind)
 
 
 def last_peak_mb() -> float | None:
@@ -357,12 +358,12 @@ def _serve(memory_mb: int) -> None:
     _send(stdout, ("ready",))
     while True:
         try:
-            data, filename, limits_json = _recv(stdin)
+            data, filename, limits_json, kind = _recv(stdin)
         except EOFError:
             return
         _reset_peak()
         try:
-            docs = read_bytes(data, filename, Limits.model_validate(limits_json))
+            docs = read_bytes(data, filename, Limits.model_validate(limits_json), kind)
             answer: Any = ("ok", docs, _peak_mb())
         except IntakeError as exc:
             answer = ("err", (type(exc).__name__, exc.reason), _peak_mb())

@@ -16,8 +16,8 @@ import zipfile
 from typing import Any
 
 from extractors.base import Reader, short_reason
-from intake.domain import Document, DocumentKind
-from intake.errors import (
+from intake.core.domain import Document, DocumentKind
+from intake.core.errors import (
     CorruptDocument,
     EmptyDocument,
     EncryptedDocument,
@@ -26,7 +26,7 @@ from intake.errors import (
     ReadError,
     UnsupportedContentType,
 )
-from intake.settings import Limits
+from intake.core.settings import Limits
 
 __all__ = [
     "read_bytes",
@@ -271,20 +271,22 @@ def _sniff_zip(data: bytes) -> str:
     raise UnsupportedContentType("a zip archive; send the documents themselves")
 
 
-def read_bytes(data: bytes, filename: str | None = None, limits: Limits | None = None) -> list[Document]:
+def read_bytes(data: bytes, filename: str | None = None, limits: Limits | None = None,
+               kind: str | None = None) -> list[Document]:
     """Read ``data`` into one ``Document`` per readable document (a mail: body, attachments).
 
     Raises only ``ReadError`` subclasses: UnsupportedContentType, EmptyDocument,
     EncryptedDocument, CorruptDocument, LimitExceeded, or ReadError when a needed tool
     (OCR) is not installed. ``filename`` only names the documents: the reader is chosen by
-    content.
+    content (``kind``: what ``sniff`` already said of these bytes, so it is not sniffed twice).
     """
     limits = limits or Limits()
     if data is None or len(data) == 0:
         raise EmptyDocument("the input is empty (0 bytes)")
     if len(data) > limits.max_upload_bytes:
         raise LimitExceeded(f"the input has {len(data)} bytes, more than the limit of {limits.max_upload_bytes}")
-    kind = sniff(bytes(data))
+    if kind is None:
+        kind = sniff(bytes(data))
     reader = reader_for(kind)
     if not reader.is_available():
         raise ReadError(f"the {reader.name} reader is not installed (content type {kind})")

@@ -24,9 +24,9 @@ import zipfile
 from typing import Any
 
 from extractors.base import CHAR_WIDTH, LINE_HEIGHT, short_reason
-from intake.domain import Document, DocumentKind, Page, Word
-from intake.errors import CorruptDocument, EmptyDocument, EncryptedDocument, LimitExceeded
-from intake.settings import Limits
+from intake.core.domain import Document, DocumentKind, Page, Word
+from intake.core.errors import CorruptDocument, EmptyDocument, EncryptedDocument, LimitExceeded
+from intake.core.settings import Limits
 
 __all__ = [
     "XlsxReader",

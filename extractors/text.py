@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from extractors.base import CHAR_WIDTH, LINE_HEIGHT
-from intake.domain import Document, DocumentKind, Page, Word
+from intake.core.domain import Document, DocumentKind, Page, Word
 
 __all__ = ["layout_text", "words_of_line", "TAB_SIZE"]
 

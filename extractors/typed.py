@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from extractors.normalize import Locale, detect_locale, normalize_uom, parse_currency, parse_date, parse_number
-from intake.domain import Document, DocumentKind, Field, LineDraft, OrderDraft, SourceRef, Word
+from intake.core.domain import Document, DocumentKind, Field, LineDraft, OrderDraft, SourceRef, Word
 
 __all__ = ["TypedLine", "parse_items", "parse_header", "parse_typed", "refine", "TEXT_KINDS"]
 
@@ -143,7 +143,7 @@ def _is_code(tok: str) -> bool:
 
 
 def _is_unit(tok: str) -> bool:
-    from intake.units import normalize_uom
+    from intake.core.units import normalize_uom
 
     t = tok.strip(".,;:")
     return bool(t) and not any(c.isdigit() for c in t) and normalize_uom(t) is not None

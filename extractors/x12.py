@@ -24,8 +24,8 @@ from extractors.edi import (
     to_date,
     to_number,
 )
-from intake.domain import DocumentKind, Field, LineDraft, OrderDraft
-from intake.errors import EdiError
+from intake.core.domain import DocumentKind, Field, LineDraft, OrderDraft
+from intake.core.errors import EdiError
 
 __all__ = ["X12Delimiters", "tokenize_x12", "read_x12", "SKU_PRIORITY", "TRANSACTION_SETS"]
 

@@ -21,7 +21,7 @@ with atheris.instrument_imports(include=["extractors"]):
     from extractors.x12 import read_x12  # noqa: F401  (instrumented for coverage)
     from extractors.edifact import read_edifact  # noqa: F401
 
-from intake.errors import IntakeError
+from intake.core.errors import IntakeError
 
 X12_HEAD = (b"ISA*00*          *00*          *ZZ*BUYERCO        *ZZ*SELLERCO       *261130*1200*U*00401*000000101*0*P*:~"
             b"GS*PO*BUYERCO*SELLERCO*20261130*1200*101*X*004010~ST*850*0001~")

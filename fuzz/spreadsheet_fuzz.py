@@ -19,8 +19,8 @@ from fuzz.common import args_with_seeds, check_reason, seed_dir
 with atheris.instrument_imports(include=["extractors"]):
     from extractors.spreadsheet import CsvReader, XlsxReader
 
-from intake.errors import IntakeError
-from intake.settings import Limits
+from intake.core.errors import IntakeError
+from intake.core.settings import Limits
 
 LIMITS = Limits(max_uncompressed_bytes=20 * 1024 * 1024)
 CONTENT_TYPES = ('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'

@@ -27,7 +27,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.users import Identity, session_identity
+from intake.service.users import Identity, session_identity
 
 __all__ = [
     "SESSION_COOKIE", "LOGIN_CSRF_COOKIE", "CSRF_HEADER", "CSP", "SECURITY_HEADERS", "SessionMiddleware",

@@ -26,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from intake.domain import Field, MatchedOrder
-from intake.settings import Decision
-from intake.units import fold
+from intake.core.domain import Field, MatchedOrder
+from intake.core.settings import Decision
+from intake.core.units import fold
 
 __all__ = ["DateView", "date_view", "value_checks", "plausible_terms", "parse_date", "long_date", "LOW_READ_FIELDS", "YEARS_AROUND"]
 

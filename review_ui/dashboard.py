@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.models import OrderEventRow, OrderRow
+from intake.service.models import OrderEventRow, OrderRow
 
 __all__ = ["Dashboard", "build_dashboard", "bar_chart_svg", "stacked_bars_svg", "PALETTE"]
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from intake.decide import build_record, decide_order
-from intake.domain import Field, LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft, Problem
-from intake.errors import IntakeError
-from intake.settings import Decision
-from intake.units import UnitError, conversion_factor, normalize_uom
-from intake.units import as_number
+from intake.service.decide import build_record, decide_order
+from intake.core.domain import Field, LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft, Problem
+from intake.core.errors import IntakeError
+from intake.core.settings import Decision
+from intake.core.units import UnitError, conversion_factor, normalize_uom
+from intake.core.units import as_number
 
 __all__ = [
     "EditError", "Change", "Evaluation", "HEADER_FIELDS", "LINE_FIELDS", "parse_value", "apply_ops", "evaluate",
@@ -167,7 +167,7 @@ def _rederive(m: MatchedOrder, i: int, catalog: Any, *, rematch: bool) -> None:
         m.lines[i] = _plain_line(ln)
         return
     if rematch:
-        from intake.matching import match_line
+        from intake.service.matching import match_line
 
         desc = ln.description.value
         lm = match_line(catalog, customer_id=m.customer_id, code=None if ln.sku.value in (None, "") else str(ln.sku.value),
@@ -378,7 +378,7 @@ def _customer_by_name(catalog: Any, text: str) -> str:
 def evaluate(m: MatchedOrder, catalog: Any, settings: Decision, *, today: date,
              existing_po: Callable[[str | None, str], bool]) -> Evaluation:
     """Rebuild the record and recompute problems and confidence of the edited order."""
-    from intake.matching import Catalog
+    from intake.service.matching import Catalog
 
     cat = catalog if catalog is not None else Catalog()
     verdict = decide_order(m, cat, settings, today=today, existing_po=existing_po,

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from intake.db import Base
+from intake.service.db import Base
 
 __all__ = ["HoldRow", "PresenceRow"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from intake.models import OrderEventRow
+from intake.service.models import OrderEventRow
 from review_ui.models import PresenceRow
 
 __all__ = ["HEARTBEAT_S", "STALE_AFTER", "Viewer", "touch", "leave", "viewers", "last_change", "viewers_by_order"]

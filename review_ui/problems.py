@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from intake.domain import MatchedOrder
-from intake.units import as_number
-from intake.validation import REVIEW_WARNINGS
+from intake.core.domain import MatchedOrder
+from intake.core.units import as_number
+from intake.service.validation import REVIEW_WARNINGS
 
 __all__ = ["TITLES", "title_of", "short_of", "group_problems", "queue_groups"]
 

@@ -21,8 +21,8 @@ import logging
 import threading
 from pathlib import Path
 
-from intake.domain import Document, DocumentKind
-from intake.errors import IntakeError, NotFound
+from intake.core.domain import Document, DocumentKind
+from intake.core.errors import IntakeError, NotFound
 
 __all__ = ["Renderer", "DPI"]
 

@@ -27,10 +27,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from intake import ledger
-from intake.errors import IntakeError, NotFound
-from intake.models import MessageRow, OrderRow
-from intake.users import Identity, SESSION_MAX, authenticate, create_session, end_session
+from intake.service import ledger
+from intake.core.errors import IntakeError, NotFound
+from intake.service.models import MessageRow, OrderRow
+from intake.service.users import Identity, SESSION_MAX, authenticate, create_session, end_session
 from review_ui import work
 from review_ui.auth import (
     LOGIN_CSRF_COOKIE, check_csrf, clear_session_cookie, identity_of, new_login_token, require_user, safe_next,

@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import ledger
+from intake.service import ledger
 
-from intake.decide import decision_score
-from intake.domain import Field, MatchedOrder, OrderDraft, Problem
-from intake.models import OrderEventRow, OrderRow
-from intake.settings import Decision
-from intake.units import as_number, fold
+from intake.service.decide import decision_score
+from intake.core.domain import Field, MatchedOrder, OrderDraft, Problem
+from intake.service.models import OrderEventRow, OrderRow
+from intake.core.settings import Decision
+from intake.core.units import as_number, fold
 from review_ui.checks import date_view, value_checks
 from review_ui.editing import HEADER_FIELDS
 from review_ui.problems import group_problems

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from intake import ledger
-from intake.corrections import corrections_of, record_correction, save_training_example
-from intake.domain import Problem
-from intake.errors import IntakeError, InvalidTransition
-from intake.models import MessageRow, OrderRow, utcnow
-from intake.states import OrderStatus
+from intake.service import ledger
+from intake.service.corrections import corrections_of, record_correction, save_training_example
+from intake.core.domain import Problem
+from intake.core.errors import IntakeError, InvalidTransition
+from intake.service.models import MessageRow, OrderRow, utcnow
+from intake.core.states import OrderStatus
 from review_ui.editing import Change, EditError, Evaluation, apply_ops, evaluate, load_matched
 from review_ui.models import HoldRow
 
@@ -106,7 +106,7 @@ def _codes(problems: list[Any] | None) -> set[str]:
 
 def _score_of(row: OrderRow) -> dict[str, Any]:
     """The order's decision score (``intake.decide.decision_score``), from its stored match."""
-    from intake.decide import decision_score
+    from intake.service.decide import decision_score
 
     if not (row.matched or row.draft):
         return {"score": None, "read": None, "customer": None, "products": None, "weakest": "", "missing": []}
@@ -328,7 +328,7 @@ def approve(session: Session, pipeline: Any, order_id: str, version: int | None,
 def _learn(session: Session, m: Any) -> None:
     """A product a CSR picked for a line becomes a learned cross-reference for that customer."""
     try:
-        from intake.matching import learn_xref
+        from intake.service.matching import learn_xref
     except ImportError:  # matching without learning: nothing to teach
         return
     for ml in m.lines:

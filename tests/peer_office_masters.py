@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from intake.domain import Field, LineDraft, OrderDraft
+from intake.core.domain import Field, LineDraft, OrderDraft
 
 __all__ = ["convert_peer_office", "peer_office_orders", "PeerOrder", "unit_of"]
 

@@ -34,7 +34,7 @@ from extractors.geometry import boxed
 from extractors.geometry import union as _union
 from extractors.lexicon import norm as _lexicon_norm
 from extractors.normalize import Locale, parse_number
-from intake.domain import Field, LineDraft, OrderDraft, Word
+from intake.core.domain import Field, LineDraft, OrderDraft, Word
 
 __all__ = ["LAYOUTS_FILE", "ANCHOR_CONF", "learn_layouts", "write_layouts", "read_layouts", "apply_layouts"]
 

@@ -100,7 +100,7 @@ class Learner:
 
     def pending(self) -> int:
         """Corrections not yet trained on."""
-        from intake.db import unit_of_work
+        from intake.service.db import unit_of_work
         from training.learn import count_unused
 
         with unit_of_work(self.sm) as s:

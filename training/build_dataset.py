@@ -26,8 +26,8 @@ from typing import Any, Iterable, Sequence
 
 from extractors.assembly.captions import CONTACT as _CONTACT, contact_row as _contact_row
 from extractors.normalize import Locale, detect_locale, parse_currency, parse_date, parse_number
-from intake.domain import Document, Page, Word
-from intake.errors import IntakeError
+from intake.core.domain import Document, Page, Word
+from intake.core.errors import IntakeError
 from training.features import HEADER_FIELDS, LINE_FIELDS, bio_tags
 
 __all__ = [
@@ -408,7 +408,7 @@ def dataset_hash(docs: Sequence[LabelledDoc]) -> str:
 
 def as_document(doc: LabelledDoc) -> Document:
     """The example's words as a ``Document`` (for evaluating what a model reads on it)."""
-    from intake.domain import DocumentKind
+    from intake.core.domain import DocumentKind
 
     return Document(kind=DocumentKind.pdf, name=doc.name,
                     pages=[Page(index=i, width=p.width, height=p.height, words=p.words) for i, p in enumerate(doc.pages)])

@@ -33,7 +33,7 @@ def _fail(reason: str) -> None:
 
 
 def _settings() -> Any:
-    from intake.settings import get_settings
+    from intake.core.settings import get_settings
 
     s = get_settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
@@ -41,8 +41,8 @@ def _settings() -> Any:
 
 
 def _sm(settings: Any) -> Any:
-    from intake.db import make_engine, make_sessionmaker
-    from intake.migrate import upgrade
+    from intake.service.db import make_engine, make_sessionmaker
+    from intake.service.migrate import upgrade
 
     engine = make_engine(settings.db_url)
     upgrade(engine)
@@ -56,8 +56,8 @@ def learn_command(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Record the corrected order for a document as a labelled example (as a CSR's correction would)."""
-    from intake.db import unit_of_work
-    from intake.errors import IntakeError
+    from intake.service.db import unit_of_work
+    from intake.core.errors import IntakeError
     from training.learn import count_unused, learn_document, load_truth
 
     try:
@@ -98,7 +98,7 @@ def train_command(
 
         base_train(config=config, out=out)
         return
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
     from training.retrain import load_retrain_config, retrain
 
     try:
@@ -222,7 +222,7 @@ def model_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 @model_app.command("promote")
 def model_promote(version: str) -> None:
     """Make VERSION the live model (picked up by running services within seconds)."""
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
     from training.registry import Registry
 
     from training.retrain import ensure_baseline
@@ -242,7 +242,7 @@ def model_promote(version: str) -> None:
 @model_app.command("rollback")
 def model_rollback() -> None:
     """Make the previously live model live again."""
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
     from training.registry import Registry
 
     reg = Registry(_settings().registry_dir)
@@ -263,7 +263,7 @@ def ls_export(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create or update a Label Studio project and add FILES as tasks with the model's pre-annotations."""
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
     from training.labelstudio import export_documents
 
     try:
@@ -286,7 +286,7 @@ def ls_import(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Pull finished annotations back as labelled examples."""
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
     from training.labelstudio import import_annotations
 
     try:

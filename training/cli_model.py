@@ -29,7 +29,7 @@ def train_command(
     out: Annotated[Optional[Path], typer.Option("--out", help="write the model here instead of the registry")] = None,
 ) -> None:
     """Fine-tune the layout model on the synthetic corpus and the labelled corrections."""
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
     from training.finetune import main
 
     try:
@@ -62,8 +62,8 @@ def eval_command(
 ) -> None:
     """Score extraction on every document in FOLDER that has a truth file; write a report with charts."""
     from extractors.inference import LayoutExtractor, default_model_dir
-    from intake.errors import IntakeError
-    from intake.settings import get_settings
+    from intake.core.errors import IntakeError
+    from intake.core.settings import get_settings
     from training.evaluate import evaluate_dir, write_report
 
     if not folder.is_dir():
@@ -104,8 +104,8 @@ def _leave_issuer_out(folder: Path, model: Optional[Path], split: Optional[Path]
                       report: Optional[Path]) -> None:
     """``intake eval --leave-issuer-out``: training/leave_issuer_out.py."""
     from extractors.inference import LayoutExtractor, default_model_dir
-    from intake.errors import IntakeError
-    from intake.settings import get_settings
+    from intake.core.errors import IntakeError
+    from intake.core.settings import get_settings
     from training.leave_issuer_out import (
         DEFAULT_SPLIT, IssuerSplit, extractor_scorer, format_report, leave_issuer_out, seen_files)
 

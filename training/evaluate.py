@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from intake.domain import Document, OrderDraft
+from intake.core.domain import Document, OrderDraft
 
 __all__ = ["values_equal", "match_lines", "score_document", "score_file", "Scores", "evaluate_dir",
            "write_report", "truth_documents", "SCORED_HEADER"]
@@ -258,7 +258,7 @@ def score_file(path: Path, extract: Callable[[Document], OrderDraft], scores: Sc
     """Read, extract and score one document with a ``.truth.json`` beside it; adds to ``scores``
     and returns its per-document summary (with ``error`` when it could not be read)."""
     from extractors.registry import read_bytes
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
 
     truth = json.loads(Path(f"{path}.truth.json").read_text())
     t0 = time.perf_counter()

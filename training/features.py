@@ -67,7 +67,7 @@ def load_tokenizer(encoder_dir: Path) -> Any:
     """A fast word-piece tokenizer from ``encoder_dir/tokenizer.json`` (no network access)."""
     from transformers import PreTrainedTokenizerFast
 
-    from intake.errors import ConfigError
+    from intake.core.errors import ConfigError
 
     tj = Path(encoder_dir) / "tokenizer.json"
     if not tj.is_file():

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from intake.errors import ConfigError
+from intake.core.errors import ConfigError
 
 __all__ = ["TrainConfig", "load_config", "set_seed", "build_examples", "fit", "train", "calibrate_model", "main"]
 
@@ -118,7 +118,7 @@ def _synth_corpus(cfg: TrainConfig, cache: Path, n: int, seed: int, families: li
 
 def _read_one(args: tuple[Path, bool]) -> Any:
     """One synthetic document read by the production readers (a worker process's job)."""
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
     from training.build_dataset import from_synth
 
     p, use_reader = args
@@ -185,7 +185,7 @@ def build_examples(paths: Sequence[Path], cfg: TrainConfig, cache_file: Path | N
 
 def _truth_examples(cfg: TrainConfig) -> list[Any]:
     """Labelled examples from real documents with truth (``cfg.truth_dirs``), minus held-out issuers."""
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
     from training.build_dataset import from_truth_file
     from training.evaluate import truth_documents
 
@@ -384,7 +384,7 @@ def main(config: Path | None = None, out: Path | None = None, data_dir: Path | N
          register: bool = True) -> dict[str, Any]:
     """Train by a config; the model goes to ``out`` or into the registry as a new version
     (not promoted: promotion is the evaluation gate's job)."""
-    from intake.settings import get_settings
+    from intake.core.settings import get_settings
     from training.registry import Registry, new_version_name
 
     cfg = load_config(config)

@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Sequence
 
-from intake.errors import ConfigError, IntakeError, NotFound
+from intake.core.errors import ConfigError, IntakeError, NotFound
 
 __all__ = ["label_config", "client", "find_or_create_project", "predictions_for", "export_documents",
            "import_annotations", "annotation_to_example", "FROM_NAME", "TEXT_NAME"]
@@ -153,7 +153,7 @@ def export_documents(settings: Any, files: Sequence[Path], *, url: str, token: s
     from PIL import Image
 
     from extractors.registry import read_bytes
-    from intake.blobstore import BlobStore
+    from intake.service.blobstore import BlobStore
     from review_ui.render import Renderer
 
     ls = client(url, token)
@@ -282,10 +282,10 @@ def import_annotations(settings: Any, *, url: str, token: str, title: str = "Ord
                        customer_id: str | None = None) -> dict[str, Any]:
     """Turn every finished, not yet imported annotation of the project into a labelled example."""
     from extractors.registry import read_bytes
-    from intake.blobstore import BlobStore
-    from intake.corrections import truth_from_record
-    from intake.db import make_engine, make_sessionmaker, unit_of_work
-    from intake.migrate import upgrade
+    from intake.service.blobstore import BlobStore
+    from intake.service.corrections import truth_from_record
+    from intake.service.db import make_engine, make_sessionmaker, unit_of_work
+    from intake.service.migrate import upgrade
     from training.learn import LabelledExampleRow, _values_found, _values_total
 
     ls = client(url, token)

@@ -28,8 +28,8 @@ from typing import Any, Sequence
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from intake.db import Base
-from intake.errors import IntakeError, ReadError
+from intake.service.db import Base
+from intake.core.errors import IntakeError, ReadError
 
 __all__ = [
     "LabelledExampleRow", "load_truth", "validate_truth", "align_document", "learn_document",
@@ -174,7 +174,7 @@ def learn_document(session: Session, settings: Any, data: bytes, filename: str |
     The bytes go into the blob store (as an ingested message's would), the truth is aligned onto
     the document's words, and a labelled example is added to the session (not committed).
     """
-    from intake.blobstore import BlobStore
+    from intake.service.blobstore import BlobStore
 
     if source not in LEARN_SOURCES:
         raise IntakeError(f"unknown example source {source!r}: use one of {', '.join(LEARN_SOURCES)}")
@@ -183,7 +183,7 @@ def learn_document(session: Session, settings: Any, data: bytes, filename: str |
     truth = validate_truth(truth)
     ex, idx, found, total = align_document(data, filename, truth, document_index, settings.limits)
     digest = BlobStore(settings.blob_dir).put(data)
-    from intake.corrections import truth_from_record
+    from intake.service.corrections import truth_from_record
 
     row = LabelledExampleRow(
         document_sha256=digest, filename=(filename or "")[:512] or None, document_index=idx,
@@ -200,8 +200,8 @@ def label_training_example(session: Session, settings: Any, te: Any) -> Labelled
     """Align a review-UI training example (``intake.corrections.TrainingExampleRow``) onto the
     stored message's document. Returns None (and stores nothing) when the message bytes are gone
     or no value is found: such an example cannot teach the model anything."""
-    from intake.blobstore import BlobStore
-    from intake.models import MessageRow
+    from intake.service.blobstore import BlobStore
+    from intake.service.models import MessageRow
 
     blobs = BlobStore(settings.blob_dir)
     if not blobs.exists(te.message_sha256):
@@ -230,7 +230,7 @@ def label_training_example(session: Session, settings: Any, te: Any) -> Labelled
 
 def sync_training_examples(session: Session, settings: Any) -> int:
     """Label every review-UI training example that has no labelled example yet; returns how many."""
-    from intake.corrections import TrainingExampleRow
+    from intake.service.corrections import TrainingExampleRow
 
     done = select(LabelledExampleRow.training_example_id).where(LabelledExampleRow.training_example_id.is_not(None))
     todo = list(session.scalars(select(TrainingExampleRow).where(TrainingExampleRow.id.not_in(done))
@@ -253,7 +253,7 @@ def labelled_examples(session: Session, *, unused_only: bool = False) -> list[La
 def count_unused(session: Session) -> int:
     """Corrections no model has been trained on yet: labelled examples plus review-UI training
     examples still waiting to be labelled."""
-    from intake.corrections import TrainingExampleRow
+    from intake.service.corrections import TrainingExampleRow
 
     n = int(session.scalar(select(func.count()).select_from(LabelledExampleRow)
                            .where(LabelledExampleRow.used_in_model.is_(None))) or 0)
@@ -266,7 +266,7 @@ def count_unused(session: Session) -> int:
 
 def mark_used(session: Session, rows: Sequence[LabelledExampleRow], version: str) -> None:
     """Record that a model version was trained on these examples (and on their review-UI rows)."""
-    from intake.corrections import TrainingExampleRow
+    from intake.service.corrections import TrainingExampleRow
 
     for r in rows:
         r.used_in_model = version
@@ -289,7 +289,7 @@ def example_of(row: LabelledExampleRow) -> Any:
 def document_of(example: Any) -> Any:
     """A labelled example's words as the ``Document`` a reader gave (its kind kept, so that a
     routed model fingerprints and routes it as it would the document itself)."""
-    from intake.domain import DocumentKind
+    from intake.core.domain import DocumentKind
     from training.build_dataset import as_document
 
     doc = as_document(example)

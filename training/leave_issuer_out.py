@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from intake.domain import Document, OrderDraft
-from intake.errors import ConfigError
+from intake.core.domain import Document, OrderDraft
+from intake.core.errors import ConfigError
 from training.evaluate import Scores, score_file, truth_documents
 
 __all__ = ["IssuerSplit", "DEFAULT_SPLIT", "seen_files", "leave_issuer_out", "extractor_scorer", "format_report"]

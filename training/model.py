@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from intake.errors import ConfigError, IntakeError
+from intake.core.errors import ConfigError, IntakeError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

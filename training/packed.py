@@ -372,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     f.add_argument("--eval-n", type=int, default=None)
     f.add_argument("--calib-n", type=int, default=None)
     a = ap.parse_args(argv)
-    from intake.errors import IntakeError
+    from intake.core.errors import IntakeError
 
     try:
         if a.cmd == "train":
@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif a.cmd == "merge":
             r = cmd_merge(a.out, a.parts)
         else:
-            from intake.settings import get_settings
+            from intake.core.settings import get_settings
 
             data_dir = a.data_dir or Path(get_settings().data_dir)
             if a.cmd == "pack":

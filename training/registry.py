@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from intake.errors import NotFound
+from intake.core.errors import NotFound
 
 __all__ = ["Registry", "new_version_name"]
 

@@ -53,7 +53,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from intake.errors import ConfigError, IntakeError
+from intake.core.errors import ConfigError, IntakeError
 
 __all__ = [
     "RetrainConfig", "load_retrain_config", "frozen_dirs", "truth_fields", "correction_labels", "replay_examples", "fine_tune", "evaluate_model",
@@ -455,7 +455,7 @@ def evaluate_examples(model_dir: Path, examples: Sequence[Any], truths: Sequence
         try:
             draft = ex.extract(document_of(d))
         except IntakeError:
-            from intake.domain import OrderDraft
+            from intake.core.domain import OrderDraft
 
             draft = OrderDraft()
         score_document(draft, t, scores, d.name)
@@ -603,8 +603,8 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     no corrections.
     """
     from extractors.inference import DEFAULT_MODEL_DIR, default_model_dir
-    from intake.db import make_engine, make_sessionmaker, unit_of_work
-    from intake.migrate import upgrade
+    from intake.service.db import make_engine, make_sessionmaker, unit_of_work
+    from intake.service.migrate import upgrade
     from training.learn import example_of, labelled_examples, mark_used, sync_training_examples
     from training.registry import Registry
     from training.router import corrected_fingerprint, general_model_dir
@@ -854,7 +854,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import sys
 
-    from intake.settings import get_settings
+    from intake.core.settings import get_settings
 
     ap = argparse.ArgumentParser(prog="python -m training.retrain")
     import os

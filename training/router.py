@@ -42,7 +42,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from intake.errors import ConfigError
+from intake.core.errors import ConfigError
 
 __all__ = [
     "ROUTER_FILE", "DEFAULT_THRESHOLD", "fingerprint", "corrected_fingerprint", "similarity", "layouts", "containment", "Router", "is_routed", "read_router",

@@ -31,7 +31,7 @@ from extractors.assembly.tagging import (
 )
 from extractors.geometry import Sheet
 from extractors.normalize import Locale, detect_locale
-from intake.domain import OrderDraft, Word
+from intake.core.domain import OrderDraft, Word
 
 __all__ = ["assemble", "STEPS", "CHECKS", "Step", "Change", "WordTag", "tag_words", "HEADER_FIELDS", "LINE_FIELDS",
            "MULTILINE_FIELDS"]

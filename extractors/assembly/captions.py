@@ -21,7 +21,7 @@ from typing import Sequence
 from extractors.geometry import Sheet, rtl
 from extractors.lexicon import LEXICON
 from extractors.normalize import Locale, parse_currency, parse_date, parse_number
-from intake.domain import Field, Word
+from intake.core.domain import Field, Word
 
 __all__ = ["CaptionValue", "caption_values", "PartyBlock", "party_blocks", "rows_below", "other_caption",
            "caption_left_of", "starts_with_other_caption", "typed_value", "contact_row", "CONTACT", "starts_caption",

@@ -22,7 +22,7 @@ import numpy as np
 
 from extractors.geometry import Sheet
 from extractors.normalize import Locale
-from intake.domain import Field, LineDraft, OrderDraft, Word
+from intake.core.domain import Field, LineDraft, OrderDraft, Word
 
 __all__ = ["Step", "Change", "Context", "run_steps", "Calibrator"]
 

@@ -13,7 +13,7 @@ from extractors.assembly.values import close, fold_text, num, same_text
 from extractors.geometry import Box, union
 from extractors.lexicon import LEXICON
 from extractors.normalize import parse_currency
-from intake.domain import Field, SourceRef, Word
+from intake.core.domain import Field, SourceRef, Word
 
 __all__ = ["STEPS_SPANS", "STEPS", "STEPS_CURRENCY", "STEPS_TOTAL"]
 

@@ -21,7 +21,7 @@ from extractors.assembly.tagging import MULTILINE_FIELDS, NAMED_PARTIES, WordTag
 from extractors.assembly.values import LEGAL_FORM, same_text
 from extractors.geometry import Box, Sheet, union
 from extractors.lexicon import LEXICON
-from intake.domain import Field, OrderDraft, Word
+from intake.core.domain import Field, OrderDraft, Word
 
 __all__ = ["STEPS_BLOCKS", "STEPS", "party_name"]
 

@@ -10,7 +10,7 @@ from extractors.assembly.values import CODE_PART
 from extractors.geometry import Sheet, union
 from extractors.lexicon import LEXICON
 from extractors.normalize import Locale, normalize_uom, parse_number
-from intake.domain import Field, LineDraft, Word
+from intake.core.domain import Field, LineDraft, Word
 
 __all__ = ["STEPS_ITEM", "STEPS", "MATRIX_CONF"]
 

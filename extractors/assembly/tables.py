@@ -18,7 +18,7 @@ from extractors.assembly.values import CODE_PART, MEASURE
 from extractors.geometry import Sheet, rtl, x_columns
 from extractors.lexicon import LEXICON
 from extractors.normalize import parse_number
-from intake.domain import Word
+from intake.core.domain import Word
 
 __all__ = ["STEPS", "header_cells", "TOTAL_ROW"]
 
@@ -425,7 +425,7 @@ def description_runs(ctx: Context) -> None:
     untagged, tagged as a party, or tagged with a number field that the row also has elsewhere.
     An item row whose wording the model left untagged gets the run it starts with."""
     from extractors.normalize import normalize_uom
-    from intake.units import UOM_CODES
+    from intake.core.units import UOM_CODES
 
     tags = ctx.tags
     words = ctx.words

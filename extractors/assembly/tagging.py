@@ -18,7 +18,7 @@ from extractors.assembly.engine import Calibrator
 from extractors.assembly.values import DATE_SHAPE
 from extractors.geometry import Sheet, row_text, union
 from extractors.normalize import Locale, normalize_uom, parse_currency, parse_date, parse_number
-from intake.domain import Field, OrderDraft, Word
+from intake.core.domain import Field, OrderDraft, Word
 
 __all__ = ["WordTag", "tag_words", "id2label_index", "parse_value", "field_value", "header_instances", "words_text",
            "HEADER_FIELDS", "LINE_FIELDS", "MULTILINE_FIELDS", "NAMED_PARTIES", "NUMERIC"]

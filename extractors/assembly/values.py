@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 from extractors.lexicon import LEXICON
-from intake.domain import Field
+from intake.core.domain import Field
 
 __all__ = ["num", "close", "fold_text", "same_text", "LEGAL_FORM", "MONEY_SHAPE", "DATE_SHAPE", "CODE_PART",
            "MEASURE"]

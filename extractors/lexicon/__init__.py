@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from intake.errors import ConfigError
+from intake.core.errors import ConfigError
 
 __all__ = ["Caption", "Lexicon", "LEXICON", "LEXICON_FILE", "SECTIONS", "norm"]
 

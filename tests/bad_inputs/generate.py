@@ -6,7 +6,7 @@ import os
 import random
 from collections.abc import Callable
 
-from intake.errors import (
+from intake.core.errors import (
     CorruptDocument,
     EmptyDocument,
     EncryptedDocument,

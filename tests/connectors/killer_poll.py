@@ -27,7 +27,7 @@ def _parse_or_die(data: bytes, *args: object, **kwargs: object) -> imap.MailInfo
 imap.parse_mail = _parse_or_die  # type: ignore[assignment]
 
 if __name__ == "__main__":
-    from intake.cli import main
+    from intake.entry.cli import main
 
     sys.argv = ["intake", "mail", "poll"]
     main()

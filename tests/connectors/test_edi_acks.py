@@ -10,7 +10,7 @@ from connectors.edi_acks import acknowledgments
 from extractors.edi import NonOrder, parse_edi, read_edi
 from extractors.edifact import tokenize_edifact
 from extractors.x12 import tokenize_x12
-from intake.errors import EdiError, NotAnOrder
+from intake.core.errors import EdiError, NotAnOrder
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 3, 4, 5, 6, tzinfo=timezone.utc)

@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from connectors.edi_inbound import EdiFolderWatcher
-from intake import ledger
-from intake.domain import Channel
-from intake.models import MessageRow
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.core.domain import Channel
+from intake.service.models import MessageRow
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.connectors.mails import x12_850
 
 

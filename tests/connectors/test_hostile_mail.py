@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from connectors.imap import MailboxWatcher
 from connectors.models import SeenMailRow
-from intake import ledger
-from intake.blobstore import sha256_hex
-from intake.models import MessageRow, OutboxRow
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.service.blobstore import sha256_hex
+from intake.service.models import MessageRow, OutboxRow
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.connectors.dovecot import Dovecot, dovecot, dovecot_server  # noqa: F401  (fixtures)
 from tests.connectors.mails import order_mail
 from tests.connectors.test_imap import Recorder, _client, _mailbox

@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 
 from connectors.imap import store_mail
 from connectors.models import ChannelStateRow, SeenMailRow
-from intake import ledger
-from intake.db import make_engine, make_sessionmaker
-from intake.domain import Channel
-from intake.migrate import upgrade
-from intake.models import MessageRow, OrderRow
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.service.db import make_engine, make_sessionmaker
+from intake.core.domain import Channel
+from intake.service.migrate import upgrade
+from intake.service.models import MessageRow, OrderRow
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.connectors.mails import forward_mail, order_mail, x12_850
 from tests.intake.dbutil import database_url
 

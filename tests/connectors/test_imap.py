@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from connectors.imap import MailboxWatcher, StoreResult
 from connectors.models import ChannelStateRow, SeenMailRow
-from intake.models import MessageRow
-from intake.pipeline import Pipeline
-from intake.settings import ImapMailbox, Settings
+from intake.service.models import MessageRow
+from intake.service.pipeline import Pipeline
+from intake.core.settings import ImapMailbox, Settings
 from tests.connectors.dovecot import Dovecot, dovecot, dovecot_server, free_port  # noqa: F401  (fixtures)
 from tests.connectors.mails import forward_mail, order_mail
 from tests.connectors.smtp_sink import SmtpSink
@@ -267,7 +267,7 @@ def test_cli_mail_poll_stores_and_reads_new_mail(dovecot: Dovecot, tmp_path: Pat
     other = _client(dovecot)
     other.append("INBOX", order_mail("PO-CLI-1")[0])
     other.logout()
-    run = lambda: subprocess.run([sys.executable, "-m", "intake.cli", "mail", "poll"], env=env,  # noqa: E731
+    run = lambda: subprocess.run([sys.executable, "-m", "intake", "mail", "poll"], env=env,  # noqa: E731
                                  capture_output=True, text=True, timeout=60)
     first = run()
     assert first.returncode == 0, first.stderr

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from connectors.imap import store_mail
 from connectors.models import OutgoingMailRow
 from connectors.smtp import NotAMailOrder, Notifier, render
-from intake import ledger
-from intake.db import unit_of_work
-from intake.domain import Channel
-from intake.errors import ConfigError
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.service.db import unit_of_work
+from intake.core.domain import Channel
+from intake.core.errors import ConfigError
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.connectors.dovecot import free_port
 from tests.connectors.mails import order_mail, reply_mail, x12_850
 from tests.connectors.smtp_sink import SmtpSink
@@ -135,7 +135,7 @@ def test_clarification_lists_the_problems_uses_the_admin_template_and_the_reply_
 
 
 def test_clarify_route_and_smtp_outage_retries(tmp_path: Path) -> None:
-    from intake.api.app import create_app
+    from intake.entry.api.app import create_app
 
     dead_port = free_port()  # nothing listens: sending fails and is retried later
     settings = _settings(tmp_path, dead_port)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from extractors.assembly import CHECKS, STEPS, Change, assemble
 from extractors.normalize import Locale
-from intake.domain import Word
+from intake.core.domain import Word
 from training.features import ID2LABEL, LABEL2ID
 
 
@@ -88,7 +88,7 @@ def test_the_trace_names_the_step_the_target_and_before_and_after() -> None:
 
 
 def test_extract_explain_prints_each_change_with_the_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from intake.cli import app
+    from intake.entry.cli import app
     from training.synth import generate, train_families
 
     monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))

@@ -1,6 +1,6 @@
 """The missed-line check: rows that look like items but no extracted line covers."""
 
-from intake.domain import Field, LineDraft, OrderDraft, SourceRef
+from intake.core.domain import Field, LineDraft, OrderDraft, SourceRef
 from extractors.coverage import uncovered_rows
 from extractors.text import layout_text
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from extractors.edi import EdiResult, NonOrder, parse_edi, read_edi, sniff_edi
 from extractors.edifact import tokenize_edifact
 from extractors.x12 import tokenize_x12
-from intake.domain import TRUTH_HEADER_KEYS, TRUTH_LINE_KEYS, DocumentKind, OrderDraft
-from intake.errors import EdiError, EmptyDocument, IntakeError, NotAnOrder
+from intake.core.domain import TRUTH_HEADER_KEYS, TRUTH_LINE_KEYS, DocumentKind, OrderDraft
+from intake.core.errors import EdiError, EmptyDocument, IntakeError, NotAnOrder
 from tests.conftest import FIXTURES, need_realdocs
 
 GOLDEN = sorted(p for p in FIXTURES.glob("edi*") if p.is_dir())

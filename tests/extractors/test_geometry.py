@@ -4,7 +4,7 @@ rows computed once per document."""
 from __future__ import annotations
 
 from extractors.geometry import Box, Sheet, boxed, page_skew, union, visual_rows, x_columns
-from intake.domain import Word
+from intake.core.domain import Word
 
 
 def _w(text: str, x: float, y: float, page: int = 0, conf: float | None = None, w: float = 30) -> Word:

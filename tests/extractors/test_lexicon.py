@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from extractors.lexicon import LEXICON, LEXICON_FILE, Lexicon, norm
-from intake.errors import ConfigError
+from intake.core.errors import ConfigError
 
 REQUIRED_LANGS = ("en", "de", "fr", "es", "it", "nl", "pt")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from extractors.registry import read_bytes
-from intake.domain import DocumentKind
-from intake.errors import ReadError
-from intake.settings import Limits
+from intake.core.domain import DocumentKind
+from intake.core.errors import ReadError
+from intake.core.settings import Limits
 from tests.conftest import FIXTURES, need_realdocs
 from tests.extractors.truthcheck import missing_values
 

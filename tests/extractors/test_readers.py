@@ -10,9 +10,9 @@ from extractors.email import html_to_text, looks_like_order_text
 from extractors.ocr import tesseract_available
 from extractors.registry import documents_to_json, documents_to_text, read_bytes, sniff
 from extractors.text import layout_text
-from intake.domain import DocumentKind
-from intake.errors import LimitExceeded, ReadError
-from intake.settings import Limits
+from intake.core.domain import DocumentKind
+from intake.core.errors import LimitExceeded, ReadError
+from intake.core.settings import Limits
 from tests.bad_inputs.generate import BAD_INPUTS
 from tests.extractors import samples
 

@@ -6,7 +6,7 @@ import pytest
 
 from extractors.text import layout_text
 from extractors.typed import parse_header, parse_items, refine
-from intake.domain import DocumentKind, Field, LineDraft, OrderDraft
+from intake.core.domain import DocumentKind, Field, LineDraft, OrderDraft
 
 
 def _items(text: str) -> list[tuple]:

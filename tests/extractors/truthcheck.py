@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from intake.domain import Document
+from intake.core.domain import Document
 
 _NUM_TOKEN = re.compile(r"[-+]?\d[\d.,'\u00a0 ]*\d|\d")
 

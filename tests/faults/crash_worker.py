@@ -19,8 +19,8 @@ import signal
 import threading
 from typing import Any
 
-from intake.outbox import Relay
-from intake.pipeline import Pipeline
+from intake.service.outbox import Relay
+from intake.service.pipeline import Pipeline
 
 _stage, _, _n = os.environ.get("INTAKE_TEST_CRASH_AFTER", ":0").partition(":")
 _left = [int(_n or 0)]
@@ -64,6 +64,6 @@ def _relay_attempt(self: Relay, session: Any, ob: Any, url: str, secret: str) ->
 Relay._attempt = _relay_attempt  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    from intake.cli import main
+    from intake.entry.cli import main
 
     main()

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from intake.db import make_engine, make_sessionmaker
-from intake.domain import Channel
-from intake.migrate import upgrade
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service.db import make_engine, make_sessionmaker
+from intake.core.domain import Channel
+from intake.service.migrate import upgrade
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.intake.dbutil import PG_URL, database_url
 from tests.scale import harness as h
 
@@ -32,7 +32,7 @@ def test_connections_terminated_mid_stage_every_order_still_delivered_once(tmp_p
         engine = make_engine(url)
         upgrade(engine)
         pipe = Pipeline(settings, make_sessionmaker(engine))
-        from intake import tasks
+        from intake.entry import tasks
 
         tasks.configure(settings)
         disp = tasks.Dispatcher(settings)

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from intake.db import make_engine, make_sessionmaker
-from intake.domain import Channel
-from intake.migrate import upgrade
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service.db import make_engine, make_sessionmaker
+from intake.core.domain import Channel
+from intake.service.migrate import upgrade
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.intake.dbutil import database_url
 from tests.scale import harness as h
 
@@ -48,7 +48,7 @@ def test_kill_9_of_a_worker_after_every_stage_boundary_repeated(tmp_path: Path) 
         engine = make_engine(url)
         upgrade(engine)
         pipe = Pipeline(settings, make_sessionmaker(engine))
-        from intake import tasks
+        from intake.entry import tasks
 
         tasks.configure(settings)
         disp = tasks.Dispatcher(settings)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from intake.db import make_engine, make_sessionmaker
-from intake.domain import Channel
-from intake.migrate import upgrade
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service.db import make_engine, make_sessionmaker
+from intake.core.domain import Channel
+from intake.service.migrate import upgrade
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.intake.dbutil import database_url
 from tests.scale.harness import x12_order
 
@@ -43,7 +43,7 @@ def test_concurrent_reads_of_one_message_make_one_order(kind: str, tmp_path: Pat
             for t in threads:
                 t.join(60)
             with pipe.sm() as s:
-                from intake import ledger
+                from intake.service import ledger
 
                 ids = ledger.message_order_ids(s, mid)
             assert len(ids) == 1, f"round {rnd}: {len(ids)} orders for one message"

@@ -16,14 +16,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from intake import ledger
-from intake.db import make_engine, make_sessionmaker, unit_of_work
-from intake.domain import Channel
-from intake.migrate import upgrade
-from intake.models import OrderEventRow, OutboxRow
-from intake.outbox import Relay
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.service.db import make_engine, make_sessionmaker, unit_of_work
+from intake.core.domain import Channel
+from intake.service.migrate import upgrade
+from intake.service.models import OrderEventRow, OutboxRow
+from intake.service.outbox import Relay
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.scale import harness as h
 
 BASE, CAP, TIMEOUT = 0.05, 0.4, 0.5
@@ -136,7 +136,7 @@ def test_dead_lettered_after_the_limit_and_redriven_by_api_and_cli(tmp_path: Pat
         _pump(relay, pipe, a, 0.3)
         assert rec.attempts == attempts_before  # a dead row is not retried by itself
 
-        from intake.api.app import create_app
+        from intake.entry.api.app import create_app
 
         with unit_of_work(pipe.sm) as s:
             key = ledger.create_api_key(s, "ops", scopes=("admin",))  # re-driving is an admin's
@@ -148,7 +148,7 @@ def test_dead_lettered_after_the_limit_and_redriven_by_api_and_cli(tmp_path: Pat
             assert client.post("/api/v1/outbox/999999/redrive",
                                headers={"Authorization": f"Bearer {key}"}).status_code == 404
         env = h.base_env(tmp_path, settings.db_url, None, settings.webhook_url or "")
-        out = subprocess.run([sys.executable, "-m", "intake.cli", "outbox", "redrive", str(ob_b.id)], env=env,
+        out = subprocess.run([sys.executable, "-m", "intake", "outbox", "redrive", str(ob_b.id)], env=env,
                              capture_output=True, text=True, timeout=60, cwd=h.ROOT)
         assert out.returncode == 0, out.stderr
         assert _row(pipe, b).status == "pending"

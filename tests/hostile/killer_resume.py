@@ -15,7 +15,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import intake.pipeline as pipeline  # noqa: E402
+import intake.service.pipeline as pipeline  # noqa: E402
 
 _extract = pipeline.extract_drafts
 
@@ -29,7 +29,7 @@ def _extract_or_die(data: bytes, *args: Any, **kwargs: Any) -> Any:
 pipeline.extract_drafts = _extract_or_die  # type: ignore[assignment]
 
 if __name__ == "__main__":
-    from intake.settings import Settings
+    from intake.core.settings import Settings
 
     n = pipeline.Pipeline(Settings()).resume()
     sys.stdout.write(f"resumed {n}\n")

@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from intake import ledger
-from intake.domain import Channel
-from intake.models import MessageRow
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.core.domain import Channel
+from intake.service.models import MessageRow
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.scale.harness import x12_order
 
 KILLER = Path(__file__).with_name("killer_resume.py")
@@ -56,7 +56,7 @@ def test_a_message_that_kills_the_reader_ends_failed_after_three_starts(tmp_path
 def test_a_lease_keeps_a_second_reader_off_a_message_being_read(tmp_path: Path) -> None:
     from sqlalchemy import update
 
-    from intake.pipeline import LEASE_OWNER, _process_token
+    from intake.service.pipeline import LEASE_OWNER, _process_token
 
     pipe = Pipeline(Settings(data_dir=tmp_path / "data", limits={"read_lease_s": 60}))
     mid = pipe.ingest(x12_order("PO-LEASE", 6), filename="po.edi").message_id
@@ -84,7 +84,7 @@ def test_a_lease_keeps_a_second_reader_off_a_message_being_read(tmp_path: Path) 
 
 
 def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once() -> None:
-    from intake.pipeline import LEASE_OWNER, _process_token, owner_dead
+    from intake.service.pipeline import LEASE_OWNER, _process_token, owner_dead
 
     host, pid, token = LEASE_OWNER.rsplit(":", 2)
     assert not owner_dead(LEASE_OWNER)  # this very process: alive

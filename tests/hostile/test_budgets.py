@@ -21,10 +21,10 @@ from extractors.ocr import tesseract_available
 from extractors.pool import last_peak_mb, read_isolated
 from extractors.registry import read_bytes
 from extractors.spreadsheet import XlsxReader
-from intake import ledger
-from intake.errors import LimitExceeded
-from intake.pipeline import Pipeline
-from intake.settings import Limits, Settings
+from intake.service import ledger
+from intake.core.errors import LimitExceeded
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Limits, Settings
 
 BOUND_MB = 600
 ROOT = Path(__file__).resolve().parents[2]

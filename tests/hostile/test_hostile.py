@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from intake import ledger
-from intake.db import make_engine, make_sessionmaker
-from intake.domain import Channel
-from intake.migrate import upgrade
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.service.db import make_engine, make_sessionmaker
+from intake.core.domain import Channel
+from intake.service.migrate import upgrade
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.hostile.corpus import HOSTILE, OVERSIZED, TOLERATED
 from tests.scale import harness as h
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from extractors.edi import parse_edi
 from extractors.spreadsheet import CsvReader, XlsxReader
-from intake.errors import IntakeError
-from intake.settings import Limits
+from intake.core.errors import IntakeError
+from intake.core.settings import Limits
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LIMITS = Limits()

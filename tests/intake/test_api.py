@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from intake import ledger
-from intake.api.app import create_app
-from intake.db import unit_of_work
-from intake.settings import Settings
+from intake.service import ledger
+from intake.entry.api.app import create_app
+from intake.service.db import unit_of_work
+from intake.core.settings import Settings
 from tests.intake.test_pipeline import SECRET, X12_850
 
 

@@ -20,7 +20,7 @@ LINE = ("line_no", "sku", "description", "quantity", "uom", "unit_price", "amoun
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, INTAKE_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
     env.pop("INTAKE_WEBHOOK_URL", None)
-    return subprocess.run([sys.executable, "-m", "intake.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "intake", *args], env=env, capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
 
 

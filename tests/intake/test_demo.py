@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from intake import ledger
-from intake.demo import prepare_demo
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.entry.demo import prepare_demo
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 
 
 def test_demo_prepares_a_whole_loop(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from intake.db import Base, make_engine
-from intake.errors import IntakeError
-from intake.masters import (
+from intake.service.db import Base, make_engine
+from intake.core.errors import IntakeError
+from intake.service.masters import (
     MASTER_TABLES,
     CustomerRow,
     MasterDataError,
@@ -183,7 +183,7 @@ def test_normalize_key() -> None:
 
 
 def test_cli_import_show_match(tmp_path: Path) -> None:
-    from intake.cli_masters import masters_app
+    from intake.entry.cli_masters import masters_app
 
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()
@@ -239,7 +239,7 @@ def _pg_schema() -> Iterator[Engine]:
 def test_import_and_match_on_postgresql() -> None:
     with _pg_schema() as eng:
         Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
-        from intake.matching import Catalog, learn_xref, match_line
+        from intake.service.matching import Catalog, learn_xref, match_line
 
         with Session(eng) as s:
             import_masters(s, DEMO, replace=True)
@@ -259,10 +259,10 @@ def test_import_and_match_on_postgresql() -> None:
 def test_a_typed_mail_uploaded_as_eml_is_matched_by_its_own_sender_and_lines(tmp_path: Path) -> None:
     """An .eml posted or ingested without an envelope sender: the mail's From names the customer,
     and the order typed in its body is read line by line."""
-    from intake import ledger
-    from intake.db import unit_of_work
-    from intake.pipeline import Pipeline
-    from intake.settings import Settings
+    from intake.service import ledger
+    from intake.service.db import unit_of_work
+    from intake.service.pipeline import Pipeline
+    from intake.core.settings import Settings
 
     pipe = Pipeline(Settings(data_dir=tmp_path / "data"))
     with unit_of_work(pipe.sm) as s:
@@ -289,7 +289,7 @@ HISTORY = ("customer_id,sku,quantity,order_date,po_number\n"
 
 
 def test_order_history_import_update_and_replace(engine: Engine, demo_copy: Path) -> None:
-    from intake.masters import OrderHistoryRow
+    from intake.service.masters import OrderHistoryRow
 
     (demo_copy / "order_history.csv").write_text(HISTORY, encoding="utf-8")
     with Session(engine) as s:
@@ -362,8 +362,8 @@ def test_migration_0006_matches_the_table_and_cli_counts_history(tmp_path: Path,
     from alembic.migration import MigrationContext
     from sqlalchemy import inspect
 
-    from intake.cli_masters import masters_app
-    from intake.migrate import upgrade
+    from intake.entry.cli_masters import masters_app
+    from intake.service.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(engine)
@@ -388,8 +388,8 @@ def test_migration_0006_matches_the_table_and_cli_counts_history(tmp_path: Path,
 
 @pytest.mark.postgres
 def test_order_history_migration_and_import_on_postgresql(demo_copy: Path) -> None:
-    from intake.matching import Catalog
-    from intake.migrate import upgrade
+    from intake.service.matching import Catalog
+    from intake.service.migrate import upgrade
 
     with _pg_schema() as eng:
         upgrade(eng)  # every migration, 0006 included

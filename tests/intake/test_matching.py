@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from intake.db import Base, make_engine
-from intake.domain import Field, LineDraft, OrderDraft, Origin
-from intake.masters import MASTER_TABLES, MasterDataError, ProductRow, import_masters
-from intake.matching import (
+from intake.service.db import Base, make_engine
+from intake.core.domain import Field, LineDraft, OrderDraft, Origin
+from intake.service.masters import MASTER_TABLES, MasterDataError, ProductRow, import_masters
+from intake.service.matching import (
     HINT_SCORE,
     Catalog,
     CatalogCache,
@@ -25,8 +25,8 @@ from intake.matching import (
     match_order,
     tokenize,
 )
-from intake.units import UnitError, conversion_factor, normalize_uom, parse_alt_uoms
-from intake.settings import Decision
+from intake.core.units import UnitError, conversion_factor, normalize_uom, parse_alt_uoms
+from intake.core.settings import Decision
 from tests.conftest import need_peer_office
 
 SETTINGS_MIN_CUSTOMER = Decision().min_customer_score
@@ -320,7 +320,7 @@ def test_history_does_not_choose_when_it_does_not_separate(engine: Engine, tmp_p
 def _ledger_order(s: Session, customer_id: str, po: str, status: str, lines: list[tuple[str, float]]) -> None:
     import uuid
 
-    from intake.models import MessageRow, OrderRow
+    from intake.service.models import MessageRow, OrderRow
 
     mid = str(uuid.uuid4())
     s.add(MessageRow(id=mid, sha256=uuid.uuid4().hex * 2, size=1))
@@ -331,7 +331,7 @@ def _ledger_order(s: Session, customer_id: str, po: str, status: str, lines: lis
 
 
 def test_the_ledgers_approved_orders_count_as_history(tmp_path: Path) -> None:
-    import intake.models  # noqa: F401 - the ledger tables
+    import intake.service.models  # noqa: F401 - the ledger tables
 
     eng = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
     Base.metadata.create_all(eng)

@@ -11,14 +11,14 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from intake import ledger
-from intake.db import make_engine, make_sessionmaker
-from intake.domain import Channel
-from intake.migrate import upgrade
-from intake.models import MessageRow, OrderRow, OutboxRow
-from intake.outbox import Relay
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.service.db import make_engine, make_sessionmaker
+from intake.core.domain import Channel
+from intake.service.migrate import upgrade
+from intake.service.models import MessageRow, OrderRow, OutboxRow
+from intake.service.outbox import Relay
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.intake.dbutil import database_url
 
 SECRET = "whsec_" + base64.b64encode(b"spine-test-secret-0123456789abcd").decode()
@@ -159,8 +159,8 @@ def test_failing_receiver_is_retried_then_dead_lettered_and_redriven(settings: S
         ob = s.query(OutboxRow).one()
         assert ob.status == "dead" and ob.last_status_code == 500
         assert ledger.get_order(s, ids[0]).status == "APPROVED"
-    from intake import outbox
-    from intake.db import unit_of_work
+    from intake.service import outbox
+    from intake.service.db import unit_of_work
 
     with unit_of_work(pipe.sm) as s:
         outbox.redrive(s, ob.id, actor="user:test")
@@ -172,8 +172,8 @@ def test_failing_receiver_is_retried_then_dead_lettered_and_redriven(settings: S
 
 
 def test_an_order_cannot_be_moved_twice(settings: Settings) -> None:
-    from intake.errors import InvalidTransition
-    from intake.states import OrderStatus
+    from intake.core.errors import InvalidTransition
+    from intake.core.states import OrderStatus
 
     pipe = _pipeline(settings)
     ids = pipe.read_message(pipe.ingest(X12_850.encode()).message_id)

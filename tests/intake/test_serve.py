@@ -74,11 +74,11 @@ def _env(tmp_path: Path, hook_port: int) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "intake.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "intake", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    p = subprocess.Popen([sys.executable, "-m", "intake.cli", "serve", "--port", str(port)], env=env,
+    p = subprocess.Popen([sys.executable, "-m", "intake", "serve", "--port", str(port)], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -2,8 +2,8 @@ import itertools
 
 import pytest
 
-from intake.errors import InvalidTransition
-from intake.states import ALLOWED, TERMINAL, OrderStatus, check_transition
+from intake.core.errors import InvalidTransition
+from intake.core.states import ALLOWED, TERMINAL, OrderStatus, check_transition
 
 EXPECTED = {
     ("RECEIVED", "EXTRACTED"), ("RECEIVED", "FAILED"), ("RECEIVED", "REJECTED"),

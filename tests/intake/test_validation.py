@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from intake.db import Base, make_engine
-from intake.domain import Field, LineDraft, MatchedOrder, OrderDraft, Problem, Origin
-from intake.masters import MASTER_TABLES, import_masters
-from intake.matching import Catalog, match_order
-from intake.settings import Decision
-from intake.validation import decide, validate
+from intake.service.db import Base, make_engine
+from intake.core.domain import Field, LineDraft, MatchedOrder, OrderDraft, Problem, Origin
+from intake.service.masters import MASTER_TABLES, import_masters
+from intake.service.matching import Catalog, match_order
+from intake.core.settings import Decision
+from intake.service.validation import decide, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 10, 1)
@@ -168,7 +168,7 @@ def test_warning_does_not_block() -> None:
     (1000, [], False),
 ])
 def test_qty_outlier_rule(qty: float, past: list[float], flagged: bool) -> None:
-    from intake.validation import qty_outlier
+    from intake.service.validation import qty_outlier
 
     assert qty_outlier(qty, past) is flagged
 
@@ -219,8 +219,8 @@ def test_qty_outlier_sends_the_order_to_review(history_catalog: Catalog) -> None
 def test_qty_outlier_counts_the_ledgers_approved_orders(tmp_path: Path) -> None:
     import uuid
 
-    import intake.models  # noqa: F401 - the ledger tables
-    from intake.models import MessageRow, OrderRow
+    import intake.service.models  # noqa: F401 - the ledger tables
+    from intake.service.models import MessageRow, OrderRow
 
     eng = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
     Base.metadata.create_all(eng)
@@ -244,7 +244,7 @@ def test_qty_outlier_counts_the_ledgers_approved_orders(tmp_path: Path) -> None:
 
 
 def test_decision_score_is_the_weakest_score_and_names_what_is_missing(catalog: Catalog) -> None:
-    from intake.decide import decision_score
+    from intake.service.decide import decision_score
 
     d = OrderDraft(po_number=Field(value="PO-1", confidence=0.98),
                    lines=[LineDraft(sku=Field(value="HB-0513-200-G5Z", confidence=0.95),

@@ -5,8 +5,8 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from intake.errors import ConfigError
-from intake.webhooks import check_url_allowed, signed_headers
+from intake.core.errors import ConfigError
+from intake.service.webhooks import check_url_allowed, signed_headers
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 

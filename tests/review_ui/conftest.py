@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from intake.api.app import create_app
-from intake.db import unit_of_work
-from intake.domain import Channel
-from intake.settings import Settings
-from intake.users import add_user
+from intake.entry.api.app import create_app
+from intake.service.db import unit_of_work
+from intake.core.domain import Channel
+from intake.core.settings import Settings
+from intake.service.users import add_user
 from tests.intake.dbutil import database_url
 from tests.review_ui.test_browser import X12_PAST
 

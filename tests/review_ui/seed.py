@@ -15,15 +15,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from intake import ledger
-from intake.blobstore import sha256_hex
-from intake.db import unit_of_work
-from intake.domain import Channel, Field, LineDraft, OrderDraft, RawMessage
-from intake.masters import import_dir
-from intake.models import MessageRow
-from intake.pipeline import Pipeline
-from intake.settings import Settings
-from intake.states import OrderStatus
+from intake.service import ledger
+from intake.service.blobstore import sha256_hex
+from intake.service.db import unit_of_work
+from intake.core.domain import Channel, Field, LineDraft, OrderDraft, RawMessage
+from intake.service.masters import import_dir
+from intake.service.models import MessageRow
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
+from intake.core.states import OrderStatus
 
 __all__ = ["masters_dir", "seed_orders", "Seeded", "mail"]
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from intake.db import unit_of_work
-from intake.users import (
+from intake.service.db import unit_of_work
+from intake.service.users import (
     SESSION_IDLE, SessionRow, UserError, add_user, authenticate, create_session, session_identity, set_disabled,
     set_password,
 )
@@ -58,8 +58,8 @@ def test_passwords_are_argon2_and_sessions_end(app: Any) -> None:
 
 
 def test_cli_users_add_prompts_hidden_and_confirmed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from intake.cli import _mount_optional, app
-    from intake.settings import get_settings
+    from intake.entry.cli import _mount_optional, app
+    from intake.core.settings import get_settings
 
     monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("INTAKE_DATABASE_URL", raising=False)
@@ -128,7 +128,7 @@ def test_csrf_is_required_on_forms_edits_and_cookie_api_calls(app: Any, client: 
     r = client.post(f"/api/v1/orders/{oid}/reject", json={"reason": "cross-site"})
     assert r.status_code == 403 and r.json()["error"] == "csrf"
     with app.state.services.pipeline.sm() as s:
-        from intake import ledger
+        from intake.service import ledger
 
         assert ledger.get_order(s, oid).status == "NEEDS_REVIEW" and ledger.get_order(s, oid).version == 1
     # with the token everything works

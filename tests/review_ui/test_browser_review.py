@@ -23,13 +23,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import ledger
-from intake.db import make_engine
-from intake.decide import decision_score
-from intake.domain import Channel
-from intake.models import OrderEventRow
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service import ledger
+from intake.service.db import make_engine
+from intake.service.decide import decision_score
+from intake.core.domain import Channel
+from intake.service.models import OrderEventRow
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from review_ui.editing import load_matched
 from tests.intake.test_serve import Receiver, _cli, _env, _start, _wait, free_port
 from tests.review_ui.seed import Seeded, masters_dir, seed_orders

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from intake.db import unit_of_work
+from intake.service.db import unit_of_work
 from review_ui import work
 from review_ui.dashboard import build_dashboard
 from tests.intake.test_pipeline import X12_850
@@ -50,11 +50,11 @@ def test_migration_0003_matches_the_tables(tmp_path: Path) -> None:
     from alembic.migration import MigrationContext
     from sqlalchemy import inspect
 
-    import intake.corrections  # noqa: F401
-    import intake.users  # noqa: F401
+    import intake.service.corrections  # noqa: F401
+    import intake.service.users  # noqa: F401
     import review_ui.models  # noqa: F401
-    from intake.db import Base, make_engine
-    from intake.migrate import upgrade
+    from intake.service.db import Base, make_engine
+    from intake.service.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(engine)
@@ -80,7 +80,7 @@ def test_migration_0003_matches_the_tables(tmp_path: Path) -> None:
 def test_confirmed_and_derived_values_are_no_corrections_and_a_rejection_is_no_perfect_review(app: Any) -> None:
     """Confirming a product as matched, or an amount that follows its quantity, is no misread;
     an order that was only rejected says nothing about field accuracy."""
-    from intake.models import OrderEventRow
+    from intake.service.models import OrderEventRow
     from sqlalchemy import select
 
     pipe = app.state.services.pipeline

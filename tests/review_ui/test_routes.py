@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.routing import Mount
 
-from intake import ledger
-from intake.corrections import TrainingExampleRow
-from intake.models import OrderEventRow
+from intake.service import ledger
+from intake.service.corrections import TrainingExampleRow
+from intake.service.models import OrderEventRow
 from tests.intake.dbutil import database_url
 from tests.review_ui.conftest import PASSWORD, SECRET, ingest, login, make_app
 from tests.review_ui.test_browser import X12_PAST
@@ -117,9 +117,9 @@ def _edit(client: TestClient, csrf: str, order_id: str, version: int, *ops: dict
 
 @pytest.mark.parametrize("db", ["sqlite", "postgres"])
 def test_edit_correct_approve_delivers_corrected_order(db: str, tmp_path: Path) -> None:
-    from intake.db import unit_of_work
-    from intake.settings import Settings
-    from intake.users import add_user
+    from intake.service.db import unit_of_work
+    from intake.core.settings import Settings
+    from intake.service.users import add_user
 
     with database_url(db, tmp_path) as url:
         settings = Settings(data_dir=tmp_path / "data", database_url=url, webhook_url="http://127.0.0.1:9/hook",
@@ -247,7 +247,7 @@ def test_page_images_search_dashboard_and_admin(app: Any, client: TestClient) ->
 def _oracle_extractor(truth: dict[str, Any]) -> Any:
     """Stands in for the layout model (not what these tests are about): the truth's PO number and
     lines, each PO number placed where its word is on the page, with a middling confidence."""
-    from intake.domain import Document, Field, LineDraft, OrderDraft, SourceRef
+    from intake.core.domain import Document, Field, LineDraft, OrderDraft, SourceRef
 
     def extract(doc: Document) -> OrderDraft:
         po = str(truth["po_number"])
@@ -305,7 +305,7 @@ def test_document_pages_render_beside_fields_with_source_boxes(fmt: str, app: An
 
 
 def test_csr_product_pick_becomes_a_learned_cross_reference(app: Any, client: TestClient) -> None:
-    from intake.masters import LearnedXrefRow, import_dir
+    from intake.service.masters import LearnedXrefRow, import_dir
 
     root = Path(__file__).resolve().parents[2]
     pipe = app.state.services.pipeline
@@ -399,9 +399,9 @@ def test_presence_shows_who_has_an_order_open_and_since_when(app: Any, client: T
 
 def test_approval_says_where_the_order_goes_with_and_without_a_webhook(tmp_path: Path, app: Any,
                                                                        client: TestClient) -> None:
-    from intake.db import unit_of_work
-    from intake.settings import Settings
-    from intake.users import add_user
+    from intake.service.db import unit_of_work
+    from intake.core.settings import Settings
+    from intake.service.users import add_user
 
     oid = ingest(app)
     csrf = login(client)
@@ -426,7 +426,7 @@ def test_approval_says_where_the_order_goes_with_and_without_a_webhook(tmp_path:
 
 
 def test_customer_search_finds_names(app: Any, client: TestClient) -> None:
-    from intake.masters import import_dir
+    from intake.service.masters import import_dir
 
     root = Path(__file__).resolve().parents[2]
     with app.state.services.pipeline.sm() as s:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from intake.db import Base, make_engine
-from intake.domain import Field, LineDraft, MatchedOrder, OrderDraft
-from intake.masters import MASTER_TABLES, import_masters
-from intake.matching import Catalog, match_order
-from intake.settings import Decision
+from intake.service.db import Base, make_engine
+from intake.core.domain import Field, LineDraft, MatchedOrder, OrderDraft
+from intake.service.masters import MASTER_TABLES, import_masters
+from intake.service.matching import Catalog, match_order
+from intake.core.settings import Decision
 from review_ui.checks import date_view, plausible_terms, value_checks
 from review_ui.editing import EditError, apply_ops, parse_value
 from review_ui.problems import group_problems, queue_groups
@@ -93,7 +93,7 @@ def test_problems_are_grouped_in_words_with_fixes_and_a_bulk_action(catalog: Cat
                           LineDraft(line_no=f(2, 1.0), sku=f("HN-0513-G5Z", 1.0), quantity=f(100, 1.0),
                                     unit_price=f(0.10, 1.0), amount=f(10.0, 1.0))])
     m = match_order(d, catalog, sender="buyer@northwindfab.com")
-    from intake.validation import validate
+    from intake.service.validation import validate
 
     problems = [p.model_dump(mode="json") for p in validate(m, catalog, settings=Decision(), today=TODAY)]
     assert [p["code"] for p in problems].count("price_mismatch") == 2

@@ -175,7 +175,7 @@ def base_env(tmp_path: Path, db_url: str, broker: str | None, hook_url: str, **e
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "intake.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "intake", *args], env=env, capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
 
 
@@ -186,7 +186,7 @@ def api_key(env: dict[str, str]) -> str:
 
 
 def start_serve(env: dict[str, str], port: int, log: Path | None = None,
-                module: str = "intake.cli") -> subprocess.Popen[bytes]:
+                module: str = "intake") -> subprocess.Popen[bytes]:
     """`intake serve` in its own process group; returns once /health answers."""
     out = open(log, "ab") if log else subprocess.DEVNULL
     p = subprocess.Popen([sys.executable, "-m", module, "serve", "--port", str(port)], env=env, cwd=ROOT,
@@ -206,7 +206,7 @@ def start_serve(env: dict[str, str], port: int, log: Path | None = None,
 
 
 def start_worker(env: dict[str, str], *args: str, log: Path | None = None,
-                 module: str = "intake.cli") -> subprocess.Popen[bytes]:
+                 module: str = "intake") -> subprocess.Popen[bytes]:
     """`intake worker ARGS` (or ``python -m module worker ARGS``) in its own process group."""
     out = open(log, "ab") if log else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", module, "worker", "--no-preload-model", *args], env=env, cwd=ROOT,

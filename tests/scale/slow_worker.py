@@ -14,7 +14,7 @@ import os
 import time
 from typing import Any
 
-from intake.pipeline import Pipeline
+from intake.service.pipeline import Pipeline
 
 _COST = float(os.environ.get("INTAKE_TEST_STAGE_COST_S", "0"))
 _match = Pipeline.match_order
@@ -28,6 +28,6 @@ def _slow_match(self: Pipeline, order_id: str, *args: Any, **kwargs: Any) -> Non
 Pipeline.match_order = _slow_match  # type: ignore[method-assign]
 
 if __name__ == "__main__":
-    from intake.cli import main
+    from intake.entry.cli import main
 
     main()

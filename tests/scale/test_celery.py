@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from intake.db import make_engine, make_sessionmaker
-from intake.domain import Channel
-from intake.migrate import upgrade
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service.db import make_engine, make_sessionmaker
+from intake.core.domain import Channel
+from intake.service.migrate import upgrade
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 from tests.intake.dbutil import database_url
 from tests.scale import harness as h
 
@@ -53,7 +53,7 @@ def test_serve_with_broker_and_a_prefork_worker_deliver_on_postgres(tmp_path: Pa
             assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 401
             m = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=auth, timeout=10)
             assert m.status_code == 200 and m.headers["content-type"].startswith("text/plain")
-            from intake.metrics import parse
+            from intake.service.metrics import parse
 
             samples = {(name, tuple(sorted(lb.items()))): v for name, lb, v in parse(m.text)}
             assert samples[("intake_orders", (("channel", "upload"), ("status", "DELIVERED")))] == n
@@ -88,7 +88,7 @@ def _run_batch(tmp_path: Path, workers: int, n: int, cost: float) -> float:
         engine = make_engine(url)
         upgrade(engine)
         pipe = Pipeline(settings, make_sessionmaker(engine))
-        from intake import tasks
+        from intake.entry import tasks
 
         tasks.configure(settings)
         disp = tasks.Dispatcher(settings)

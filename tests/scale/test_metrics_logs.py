@@ -10,14 +10,14 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 
-from intake import ledger
-from intake.api.app import create_app
-from intake.db import unit_of_work
-from intake.domain import Channel
-from intake.logs import REDACTED, configure_logging, log_context, redact, register_secret
-from intake.metrics import parse
-from intake.outbox import Relay
-from intake.settings import Settings
+from intake.service import ledger
+from intake.entry.api.app import create_app
+from intake.service.db import unit_of_work
+from intake.core.domain import Channel
+from intake.service.logs import REDACTED, configure_logging, log_context, redact, register_secret
+from intake.service.metrics import parse
+from intake.service.outbox import Relay
+from intake.core.settings import Settings
 from tests.review_ui.test_browser import X12_PAST
 from tests.scale.harness import SECRET, x12_order
 
@@ -122,7 +122,7 @@ def test_ledger_stage_latency_of_read_starts_when_the_bytes_arrived(tmp_path: Pa
     mid = pipe.ingest(x12_order("PO-LAT", 9), filename="a.edi").message_id
     time.sleep(0.6)  # the message waits in the queue before a worker reads it
     pipe.process_message(mid)
-    from intake.metrics import render
+    from intake.service.metrics import render
 
     m = _samples(render(pipe.sm, settings).decode())
     assert m[("intake_ledger_stage_seconds", (("quantile", "0.5"), ("stage", "read")))] >= 0.5

@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from intake import ledger
-from intake.db import unit_of_work
-from intake.models import OutboxRow
-from intake.settings import Settings
-from intake.users import add_user, authenticate
+from intake.service import ledger
+from intake.service.db import unit_of_work
+from intake.service.models import OutboxRow
+from intake.core.settings import Settings
+from intake.service.users import add_user, authenticate
 from review_ui.auth import LoginThrottle
 from tests.review_ui.conftest import PASSWORD, SECRET, ingest, login, make_app
 from tests.review_ui.test_browser import X12_PAST
@@ -170,8 +170,8 @@ def test_scoped_keys(app: Any) -> None:
 
 
 def test_apikey_cli_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from intake.cli import _mount_optional, app as cli
-    from intake.settings import get_settings
+    from intake.entry.cli import _mount_optional, app as cli
+    from intake.core.settings import get_settings
 
     monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("INTAKE_DATABASE_URL", raising=False)
@@ -192,7 +192,7 @@ def test_apikey_cli_create_list_revoke(tmp_path: Path, monkeypatch: pytest.Monke
         assert r.exit_code == 0 and "edi-gateway" in r.stdout
         assert "edi-gateway" not in run(cli, ["apikey", "list"]).stdout
         assert re.search(r"edi-gateway.*revoked", run(cli, ["apikey", "list", "--all"]).stdout)
-        from intake.cli import _sm
+        from intake.entry.cli import _sm
 
         with _sm()() as s:
             assert ledger.verify_api_key(s, key) is None  # refused from now on
@@ -200,7 +200,7 @@ def test_apikey_cli_create_list_revoke(tmp_path: Path, monkeypatch: pytest.Monke
         env["INTAKE_DATA_DIR"] = str(tmp_path / "data")
         for args, words in ((["create", "x", "--scope", "superuser"], "unknown scope 'superuser'"),
                             (["revoke", "nothing-like-it"], "no live API key")):
-            p = subprocess.run([sys.executable, "-m", "intake.cli", "apikey", *args], env=env, capture_output=True,
+            p = subprocess.run([sys.executable, "-m", "intake", "apikey", *args], env=env, capture_output=True,
                                text=True, timeout=120)
             assert p.returncode == 2 and words in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
     finally:
@@ -227,8 +227,8 @@ def test_the_api_docs_come_from_this_server(app: Any) -> None:
 
 
 def test_demo_users_get_their_own_random_passwords(tmp_path: Path) -> None:
-    from intake.demo import _demo_csr, print_banner
-    from intake.pipeline import Pipeline
+    from intake.entry.demo import _demo_csr, print_banner
+    from intake.service.pipeline import Pipeline
 
     logins = []
     for d in ("a", "b"):

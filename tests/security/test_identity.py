@@ -17,16 +17,16 @@ from sqlalchemy import func, select
 
 from connectors.edi_inbound import EdiFolderWatcher
 from connectors.imap import store_mail
-from intake import ledger
-from intake.api.app import create_app
-from intake.db import unit_of_work
-from intake.domain import Field, LineDraft, OrderDraft, Origin
-from intake.identity import aligned, authentication_verdict, known_address
-from intake.matching import HINT_SCORE, Catalog, match_order
-from intake.models import MessageRow, OutboxRow
-from intake.pipeline import Pipeline
-from intake.settings import Decision
-from intake.validation import decide, validate
+from intake.service import ledger
+from intake.entry.api.app import create_app
+from intake.service.db import unit_of_work
+from intake.core.domain import Field, LineDraft, OrderDraft, Origin
+from intake.core.identity import aligned, authentication_verdict, known_address
+from intake.service.matching import HINT_SCORE, Catalog, match_order
+from intake.service.models import MessageRow, OutboxRow
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Decision
+from intake.service.validation import decide, validate
 from tests.security.trust import AUTHSERV, MASTERS, mailed, northwind_850, pipeline_with_masters
 
 _uid = iter(range(1, 10_000))
@@ -112,7 +112,7 @@ def test_a_reply_to_or_display_name_does_not_change_who_sent_it(pipe: Pipeline) 
 def test_typed_headers_and_domains_are_hints_never_enough_to_approve() -> None:
     from sqlalchemy.orm import Session
 
-    from intake.db import Base, make_engine
+    from intake.service.db import Base, make_engine
 
     engine = make_engine("sqlite://")
     Base.metadata.create_all(engine)
@@ -140,7 +140,7 @@ def test_typed_headers_and_domains_are_hints_never_enough_to_approve() -> None:
 
 
 def import_dir_session(s: Any) -> None:
-    from intake.masters import import_dir
+    from intake.service.masters import import_dir
 
     import_dir(s, MASTERS)
     s.commit()

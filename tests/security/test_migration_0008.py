@@ -13,11 +13,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 
 import connectors.models  # noqa: F401  (every table on the metadata)
-import intake.masters  # noqa: F401
-import intake.users  # noqa: F401
-from intake import ledger
-from intake.db import Base
-from intake.migrate import alembic_config, upgrade
+import intake.service.masters  # noqa: F401
+import intake.service.users  # noqa: F401
+from intake.service import ledger
+from intake.service.db import Base
+from intake.service.migrate import alembic_config, upgrade
 from tests.intake.dbutil import database_url
 
 NEW = {"messages": {"from_addr", "sender_verified", "sender_auth", "trusted_partner", "attempts", "lease_until",

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from intake import ledger
-from intake.api.app import create_app
-from intake.db import unit_of_work
-from intake.domain import Channel
-from intake.settings import Settings
+from intake.service import ledger
+from intake.entry.api.app import create_app
+from intake.service.db import unit_of_work
+from intake.core.domain import Channel
+from intake.core.settings import Settings
 from tests.scale.harness import SECRET, x12_order
 
 _DIR = Path(tempfile.mkdtemp(prefix="intake-schemathesis-"))

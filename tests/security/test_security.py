@@ -22,15 +22,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from starlette.routing import Mount
 
-from intake import ledger
-from intake.api.app import create_app
-from intake.db import unit_of_work
-from intake.domain import Channel
-from intake.logs import configure_logging
-from intake.models import ApiKeyRow, OutboxRow
-from intake.outbox import Relay
-from intake.settings import Settings
-from intake.users import add_user
+from intake.service import ledger
+from intake.entry.api.app import create_app
+from intake.service.db import unit_of_work
+from intake.core.domain import Channel
+from intake.service.logs import configure_logging
+from intake.service.models import ApiKeyRow, OutboxRow
+from intake.service.outbox import Relay
+from intake.core.settings import Settings
+from intake.service.users import add_user
 from tests.review_ui.test_routes import all_routes
 from tests.scale.harness import SECRET, x12_order
 
@@ -180,7 +180,7 @@ def test_relay_refuses_internal_addresses_not_allow_listed(tmp_path: Path, url: 
     if url.startswith("http://10.1.2.3"):
         ok = Settings(**{**settings.model_dump(), "webhook_allowed_hosts": "10.1.2.3"})
         assert ok.webhook_allowed_hosts == "10.1.2.3"
-        from intake.webhooks import check_url_allowed
+        from intake.service.webhooks import check_url_allowed
 
         check_url_allowed(url, ok.webhook_allowed_hosts)
 

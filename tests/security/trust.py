@@ -7,10 +7,10 @@ import email.utils
 from email.message import EmailMessage
 from pathlib import Path
 
-from intake.db import unit_of_work
-from intake.masters import import_dir
-from intake.pipeline import Pipeline
-from intake.settings import Settings
+from intake.service.db import unit_of_work
+from intake.service.masters import import_dir
+from intake.service.pipeline import Pipeline
+from intake.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MASTERS = ROOT / "fixtures" / "masters"

@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture()
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from intake.settings import Settings, get_settings
+    from intake.core.settings import Settings, get_settings
 
     monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("INTAKE_MODEL_DIR", raising=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from extractors.normalize import Locale
-from intake.domain import Field, OrderDraft, Word
+from intake.core.domain import Field, OrderDraft, Word
 from training.anchors import apply_layouts, learn_layouts, read_layouts, write_layouts
 from training.build_dataset import LabelledDoc, LabelledPage, as_document
 

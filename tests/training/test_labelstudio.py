@@ -156,7 +156,7 @@ def _annotation_from_truth(task: Any, doc: Any, truth: dict[str, Any]) -> list[d
 
 def test_label_studio_round_trip(ls_server: str, settings: Any, tmp_path: Path) -> None:
     from extractors.registry import read_bytes
-    from intake.db import make_engine, make_sessionmaker, unit_of_work
+    from intake.service.db import make_engine, make_sessionmaker, unit_of_work
     from training.build_dataset import LabelledDoc
     from training.labelstudio import client, export_documents, import_annotations, label_config
     from training.learn import labelled_examples

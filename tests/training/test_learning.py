@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture()
 def sm(settings: Any) -> Any:
-    from intake.db import make_engine, make_sessionmaker
-    from intake.migrate import upgrade
+    from intake.service.db import make_engine, make_sessionmaker
+    from intake.service.migrate import upgrade
 
     engine = make_engine(settings.db_url)
     upgrade(engine)
@@ -47,10 +47,10 @@ def test_migration_0005_matches_the_table(tmp_path: Path) -> None:
     from alembic.migration import MigrationContext
     from sqlalchemy import inspect
 
-    import intake.corrections  # noqa: F401
+    import intake.service.corrections  # noqa: F401
     import training.learn  # noqa: F401
-    from intake.db import Base, make_engine
-    from intake.migrate import upgrade
+    from intake.service.db import Base, make_engine
+    from intake.service.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(engine)
@@ -62,8 +62,8 @@ def test_migration_0005_matches_the_table(tmp_path: Path) -> None:
 
 
 def test_learn_aligns_every_truth_value_and_stores_the_document(settings: Any, sm: Any, family_docs: list[Path]) -> None:
-    from intake.blobstore import BlobStore
-    from intake.db import unit_of_work
+    from intake.service.blobstore import BlobStore
+    from intake.service.db import unit_of_work
     from training.build_dataset import LabelledDoc
     from training.learn import count_unused, labelled_examples, learn_document
 
@@ -88,8 +88,8 @@ def test_learn_aligns_every_truth_value_and_stores_the_document(settings: Any, s
 
 def test_learn_refuses_what_is_not_a_corrected_order(settings: Any, sm: Any, family_docs: list[Path],
                                                      tmp_path: Path) -> None:
-    from intake.db import unit_of_work
-    from intake.errors import ReadError
+    from intake.service.db import unit_of_work
+    from intake.core.errors import ReadError
     from training.learn import learn_document, load_truth
 
     pdf = family_docs[0]
@@ -107,18 +107,18 @@ def test_learn_refuses_what_is_not_a_corrected_order(settings: Any, sm: Any, fam
         load_truth(bad)
     # the command says it in one line, without a traceback
     env = {"INTAKE_DATA_DIR": str(settings.data_dir), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
-    r = subprocess.run([sys.executable, "-m", "intake.cli", "learn", str(pdf), str(bad)], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "intake", "learn", str(pdf), str(bad)], capture_output=True,
                        text=True, cwd=ROOT, env=env, timeout=120)
     assert r.returncode != 0 and "not valid JSON" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_review_ui_training_examples_are_aligned_too(settings: Any, sm: Any, family_docs: list[Path]) -> None:
-    from intake import ledger
-    from intake.blobstore import BlobStore, sha256_hex
-    from intake.corrections import save_training_example
-    from intake.db import unit_of_work
-    from intake.domain import Channel, RawMessage
-    from intake.states import OrderStatus
+    from intake.service import ledger
+    from intake.service.blobstore import BlobStore, sha256_hex
+    from intake.service.corrections import save_training_example
+    from intake.service.db import unit_of_work
+    from intake.core.domain import Channel, RawMessage
+    from intake.core.states import OrderStatus
     from training.learn import count_unused, labelled_examples, sync_training_examples
 
     pdf = family_docs[1]
@@ -157,7 +157,7 @@ def test_gate_refuses_a_candidate_worse_on_any_frozen_figure() -> None:
 
 
 def test_retrain_config_holds_the_holdout_and_refit_switches(tmp_path: Path) -> None:
-    from intake.errors import ConfigError
+    from intake.core.errors import ConfigError
     from training.retrain import RetrainConfig, load_retrain_config
 
     assert RetrainConfig().holdout_newest is True and RetrainConfig().refit_all is True
@@ -212,7 +212,7 @@ def _tiny_config(path: Path, **kw: Any) -> Path:
 def test_retrain_refuses_a_candidate_that_is_worse_and_prints_both_sets(settings: Any, sm: Any,
                                                                          family_docs: list[Path],
                                                                          tmp_path: Path) -> None:
-    from intake.db import unit_of_work
+    from intake.service.db import unit_of_work
     from training.learn import count_unused, learn_document
     from training.registry import Registry
     from training.retrain import load_retrain_config, retrain
@@ -259,7 +259,7 @@ def test_serve_learner_retrains_in_the_background_and_the_model_is_reloaded(sett
                                                                              tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import extractors.inference as inf
-    from intake.db import unit_of_work
+    from intake.service.db import unit_of_work
     from training.background import Learner
     from training.learn import learn_document
     from training.registry import Registry
@@ -312,7 +312,7 @@ def test_model_commands_promote_list_and_roll_back_to_the_packaged_model(setting
     env = {"INTAKE_DATA_DIR": str(settings.data_dir), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
 
     def intake(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "intake.cli", *args], capture_output=True, text=True, cwd=ROOT,
+        return subprocess.run([sys.executable, "-m", "intake", *args], capture_output=True, text=True, cwd=ROOT,
                               env=env, timeout=120)
 
     assert intake("model", "promote", v).returncode == 0
@@ -344,7 +344,7 @@ def test_alignment_labels_a_single_article_order_and_stops_party_blocks_at_capti
     """An order for one article names it in the header and prints its quantity and price in a
     table below: those numbers are labelled as the line's. A party's address rows stop at a
     key-value row ("Option No: 32GPOO") and at a phone row."""
-    from intake.domain import Document, DocumentKind, Page, Word
+    from intake.core.domain import Document, DocumentKind, Page, Word
     from training.build_dataset import label_from_truth
 
     def w(text: str, x: float, y: float) -> Word:

@@ -27,7 +27,7 @@ def test_split_maps_patterns_and_falls_back_to_the_name_prefix(tmp_path: Path) -
     assert sp.issuer_of("he_agent_order_2.pdf") == "he"  # no pattern: the prefix
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"issuers": ["north_*"]}))
-    from intake.errors import ConfigError
+    from intake.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="expected"):
         IssuerSplit.load(bad)
@@ -112,7 +112,7 @@ def test_cli_reports_seen_issuers_apart_and_reads_no_layout_of_the_scored_issuer
 def test_text_report_leads_with_the_leave_issuer_out_figure(tmp_path: Path) -> None:
     from training.evaluate import Scores, score_document
     from training.leave_issuer_out import format_report, leave_issuer_out
-    from intake.domain import Field, OrderDraft
+    from intake.core.domain import Field, OrderDraft
 
     for n, po in (("acme_1.pdf", "A-1"), ("beta_1.pdf", "B-1")):
         (tmp_path / n).write_bytes(b"%PDF")

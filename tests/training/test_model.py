@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from intake.errors import ConfigError
+from intake.core.errors import ConfigError
 from training import model as model_mod
 from training.features import ID2LABEL, LABEL2ID, bio_tags, encode_page, merge_windows
 
@@ -175,7 +175,7 @@ def test_registry_promotes_and_rolls_back(tmp_path: Path) -> None:
 
 
 def test_bf16_setting_is_true_false_or_auto() -> None:
-    from intake.errors import ConfigError
+    from intake.core.errors import ConfigError
     from training.model import use_bf16
     from training.retrain import load_retrain_config
 

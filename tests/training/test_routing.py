@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from intake.errors import ConfigError
+from intake.core.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_a_routed_version_loads_routes_and_serves_from_the_registry(layouts: dic
     registry.promote(v)
     monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
     monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path))
-    from intake.settings import get_settings
+    from intake.core.settings import get_settings
 
     get_settings.cache_clear()
     inf.reset_default()
@@ -223,8 +223,8 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     from the general model, and its router covers every correction."""
     from extractors.inference import LayoutExtractor
     from extractors.registry import read_bytes
-    from intake.db import make_engine, make_sessionmaker, unit_of_work
-    from intake.migrate import upgrade
+    from intake.service.db import make_engine, make_sessionmaker, unit_of_work
+    from intake.service.migrate import upgrade
     from training.cli_learn import format_report
     from training.learn import learn_document
     from training.registry import Registry
@@ -304,8 +304,8 @@ def test_retrain_refuses_a_model_that_reads_the_next_document_of_the_customer_wo
     reads those two as corrected, but the customer's next document worse. Judged on that held-out
     document, every attempt is refused, the routed one too, though nothing of the frozen set is
     routed (it is not worse there); the reason names the customer and the figure."""
-    from intake.db import make_engine, make_sessionmaker, unit_of_work
-    from intake.migrate import upgrade
+    from intake.service.db import make_engine, make_sessionmaker, unit_of_work
+    from intake.service.migrate import upgrade
     from training.cli_learn import format_report
     from training.learn import learn_document
     from training.registry import Registry

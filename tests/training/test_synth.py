@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.errors import ConfigError
+from intake.core.errors import ConfigError
 from training.synth import (
     FAMILIES, FORMATS, LABELS, family_names, generate, generate_one, heldout_families, is_heldout,
     train_families,

@@ -15,7 +15,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from intake.errors import ConfigError
+from intake.core.errors import ConfigError
 from training.synth.families import (
     FAMILIES, Family, family_names, heldout_families, is_heldout, train_families,
 )

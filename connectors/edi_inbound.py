@@ -8,8 +8,8 @@
 A file is taken once its size and modification time have not changed for ``stable_s`` (a
 partner may still be writing it). It is stored (content-addressed: the same file again is the
 same message), read and moved; a crash before the move finds the file again and the ledger
-recognises it. Acknowledgments that the pipeline writes to ``<data_dir>/outbound`` (rows in
-``outbound_documents``) are copied to the partner's ``out/`` folder.
+recognises it. Acknowledgments that the outbox relay has written to ``<data_dir>/outbound`` (rows
+in ``outbound_documents``) are copied to the partner's ``out/`` folder.
 
 The folder is the partner's channel: its name is the partner the order comes from
 (``trusted_partner``), so name it after one of the customer's EDI ids or its customer id. An
@@ -36,8 +36,8 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from connectors.models import ChannelStateRow
-from intake.service.db import unit_of_work
 from intake.core.domain import Channel
+from intake.service.db import unit_of_work
 from intake.service.models import MessageRow, OutboundDocRow
 
 __all__ = ["EdiFolderWatcher", "FileResult", "partner_dirs"]
@@ -205,6 +205,8 @@ class EdiFolderWatcher:
             rows = s.execute(select(OutboundDocRow, MessageRow.sender).join(MessageRow, MessageRow.id == OutboundDocRow.message_id)
                              .where(OutboundDocRow.id > cur.last_uid).order_by(OutboundDocRow.id).limit(500)).all()
             for doc, sender in rows:
+                if doc.status != "written":
+                    break  # the relay has not written it yet: copied on a later pass, in order
                 cur.last_uid = doc.id
                 partner = doc.partner or sender
                 m = s.get(MessageRow, doc.message_id)

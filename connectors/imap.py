@@ -48,13 +48,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.models import ChannelStateRow, MailAttachmentRow, OutgoingMailRow, SeenMailRow
-from intake.service import ledger
-from intake.service.db import unit_of_work
 from intake.core.domain import Channel, RawMessage
 from intake.core.errors import ConfigError
-from intake.service.models import MessageRow, OrderRow
+from intake.core.identity import authentication_verdict, mail_address
 from intake.core.settings import ImapMailbox
 from intake.core.states import MessageStatus
+from intake.service import ledger
+from intake.service.db import unit_of_work
+from intake.service.models import MessageRow, OrderRow
 
 __all__ = ["MailInfo", "StoreResult", "parse_mail", "store_raw", "check_mail", "store_mail", "MailboxWatcher", "connect",
            "reply_text"]
@@ -100,8 +101,6 @@ def parse_mail(data: bytes, trusted_authserv_ids: tuple[str, ...] | list[str] = 
     May raise anything a hostile mail provokes (RecursionError for MIME nested thousands deep):
     ``check_mail`` turns that into a FAILED message.
     """
-    from intake.core.identity import authentication_verdict, mail_address
-
     msg = email.message_from_bytes(data, policy=email.policy.default)
 
     def header(m: Message, key: str) -> str | None:

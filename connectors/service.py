@@ -15,6 +15,7 @@ import logging
 import threading
 from typing import Any, Callable
 
+import connectors.models
 from connectors.edi_inbound import EdiFolderWatcher
 from connectors.imap import MailboxWatcher
 from connectors.smtp import Notifier
@@ -29,8 +30,6 @@ class Channels:
     """IMAP watchers, EDI folder watcher and SMTP notifier, started and stopped together."""
 
     def __init__(self, settings: Settings, pipeline: Any, *, submit: Callable[[str], None] | None = None) -> None:
-        import connectors.models  # noqa: F401  (the tables are mapped before any query)
-
         self.settings, self.pipeline = settings, pipeline
         imap = settings.imap
         self.mailboxes = [MailboxWatcher(mb, pipeline, submit=submit, idle_timeout_s=imap.idle_timeout_s,

@@ -49,7 +49,7 @@ class EdiResult:
 
     ``envelope`` holds sender, receiver, control numbers, version, the delimiters in use and
     (X12) the functional groups with their transaction sets or (EDIFACT) the messages: what the
-    acknowledgments in :mod:`connectors.edi_acks` need.
+    acknowledgments in :mod:`extractors.edi_acks` need.
     """
 
     syntax: str  # "x12" | "edifact"

@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from intake.service import ledger, outbox
 from intake.core.errors import IntakeError
 from intake.core.settings import Decision, Settings
+from intake.service import ledger, outbox
+from intake.service.corrections import count_examples
 from intake.service.users import ROLES, Identity, add_user, list_users, set_disabled, set_password, set_role
 from review_ui.auth import check_csrf, require_admin
 from review_ui.routes import DB, _redirect, render, ui_of
@@ -199,8 +200,6 @@ def models_page(request: Request, ident: Admin) -> HTMLResponse:
             error = f"{type(exc).__name__}: {exc}"
     examples = 0
     with ui_of(request).services.pipeline.sm() as s:
-        from intake.service.corrections import count_examples
-
         examples = count_examples(s)
     return render(request, "admin_models.html", {
         "available": reg is not None, "versions": versions, "live": live, "error": error, "tab": "models",

@@ -18,8 +18,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from review_ui import admin, routes
 from review_ui.auth import LoginRequired, LoginThrottle, SessionMiddleware
 from review_ui.render import Renderer
+from review_ui.routes import render
 
 __all__ = ["mount_review_ui", "ReviewUI", "HERE"]
 
@@ -97,8 +99,6 @@ class ReviewUI:
 
 def mount_review_ui(app: FastAPI, services: Any) -> ReviewUI:
     """Add the review UI to ``app``. Call before the app starts (it adds a middleware)."""
-    from review_ui import admin, routes
-
     settings = services.settings
     admin.load_decision_overrides(settings)
     ui = ReviewUI(services=services, templates=make_templates(),
@@ -119,8 +119,6 @@ def mount_review_ui(app: FastAPI, services: Any) -> ReviewUI:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         path = request.url.path
         if path.startswith("/review") and not path.startswith("/review/api/") and exc.status_code in (403, 404, 405):
-            from review_ui.routes import render
-
             return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
                           status_code=exc.status_code)
         return await http_exception_handler(request, exc)

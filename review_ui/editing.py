@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from intake.service.decide import build_record, decide_order
 from intake.core.domain import Field, LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft, Problem
 from intake.core.errors import IntakeError
 from intake.core.settings import Decision
-from intake.core.units import UnitError, conversion_factor, normalize_uom
-from intake.core.units import as_number
+from intake.core.units import UnitError, as_number, conversion_factor, normalize_uom
+from intake.service.decide import build_record, decide_order
+from intake.service.matching import Catalog, match_line
 
 __all__ = [
     "EditError", "Change", "Evaluation", "HEADER_FIELDS", "LINE_FIELDS", "parse_value", "apply_ops", "evaluate",
@@ -167,8 +167,6 @@ def _rederive(m: MatchedOrder, i: int, catalog: Any, *, rematch: bool) -> None:
         m.lines[i] = _plain_line(ln)
         return
     if rematch:
-        from intake.service.matching import match_line
-
         desc = ln.description.value
         lm = match_line(catalog, customer_id=m.customer_id, code=None if ln.sku.value in (None, "") else str(ln.sku.value),
                         description=None if desc is None else str(desc), product_ids=ln.product_ids)
@@ -378,8 +376,6 @@ def _customer_by_name(catalog: Any, text: str) -> str:
 def evaluate(m: MatchedOrder, catalog: Any, settings: Decision, *, today: date,
              existing_po: Callable[[str | None, str], bool]) -> Evaluation:
     """Rebuild the record and recompute problems and confidence of the edited order."""
-    from intake.service.matching import Catalog
-
     cat = catalog if catalog is not None else Catalog()
     verdict = decide_order(m, cat, settings, today=today, existing_po=existing_po,
                            duplicate_of=lambda _c, _p, _f: None)  # a person is looking at it already

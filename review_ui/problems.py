@@ -16,6 +16,7 @@ from typing import Any
 from intake.core.domain import MatchedOrder
 from intake.core.units import as_number
 from intake.service.validation import REVIEW_WARNINGS
+from review_ui.checks import parse_date
 
 __all__ = ["TITLES", "title_of", "short_of", "group_problems", "queue_groups"]
 
@@ -122,8 +123,6 @@ def _fixes(p: dict[str, Any], m: MatchedOrder, catalog: Any, today: date) -> lis
             return [{"label": f"use {prod.replaced_by} instead",
                      "ops": [{"op": "set", "line": i, "field": "sku", "value": prod.replaced_by}]}]
     if code == "price_mismatch" and have:
-        from review_ui.checks import parse_date
-
         prod = catalog.product(ml.sku)
         if prod is None:
             return []

@@ -21,6 +21,9 @@ import logging
 import threading
 from pathlib import Path
 
+from extractors.ocr import fit_pixels
+from extractors.pool import read_isolated
+from extractors.registry import sniff
 from intake.core.domain import Document, DocumentKind
 from intake.core.errors import IntakeError, NotFound
 
@@ -63,7 +66,6 @@ class Renderer:
                 return [Document.model_validate(x) for x in json.loads(cache.read_text(encoding="utf-8"))]
             except (ValueError, OSError):
                 pass  # a damaged cache is read again
-        from extractors.pool import read_isolated
 
         try:  # in a bounded reader process, as the pipeline reads it
             docs = read_isolated(self._bytes(sha), filename, self.limits)  # type: ignore[arg-type]
@@ -115,7 +117,6 @@ class Renderer:
         """The PDF or image bytes behind ``doc``: the message itself or a mail attachment."""
         if doc.kind not in (DocumentKind.pdf, DocumentKind.scan):
             return None
-        from extractors.registry import sniff
 
         data = self._bytes(sha)
         try:
@@ -159,8 +160,6 @@ def _pdf_page_png(data: bytes, page: int, max_pixels: int = 16_000_000) -> bytes
     page of 200 x 200 inches: at 100 dpi that is 400 MP, gigabytes of bitmap)."""
     import pypdfium2 as pdfium
 
-    from extractors.ocr import fit_pixels
-
     with _PDFIUM_LOCK:
         pdf = pdfium.PdfDocument(data)
         try:
@@ -200,8 +199,6 @@ def _image_frame_png(data: bytes, page: int, max_pixels: int = 64_000_000) -> by
 def _draw_words(doc: Document, page: int, max_pixels: int = 16_000_000) -> bytes:
     """A white page with the document's words drawn at their boxes (mail, text, spreadsheets)."""
     from PIL import Image, ImageDraw, ImageFont
-
-    from extractors.ocr import fit_pixels
 
     pg = doc.pages[page]
     scale = TEXT_SCALE

@@ -27,17 +27,25 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from intake.service import ledger
 from intake.core.errors import IntakeError, NotFound
+from intake.service import ledger
 from intake.service.models import MessageRow, OrderRow
-from intake.service.users import Identity, SESSION_MAX, authenticate, create_session, end_session
-from review_ui import work
+from intake.service.users import SESSION_MAX, Identity, authenticate, create_session, end_session
+from review_ui import presence, work
 from review_ui.auth import (
-    LOGIN_CSRF_COOKIE, check_csrf, clear_session_cookie, identity_of, new_login_token, require_user, safe_next,
-    set_login_csrf, set_session_cookie,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    check_csrf,
+    clear_session_cookie,
+    identity_of,
+    new_login_token,
+    require_user,
+    safe_next,
+    set_login_csrf,
+    set_session_cookie,
 )
+from review_ui.dashboard import build_dashboard
 from review_ui.editing import load_matched
-from review_ui import presence
 from review_ui.problems import TITLES as PROBLEM_TITLES
 from review_ui.views import HEADER_LABELS, LINE_COLUMNS, order_state, outcome_view, webhook_configured
 
@@ -146,8 +154,6 @@ def login(request: Request, name: Annotated[str, Form(max_length=200)] = "",
 
 @router.post("/logout")
 def logout(request: Request, ident: CsrfUser) -> Response:
-    from review_ui.auth import SESSION_COOKIE
-
     token = request.cookies.get(SESSION_COOKIE, "")
     with ui_of(request).services.pipeline.sm() as s:
         end_session(s, token)
@@ -519,8 +525,6 @@ def customer_search(request: Request, ident: User, q: Annotated[str, Query(max_l
 
 @router.get("/dashboard")
 def dashboard(request: Request, ident: User, db: DB, days: Annotated[int, Query(ge=1, le=365)] = 14) -> HTMLResponse:
-    from review_ui.dashboard import build_dashboard
-
     data = build_dashboard(db, days=days, today=date.today())
     catalog = ui_of(request).services.pipeline.catalog()
     names = {cid: c.name for cid, c in (catalog.customers.items() if catalog is not None else [])}

@@ -14,16 +14,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.service import ledger
-
-from intake.service.decide import decision_score
 from intake.core.domain import Field, MatchedOrder, OrderDraft, Problem
-from intake.service.models import OrderEventRow, OrderRow
 from intake.core.settings import Decision
 from intake.core.units import as_number, fold
+from intake.service import ledger
+from intake.service.decide import decision_score
+from intake.service.models import OrderEventRow, OrderRow
 from review_ui.checks import date_view, value_checks
-from review_ui.editing import HEADER_FIELDS
+from review_ui.editing import HEADER_FIELDS, EditError, parse_value
 from review_ui.problems import group_problems
+from review_ui.work import blocking_problems
 
 __all__ = ["HEADER_LABELS", "LINE_COLUMNS", "field_view", "order_state", "problem_key", "customer_view", "score_view",
            "outcome_view", "webhook_configured"]
@@ -67,8 +67,6 @@ def _printed(f: Field) -> str:
     if not raw or v in (None, ""):
         return ""
     if isinstance(v, (int, float)):
-        from review_ui.editing import EditError, parse_value
-
         try:
             n = parse_value("total", raw.strip(" $€£¥"))
         except EditError:
@@ -135,8 +133,6 @@ def score_view(m: MatchedOrder) -> dict[str, Any]:
 def order_state(m: MatchedOrder, record: dict[str, Any], problems: list[Any], settings: Decision, *,
                 catalog: Any = None, today: date | None = None) -> dict[str, Any]:
     """Everything about the order's values that an edit can change: fields, lines, problems."""
-    from review_ui.work import blocking_problems
-
     today = today or date.today()
     d = m.draft
     header = {f"h.{k}": field_view(f"h.{k}", getattr(d, k), settings.min_field_confidence) for k in HEADER_FIELDS}

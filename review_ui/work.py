@@ -15,14 +15,18 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from intake.service import ledger
-from intake.service.corrections import corrections_of, record_correction, save_training_example
+from extractors.email import mail_meta
 from intake.core.domain import Problem
 from intake.core.errors import IntakeError, InvalidTransition
-from intake.service.models import MessageRow, OrderRow, utcnow
 from intake.core.states import OrderStatus
+from intake.service import ledger
+from intake.service.corrections import corrections_of, record_correction, save_training_example
+from intake.service.decide import decision_score
+from intake.service.models import MessageRow, OrderRow, utcnow
 from review_ui.editing import Change, EditError, Evaluation, apply_ops, evaluate, load_matched
 from review_ui.models import HoldRow
+from review_ui.presence import viewers_by_order
+from review_ui.problems import queue_groups
 
 __all__ = [
     "StaleVersion", "QueueFilters", "QueueItem", "QueueView", "queue", "next_order_id", "save_edits", "approve",
@@ -106,8 +110,6 @@ def _codes(problems: list[Any] | None) -> set[str]:
 
 def _score_of(row: OrderRow) -> dict[str, Any]:
     """The order's decision score (``intake.decide.decision_score``), from its stored match."""
-    from intake.service.decide import decision_score
-
     if not (row.matched or row.draft):
         return {"score": None, "read": None, "customer": None, "products": None, "weakest": "", "missing": []}
     try:
@@ -130,9 +132,6 @@ def queue(session: Session, f: QueueFilters, *, limit: int = 500, catalog: Any =
     From and Subject (read from the stored mail with ``blobs`` when the message row has none),
     its problems grouped in words, and who has it open now.
     """
-    from review_ui.presence import viewers_by_order
-    from review_ui.problems import queue_groups
-
     f = f.normalized()
     holds = {h.order_id: h for h in session.scalars(select(HoldRow))}
     base = (select(OrderRow, MessageRow).join(MessageRow, MessageRow.id == OrderRow.message_id))
@@ -213,8 +212,6 @@ def mail_headers(blobs: Any, msg: MessageRow) -> dict[str, str | None]:
         return hit
     import email.parser
     import email.policy
-
-    from extractors.email import mail_meta
 
     try:
         data = blobs.get(msg.sha256)

@@ -12,8 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, SecretStr, field_validator
-from pydantic import Field as PField
+from pydantic import AliasChoices, BaseModel, Field as PField, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -246,6 +245,9 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # INTAKE_BROKER_URL, e.g. redis://127.0.0.1:6379/0
     sweep_interval_s: float = 5.0  # how often pending work is re-enqueued (nothing stays stuck)
     log_format: str = "json"  # INTAKE_LOG_FORMAT: json (one object per line) | text
+    log_level: str = "WARNING"  # INTAKE_LOG_LEVEL of the command line and the service
+    debug: bool = False  # INTAKE_DEBUG=1: the command line shows the traceback of an internal error
+    worker_preload_model: bool = True  # INTAKE_WORKER_PRELOAD_MODEL=0: pool processes load the model on first use
 
     model_dir: Path | None = None  # default: the live model of the registry, else the packaged one
     # the learning loop (training/background.py): retrain after this many new corrections (0: never)

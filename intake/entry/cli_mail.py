@@ -8,25 +8,26 @@ from typing import Annotated, Any
 
 import typer
 
+import connectors.models
+from connectors.imap import MailboxWatcher
+from connectors.models import ChannelStateRow, OutgoingMailRow
+from connectors.smtp import Notifier
+from intake.core.errors import ConfigError
+
 __all__ = ["mail_app"]
 
 mail_app = typer.Typer(no_args_is_help=True, help="Mail channels: IMAP intake and SMTP replies.")
 
 
 def _pipeline() -> Any:
-    import connectors.models  # noqa: F401
-    from intake.entry.cli import _settings, _sm
-    from intake.service.pipeline import Pipeline
+    from intake.entry.bootstrap import build_pipeline, load_settings  # start-up time: the service stack
 
-    return Pipeline(_settings(), _sm())
+    return build_pipeline(load_settings())
 
 
 @mail_app.command("poll")
 def poll(process: Annotated[bool, typer.Option(help="also read the stored mails now")] = True) -> None:
     """Store every new mail of every configured mailbox once (no IDLE), then exit."""
-    from connectors.imap import MailboxWatcher
-    from intake.core.errors import ConfigError
-
     pipe = _pipeline()
     boxes = pipe.settings.imap.resolved()
     if not boxes:
@@ -49,8 +50,6 @@ def poll(process: Annotated[bool, typer.Option(help="also read the stored mails 
 @mail_app.command("test-send")
 def test_send(to: Annotated[str, typer.Argument(help="recipient address")]) -> None:
     """Send a test mail through the configured SMTP server."""
-    from connectors.smtp import Notifier
-
     pipe = _pipeline()
     mid = Notifier(pipe.settings, pipe.sm, pipe.blobs).send_test(to)
     sys.stdout.write(f"sent {mid} to {to}\n")
@@ -60,8 +59,6 @@ def test_send(to: Annotated[str, typer.Argument(help="recipient address")]) -> N
 def status() -> None:
     """Mailbox cursors (UIDVALIDITY, last UID) and reply counts by status, as JSON."""
     from sqlalchemy import func, select
-
-    from connectors.models import ChannelStateRow, OutgoingMailRow
 
     pipe = _pipeline()
     with pipe.sm() as s:

@@ -18,10 +18,12 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from intake.service.db import make_engine, make_sessionmaker, unit_of_work
 from intake.core.errors import IntakeError
+from intake.core.settings import get_settings
+from intake.service.db import make_engine, make_sessionmaker, unit_of_work
 from intake.service.masters import MasterDataError, import_masters, summarize
 from intake.service.matching import Catalog, match_line
+from intake.service.migrate import upgrade
 
 __all__ = ["masters_app"]
 
@@ -31,9 +33,6 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default: 
 
 
 def _engine(db: str | None) -> Engine:
-    from intake.service.migrate import upgrade
-    from intake.core.settings import get_settings
-
     settings = get_settings()
     if db is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from intake.service.users import MIN_PASSWORD_LENGTH, ROLES
+from intake.service.db import unit_of_work
+from intake.service.users import (
+    MIN_PASSWORD_LENGTH,
+    ROLES,
+    _check_role,
+    add_user,
+    list_users,
+    set_disabled,
+    set_password,
+)
 
 __all__ = ["users_app"]
 
@@ -15,9 +24,9 @@ users_app = typer.Typer(no_args_is_help=True, help="Review-UI users: CSRs and ad
 
 
 def _sm():  # type: ignore[no-untyped-def]
-    from intake.entry.cli import _sm as cli_sm
+    from intake.entry.bootstrap import load_settings, open_ledger  # start-up time: the service stack
 
-    return cli_sm()
+    return open_ledger(load_settings())
 
 
 @users_app.command("add")
@@ -28,9 +37,6 @@ def users_add(
         help=f"at least {MIN_PASSWORD_LENGTH} characters; prompted (hidden, confirmed) when omitted")] = None,
 ) -> None:
     """Create a user who can sign in to the review UI."""
-    from intake.service.db import unit_of_work
-    from intake.service.users import _check_role, add_user
-
     _check_role(role)  # say so before asking for a password
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -42,8 +48,6 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """List users, their role and whether they are disabled."""
-    from intake.service.users import list_users
-
     with _sm()() as s:
         rows = list_users(s)
         for u in rows:
@@ -56,9 +60,6 @@ def users_list() -> None:
 @users_app.command("disable")
 def users_disable(name: str) -> None:
     """Disable a user: they can no longer sign in and their sessions end."""
-    from intake.service.db import unit_of_work
-    from intake.service.users import set_disabled
-
     with unit_of_work(_sm()) as s:
         set_disabled(s, name, True)
     sys.stdout.write(f"user {name!r} disabled\n")
@@ -67,9 +68,6 @@ def users_disable(name: str) -> None:
 @users_app.command("enable")
 def users_enable(name: str) -> None:
     """Enable a disabled user again."""
-    from intake.service.db import unit_of_work
-    from intake.service.users import set_disabled
-
     with unit_of_work(_sm()) as s:
         set_disabled(s, name, False)
     sys.stdout.write(f"user {name!r} enabled\n")
@@ -81,9 +79,6 @@ def users_passwd(
     password: Annotated[Optional[str], typer.Option(help="prompted (hidden, confirmed) when omitted")] = None,
 ) -> None:
     """Set a user's password (their sessions end)."""
-    from intake.service.db import unit_of_work
-    from intake.service.users import set_password
-
     if password is None:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
     with unit_of_work(_sm()) as s:

@@ -30,7 +30,7 @@ log = logging.getLogger("intake.worker")
 def worker(
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="pool processes (default: CPU count)")] = 0,
     queues: Annotated[Optional[str], typer.Option("--queues", "-Q", help="comma-separated queues (default: intake)")] = None,
-    relay: Annotated[bool, typer.Option("--relay/--no-relay", help="also send the webhooks from this worker")] = False,
+    relay: Annotated[bool, typer.Option("--relay/--no-relay", help="also run the outbox relay (webhooks, EDI acknowledgment files) in this worker")] = False,
     sweep: Annotated[bool, typer.Option("--sweep/--no-sweep", help="re-enqueue pending work found in the ledger")] = True,
     pool: Annotated[str, typer.Option(help="prefork (processes), solo (one task at a time, in this process) or threads")] = "prefork",
     preload_model: Annotated[Optional[bool], typer.Option(
@@ -40,21 +40,16 @@ def worker(
     loglevel: Annotated[Optional[str], typer.Option(help="log level (default INTAKE_LOG_LEVEL)")] = None,
 ) -> None:
     """Run a Celery worker for the pipeline's stages on INTAKE_BROKER_URL (Redis) and the ledger."""
+    # start-up time: Celery and the service stack load only when a worker is started
     from celery import signals
 
-    from intake.entry import tasks
-    from intake.service.db import make_engine
-    from intake.service.migrate import upgrade
-    from intake.core.settings import get_settings
+    from intake.entry import bootstrap, tasks
 
-    settings = get_settings()
+    settings = bootstrap.load_settings()
     app = tasks.configure(settings)  # one-line ConfigError without a broker
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
-    upgrade(engine)  # once, before the pool processes start
-    engine.dispose()
+    bootstrap.open_ledger(settings).kw["bind"].dispose()  # migrated once, before the pool processes start
     if preload_model is not None:
-        tasks._preload_model = preload_model
+        settings.worker_preload_model = preload_model
     if pool not in ("prefork", "solo", "threads"):
         raise typer.BadParameter("pool must be prefork, solo or threads")
     if pool in ("solo", "threads"):
@@ -73,20 +68,15 @@ def worker(
     @signals.worker_ready.connect(weak=False)
     def _start_background(**_kw: Any) -> None:
         """After the pool has forked: the sweeper and the relay run in the main process."""
-        from intake.service.db import make_sessionmaker
-        from intake.service.pipeline import Pipeline
-
-        main_engine = make_engine(settings.db_url)
-        tasks.parent_engines.append(main_engine)  # pool processes forked later drop it
-        main_pipe = Pipeline(settings, make_sessionmaker(main_engine))
+        main_sm = bootstrap.open_ledger(settings, migrate=False)
+        tasks.parent_engines.append(main_sm.kw["bind"])  # pool processes forked later drop it
+        main_pipe = bootstrap.build_pipeline(settings, main_sm)
         if sweep:
             sw = tasks.Sweeper(main_pipe, tasks.Dispatcher(settings), settings.sweep_interval_s)
             sw.start()
             background.append(sw)
         if relay:
-            from intake.service.outbox import Relay
-
-            r = Relay(settings, main_pipe.sm)
+            r = bootstrap.build_relay(settings, main_pipe.sm)
             threading.Thread(target=r.run_forever, args=(settings.poll_interval_s,), name="intake-relay",
                              daemon=True).start()
             background.append(r)

@@ -20,7 +20,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from extractors.edi import parse_edi, sniff_edi
+from intake.core.domain import Channel
+from intake.core.errors import IntakeError, NotFound
 from intake.core.settings import Settings
+from intake.entry.api.routes import Read
+from intake.service import ledger
+from intake.service.db import unit_of_work
+from intake.service.masters import import_dir, is_empty
+from intake.service.pipeline import Pipeline
+from intake.service.users import add_user, get_user, set_password
 
 __all__ = ["prepare_demo", "demo_router", "ROOT"]
 
@@ -42,11 +51,6 @@ def _secret_file(settings: Settings, name: str, make: Any) -> str:
 
 def prepare_demo(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
     """Make the data directory ready for a demo run; returns what to print."""
-    from intake.service import ledger
-    from intake.service.db import unit_of_work
-    from intake.core.domain import Channel
-    from intake.service.pipeline import Pipeline
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not settings.webhook_url:
         settings.webhook_url = f"http://127.0.0.1:{port}/demo/webhooks"
@@ -70,8 +74,6 @@ def prepare_demo(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
 
     masters_dir = FIXTURES / "masters"
     if masters_dir.is_dir():
-        from intake.service.masters import import_dir, is_empty
-
         with unit_of_work(pipe.sm) as s:
             if is_empty(s):
                 import_dir(s, masters_dir)
@@ -92,9 +94,6 @@ def prepare_demo(settings: Settings, *, host: str, port: int) -> dict[str, Any]:
 
 def _edi_partner(data: bytes) -> str | None:
     """The demo plays each EDI partner's own channel (its folder) for the partner's sample files."""
-    from extractors.edi import parse_edi, sniff_edi
-    from intake.core.errors import IntakeError
-
     if not sniff_edi(data):
         return None
     try:
@@ -107,10 +106,6 @@ def _edi_partner(data: bytes) -> str | None:
 def _demo_csr(settings: Settings, pipe: Any, *, host: str, port: int) -> dict[str, str]:
     """Demo logins for the review UI: a CSR and an admin, each with its own random password (kept
     in ``<data>/demo-<name>-password.txt``, mode 600, and printed by the banner)."""
-    from intake.service.db import unit_of_work
-    from intake.core.errors import NotFound
-    from intake.service.users import add_user, get_user, set_password
-
     passwords: dict[str, str] = {}
     with unit_of_work(pipe.sm) as s:
         for name in ("csr", "admin"):  # the admin also sees users, webhooks, thresholds and models
@@ -130,8 +125,6 @@ def _demo_csr(settings: Settings, pipe: Any, *, host: str, port: int) -> dict[st
 def demo_router(settings: Settings) -> APIRouter:
     """A webhook receiver for the demo: verifies signatures and keeps the last deliveries."""
     from standardwebhooks.webhooks import Webhook
-
-    from intake.entry.api.routes import Read
 
     router = APIRouter(prefix="/demo", tags=["demo"])
 

@@ -31,10 +31,13 @@ from typing import Any
 
 from celery import Celery, signals
 
+from extractors.inference import default_extractor
 from intake.core.errors import ConfigError, IntakeError, InvalidTransition, NotFound
-from intake.service.logs import log_context
 from intake.core.settings import Settings, get_settings
 from intake.core.states import OrderStatus
+from intake.entry.bootstrap import build_pipeline, open_ledger
+from intake.service import ledger
+from intake.service.logs import log_context
 
 __all__ = ["celery_app", "configure", "get_pipeline", "on_pipeline_ready", "Dispatcher", "Sweeper",
            "read_message", "match_order", "decide_order", "advance_order", "sweep", "QUEUE"]
@@ -98,14 +101,10 @@ def get_pipeline() -> Any:
         pipe = _state["pipeline"]
         if pipe is not None:
             return pipe
-    from intake.service.db import make_engine, make_sessionmaker
-    from intake.service.pipeline import Pipeline
-
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     # no migration here: `intake worker` upgrades once before its pool starts, so N pool processes
     # do not race to create the same tables
-    pipe = Pipeline(settings, make_sessionmaker(make_engine(settings.db_url)))
+    pipe = build_pipeline(settings, open_ledger(settings, migrate=False))
     pipe.actor = "pipeline"
     with _state_lock:
         if _state["pipeline"] is None:
@@ -126,7 +125,6 @@ def dispatcher() -> "Dispatcher":
 
 
 parent_engines: list[Any] = []  # engines of the worker's main process (sweeper, relay)
-_preload_model = os.environ.get("INTAKE_WORKER_PRELOAD_MODEL", "1") != "0"
 
 
 @signals.worker_process_init.connect
@@ -142,10 +140,8 @@ def _init_worker_process(**_kw: Any) -> None:
         engine.dispose(close=False)
     parent_engines.clear()
     pipe = get_pipeline()
-    if _preload_model and pipe.model_extract is None:
+    if _settings().worker_preload_model and pipe.model_extract is None:
         try:
-            from extractors.inference import default_extractor
-
             pipe.model_extract = default_extractor()
             log.info("layout model loaded in worker process", extra={"pid": os.getpid()})
         except IntakeError as exc:  # EDI still works; documents needing the model fail with this reason
@@ -296,8 +292,6 @@ def read_message(self: Any, message_id: str) -> list[str]:
 
 
 def _status(pipe: Any, order_id: str) -> str:
-    from intake.service import ledger
-
     with pipe.sm() as s:
         return str(ledger.get_order(s, order_id).status)
 

@@ -15,8 +15,8 @@ import logging
 import queue
 import threading
 
-from intake.service.pipeline import Pipeline
 from intake.core.settings import Settings
+from intake.service.pipeline import Pipeline
 
 __all__ = ["InProcessWorkers", "CeleryWorkers", "make_workers"]
 
@@ -104,7 +104,7 @@ class CeleryWorkers:
     whatever the ledger shows pending (lost with a killed worker, or sent while the broker was down)."""
 
     def __init__(self, pipeline: Pipeline, settings: Settings) -> None:
-        from intake.entry.tasks import Dispatcher, Sweeper, configure
+        from intake.entry.tasks import Dispatcher, Sweeper, configure  # start-up time: Celery, only with a broker
 
         configure(settings)
         self.pipeline = pipeline

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.service.db import Base
@@ -141,7 +153,11 @@ class ApiKeyRow(Base):
 
 
 class OutboundDocRow(Base):
-    """An EDI acknowledgment (997, 855, CONTRL, ORDRSP) written to the outbound folder."""
+    """An EDI acknowledgment (997, 855, CONTRL, ORDRSP): the outbox of the outbound folder.
+
+    Written ``pending`` with its bytes in the same transaction as the order (or receipt) it
+    acknowledges; the outbox relay (``intake.service.outbox.deliver_acks``) writes the file and
+    marks it ``written``."""
 
     __tablename__ = "outbound_documents"
 
@@ -152,3 +168,8 @@ class OutboundDocRow(Base):
     filename: Mapped[str] = mapped_column(String(255), unique=True)
     partner: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # the acknowledgment itself
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|written
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    written_at: Mapped[datetime | None] = mapped_column(TS)

@@ -1,9 +1,14 @@
-"""Transactional outbox and the webhook relay.
+"""Transactional outbox and its relay: webhooks and EDI acknowledgments.
 
 ``enqueue`` writes the webhook row in the same transaction as the order's approval. The relay
 claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), posts them signed, marks them sent
 only on a 2xx answer (and moves the order to DELIVERED in the same transaction), and otherwise
 schedules a retry with exponential backoff and jitter, dead-lettering after the limit.
+
+EDI acknowledgments (``outbound_documents`` rows the pipeline writes ``pending`` with their
+bytes, in the transaction of the receipt or approval they acknowledge) are written to the
+outbound folder by ``deliver_acks``, which the relay runs on every pass whether or not a webhook
+is configured.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import random
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,10 +31,10 @@ from intake.core.errors import ConfigError, NotFound
 from intake.core.settings import Settings
 from intake.core.states import OrderStatus
 from intake.service import ledger
-from intake.service.models import OrderRow, OutboxRow, utcnow
+from intake.service.models import OrderRow, OutboundDocRow, OutboxRow, utcnow
 from intake.service.webhooks import check_url_allowed, signed_headers
 
-__all__ = ["enqueue", "webhook_id_for", "Relay", "redrive", "outbox_json"]
+__all__ = ["enqueue", "webhook_id_for", "Relay", "redrive", "outbox_json", "deliver_acks"]
 
 log = logging.getLogger("intake.outbox")
 
@@ -75,6 +81,41 @@ def redrive(session: Session, outbox_id: int, *, actor: str) -> OutboxRow:
     ob.status, ob.attempts, ob.next_attempt_at, ob.last_error = "pending", 0, utcnow(), None
     ledger.add_event(session, ob.order_id, None, None, actor, f"webhook {ob.webhook_id} re-driven", kind="note")
     return ob
+
+
+def deliver_acks(sm: sessionmaker[Session], outbound_dir: Path, *, batch: int = 100, actor: str = "outbox") -> int:
+    """Write the pending EDI acknowledgments to ``outbound_dir`` (whole files: a temporary name,
+    then a rename) and mark them written. Returns how many were written. A row whose file could
+    not be written stays pending with the error, for the next pass."""
+    written = 0
+    while True:
+        with sm() as session:
+            stmt = (select(OutboundDocRow).where(OutboundDocRow.status == "pending")
+                    .order_by(OutboundDocRow.id).limit(1))
+            if session.get_bind().dialect.name != "sqlite":
+                stmt = stmt.with_for_update(skip_locked=True)
+            doc = session.scalar(stmt)
+            if doc is None or written >= batch:
+                session.rollback()
+                return written
+            doc.attempts = (doc.attempts or 0) + 1
+            try:
+                outbound_dir.mkdir(parents=True, exist_ok=True)
+                path = outbound_dir / doc.filename
+                tmp = path.with_suffix(path.suffix + ".tmp")
+                tmp.write_bytes(doc.content or b"")
+                tmp.replace(path)
+            except OSError as exc:
+                doc.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                session.commit()
+                log.warning("acknowledgment not written", extra={"filename": doc.filename, "error": doc.last_error})
+                return written  # the folder is not writable now: the next pass tries again
+            doc.status, doc.written_at, doc.last_error = "written", utcnow(), None
+            if doc.order_id is not None:
+                ledger.add_event(session, doc.order_id, None, None, actor,
+                                 f"{doc.kind} acknowledgment written: {doc.filename}", kind="note")
+            session.commit()
+            written += 1
 
 
 class Relay:
@@ -146,10 +187,14 @@ class Relay:
             ob.next_attempt_at = utcnow() + timedelta(seconds=self.backoff(ob.attempts))
             log.info("webhook retry scheduled", extra={"order_id": ob.order_id, "error": error, "attempts": ob.attempts})
 
+    def write_acks(self) -> int:
+        """Write the pending EDI acknowledgments to the outbound folder. Returns how many."""
+        return deliver_acks(self.sm, self.settings.outbound_dir, batch=self.batch)
+
     def run_forever(self, interval: float = 0.5) -> None:
         while not self._stop.is_set():
             try:
-                n = self.run_once()
+                n = self.write_acks() + self.run_once()
             except Exception:  # the relay must outlive a dropped database connection
                 log.exception("relay pass failed; retrying")
                 n = 0

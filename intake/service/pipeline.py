@@ -15,6 +15,7 @@ stage run twice (after a crash, or by two workers) changes nothing the second ti
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -28,6 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from extractors.dispatch import edi_drafts, extract_drafts
+from extractors.edi_acks import acknowledgments
 from intake.core.domain import Channel, Document, DocumentKind, MatchedOrder, OrderDraft, RawMessage
 from intake.core.errors import IntakeError, InvalidTransition, ReadError, UnsupportedContentType
 from intake.core.identity import origin_of
@@ -339,8 +341,6 @@ class Pipeline:
                 except IntakeError:
                     res = None
                 if res is not None:
-                    import dataclasses
-
                     # acknowledge this order alone (an interchange may hold several)
                     mine = [d for i, d in enumerate(res.orders) if _s(d.po_number.value) == o.po_number
                             or (o.po_number is None and i == o.document_index)]
@@ -353,31 +353,23 @@ class Pipeline:
 
     # acknowledgments ---------------------------------------------------------------------
     def _write_acks(self, s: Session, m: MessageRow, results: list[Any], *, stage: str, order: OrderRow | None = None) -> None:
-        """Write EDI acknowledgments: 997/CONTRL on receipt, 855/ORDRSP when an order is approved."""
-        if not results:
-            return
-        from connectors.edi_acks import acknowledgments
-
-        outdir = self.settings.outbound_dir
-        outdir.mkdir(parents=True, exist_ok=True)
+        """Put EDI acknowledgments in the outbox (same transaction): 997/CONTRL on receipt,
+        855/ORDRSP when an order is approved. The relay writes their files (outbox.deliver_acks)."""
         for res in results:
-            for fname, content, kind in _acks(acknowledgments, res):
+            for fname, content, kind in _acks(res):
                 functional = kind in ("997", "CONTRL")
                 if stage == "receipt" and not functional:
                     continue
                 if stage == "order" and functional:
                     continue
                 unique = f"{m.id[:8]}_{fname}"
-                if s.scalar(select(OutboundDocRow).where(OutboundDocRow.filename == unique)) is not None:
+                if s.scalar(select(OutboundDocRow.id).where(OutboundDocRow.filename == unique)) is not None:
                     continue
-                path = outdir / unique
-                tmp = path.with_suffix(path.suffix + ".tmp")
-                tmp.write_bytes(content)
-                tmp.replace(path)
                 s.add(OutboundDocRow(message_id=m.id, order_id=order.id if order is not None else None, kind=kind,
-                                     filename=unique, partner=m.sender))
+                                     filename=unique, partner=m.sender, content=content, status="pending", attempts=0))
                 if order is not None:
-                    ledger.add_event(s, order.id, None, None, self.actor, f"{kind} acknowledgment written: {unique}", kind="note")
+                    ledger.add_event(s, order.id, None, None, self.actor, f"{kind} acknowledgment queued: {unique}",
+                                     kind="note")
 
     # driving ------------------------------------------------------------------------------
     def advance(self, order_id: str) -> None:
@@ -459,10 +451,10 @@ class Pipeline:
         return self.process_message(m_id)
 
 
-def _acks(fn: Callable[..., Any], res: Any) -> list[tuple[str, bytes, str]]:
-    """(filename, content, kind) of each acknowledgment that connectors.edi_acks writes."""
+def _acks(res: Any) -> list[tuple[str, bytes, str]]:
+    """(filename, content, kind) of each acknowledgment of an interchange (extractors/edi_acks.py)."""
     out = []
-    for fname, content in fn(res):
+    for fname, content in acknowledgments(res):
         kind = next((k for k in ("997", "855", "CONTRL", "ORDRSP") if fname.upper().startswith(k)), "ACK")
         out.append((fname, content, kind))
     return out

@@ -13,6 +13,7 @@ from connectors.edi_inbound import EdiFolderWatcher
 from intake.service import ledger
 from intake.core.domain import Channel
 from intake.service.models import MessageRow
+from intake.service.outbox import deliver_acks
 from intake.service.pipeline import Pipeline
 from intake.core.settings import Settings
 from tests.connectors.mails import x12_850
@@ -53,6 +54,10 @@ def test_a_partner_file_is_ingested_once_and_acknowledged_in_its_out_folder(tmp_
         assert m.channel == "edi_folder" and m.sender == "acme"
         (oid,) = ledger.message_order_ids(s, m.id)
         assert ledger.get_order(s, oid).status == "APPROVED"
+    # the acknowledgments wait in the outbox until the relay writes them; then they are copied out
+    assert not list((root / "acme" / "out").glob("*")) and w.copy_acknowledgments() == 0
+    assert deliver_acks(pipe.sm, pipe.settings.outbound_dir) == 2
+    assert w.copy_acknowledgments() == 2
     out = sorted(p.name for p in (root / "acme" / "out").iterdir())
     assert any("997" in n for n in out) and any("855" in n for n in out), out
     assert all(not n.startswith(".") for n in out)

@@ -93,9 +93,17 @@ def test_edi_order_travels_to_a_signed_webhook(settings: Settings) -> None:
         assert key in payload
     with pipe.sm() as s:
         assert ledger.get_order(s, order.id).status == "DELIVERED"
-        kinds = sorted(r.kind for r in ledger.outbound_docs(s))
-    assert kinds == ["855", "997"]
-    assert all((settings.outbound_dir / f).is_file() for f in os.listdir(settings.outbound_dir))
+        docs = ledger.outbound_docs(s)
+    assert sorted(r.kind for r in docs) == ["855", "997"]
+    # the acknowledgments went through the outbox: queued with the order, written by the relay
+    assert {r.status for r in docs} == {"pending"} and not settings.outbound_dir.exists()
+    assert relay.write_acks() == 2 and relay.write_acks() == 0
+    assert sorted(os.listdir(settings.outbound_dir)) == sorted(r.filename for r in docs)
+    assert all((settings.outbound_dir / r.filename).read_bytes() == r.content for r in docs)
+    with pipe.sm() as s:
+        assert {r.status for r in ledger.outbound_docs(s)} == {"written"}
+        notes = [h.reason for h in ledger.to_order(s, ledger.get_order(s, order.id)).history if h.kind == "note"]
+    assert any("855 acknowledgment written" in (n or "") for n in notes), notes
 
 
 def test_same_bytes_twice_is_one_message(settings: Settings) -> None:

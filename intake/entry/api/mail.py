@@ -12,8 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from intake.service import ledger
+from connectors.models import OutgoingMailRow
+from connectors.smtp import Notifier
 from intake.entry.api.routes import Caller, Read, Review, SessionDep, require_key
+from intake.service import ledger
 
 __all__ = ["router"]
 
@@ -31,8 +33,6 @@ def clarify(order_id: str, body: ClarifyIn, request: Request, caller: Caller) ->
     Only for orders that came by mail. The reply is queued (sent by the notifier within a
     second or so); the customer's answer threads back onto the order.
     """
-    from connectors.smtp import Notifier
-
     svc = request.app.state.services
     return Notifier(svc.settings, svc.pipeline.sm, svc.pipeline.blobs).request_clarification(
         order_id, caller, body.note)
@@ -41,8 +41,6 @@ def clarify(order_id: str, body: ClarifyIn, request: Request, caller: Caller) ->
 @router.get("/api/v1/orders/{order_id}/mails", tags=["orders"], dependencies=[Read])
 def order_mails(order_id: str, session: SessionDep) -> list[dict[str, Any]]:
     """The customer replies of an order: kind, recipient, Message-ID, status."""
-    from connectors.models import OutgoingMailRow
-
     ledger.get_order(session, order_id)  # 404 when unknown
     rows = session.scalars(select(OutgoingMailRow).where(OutgoingMailRow.order_id == order_id).order_by(OutgoingMailRow.id))
     return [{"id": r.id, "kind": r.kind, "to": r.to_addr, "subject": r.subject, "message_id": r.rfc822_message_id,

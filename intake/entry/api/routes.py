@@ -10,13 +10,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from intake.service import ledger, outbox
-from intake.entry.api.auth import Principal, authenticate, caller_actor, require
-from intake.service.db import unit_of_work
 from intake.core.domain import Channel
-from intake.core.errors import NotFound
-from intake.service.models import OutboundDocRow
+from intake.core.errors import ApprovalBlocked, NotFound
 from intake.core.states import OrderStatus
+from intake.entry.api.auth import Principal, authenticate, caller_actor, require
+from intake.service import ledger, outbox
+from intake.service.db import unit_of_work
+from intake.service.decide import blocking_problems
+from intake.service.metrics import CONTENT_TYPE, render
+from intake.service.models import OutboundDocRow
 
 __all__ = ["router", "public_router", "require_key", "Caller", "SessionDep", "Read", "Ingest", "Review", "Admin"]
 
@@ -188,9 +190,6 @@ def approve_order(order_id: str, body: Decision, request: Request, caller: Calle
     asks a CSR to fix) is refused with 409 unless ``override`` is true; then, as in the UI, the
     history says it was approved despite them.
     """
-    from intake.service.decide import blocking_problems
-    from intake.core.errors import ApprovalBlocked
-
     row = ledger.get_order(session, order_id, for_update=True)
     blocking = blocking_problems(row.problems)
     why = " ".join(body.reason.split()) or "approved by a person"
@@ -232,7 +231,8 @@ def redrive(outbox_id: RowId, caller: Caller, session: SessionDep) -> dict[str, 
 
 def _ack_json(r: OutboundDocRow) -> dict[str, Any]:
     return {"id": r.id, "kind": r.kind, "filename": r.filename, "message_id": r.message_id, "order_id": r.order_id,
-            "partner": r.partner, "created_at": r.created_at.isoformat() if r.created_at else None}
+            "partner": r.partner, "created_at": r.created_at.isoformat() if r.created_at else None,
+            "status": r.status, "written_at": r.written_at.isoformat() if r.written_at else None}
 
 
 @router.get("/api/v1/acknowledgments", tags=["delivery"], dependencies=[Read])
@@ -247,6 +247,8 @@ def get_ack(ack_id: RowId, request: Request, session: SessionDep) -> str:
     r = session.get(OutboundDocRow, ack_id)
     if r is None:
         raise NotFound(f"acknowledgment {ack_id} not found")
+    if r.content is not None:  # kept with the row from the moment it was queued
+        return r.content.decode("utf-8", errors="replace")
     return (services(request).settings.outbound_dir / r.filename).read_text(encoding="utf-8", errors="replace")
 
 
@@ -254,7 +256,5 @@ def get_ack(ack_id: RowId, request: Request, session: SessionDep) -> str:
 def metrics(request: Request) -> PlainTextResponse:
     """Prometheus metrics (text format). Needs ``Authorization: Bearer <key>`` like every route:
     configure the scrape job with ``authorization: {credentials: <api key>}``."""
-    from intake.service.metrics import CONTENT_TYPE, render
-
     svc = services(request)
     return PlainTextResponse(render(svc.pipeline.sm, svc.settings), media_type=CONTENT_TYPE)

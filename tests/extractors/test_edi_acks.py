@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from connectors.edi_acks import acknowledgments
+from extractors.edi_acks import acknowledgments
 from extractors.edi import NonOrder, parse_edi, read_edi
 from extractors.edifact import tokenize_edifact
 from extractors.x12 import tokenize_x12

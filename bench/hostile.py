@@ -227,7 +227,7 @@ try:
         except MemoryError:
             out['result'] = 'MemoryError at the 4 GB cap'
     elif case == 'pdf_huge_page_render':
-        from review_ui.render import _pdf_page_png
+        from extractors.render import _pdf_page_png
         from PIL import Image; import io
         png = _pdf_page_png(huge_page_pdf(), 0, Limits().max_render_pixels)
         out['result'] = 'x'.join(map(str, Image.open(io.BytesIO(png)).size))

@@ -22,6 +22,7 @@ from intake.service.corrections import count_examples
 from intake.service.users import ROLES, Identity, add_user, list_users, set_disabled, set_password, set_role
 from review_ui.auth import check_csrf, require_admin
 from review_ui.routes import DB, _redirect, render, ui_of
+from training.registry import Registry
 
 __all__ = ["router", "load_decision_overrides", "DECISION_FILE"]
 
@@ -178,10 +179,6 @@ async def settings_save(request: Request, ident: CsrfAdmin) -> RedirectResponse:
 # --- models --------------------------------------------------------------------------------------
 
 def _registry(settings: Settings) -> Any:
-    try:
-        from training.registry import Registry
-    except ImportError:
-        return None
     return Registry(settings.registry_dir)
 
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from review_ui import admin, routes
 from review_ui.auth import LoginRequired, LoginThrottle, SessionMiddleware
-from review_ui.render import Renderer
+from extractors.render import Renderer
 from review_ui.routes import render
 
 __all__ = ["mount_review_ui", "ReviewUI", "HERE"]

@@ -22,6 +22,7 @@ from intake.core.states import OrderStatus
 from intake.service import ledger
 from intake.service.corrections import corrections_of, record_correction, save_training_example
 from intake.service.decide import decision_score
+from intake.service.matching import learn_xref
 from intake.service.models import MessageRow, OrderRow, utcnow
 from review_ui.editing import Change, EditError, Evaluation, apply_ops, evaluate, load_matched
 from review_ui.models import HoldRow
@@ -324,10 +325,6 @@ def approve(session: Session, pipeline: Any, order_id: str, version: int | None,
 
 def _learn(session: Session, m: Any) -> None:
     """A product a CSR picked for a line becomes a learned cross-reference for that customer."""
-    try:
-        from intake.service.matching import learn_xref
-    except ImportError:  # matching without learning: nothing to teach
-        return
     for ml in m.lines:
         if ml.via != "csr" or not ml.sku:
             continue

@@ -2,7 +2,7 @@
 format in a temporary folder, and build OrderDrafts from its truth lines.
 
 A converter in test code: nothing from the corpus is copied into the repository. Used by
-tests/intake/test_matching.py and bench/matching.py --peer-office.
+tests/intake/service/test_matching.py and bench/matching.py --peer-office.
 """
 
 from __future__ import annotations

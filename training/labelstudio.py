@@ -3,7 +3,7 @@
 ``export_documents``: creates (or updates) a project whose labelling interface is the OCR-style
 one: page images with a rectangle label per order field (``RectangleLabels``) and a text box per
 region (``TextArea perRegion``) holding the value. Every page of every document becomes a task;
-the page image is the review UI's rendering (``review_ui.render.Renderer``: the PDF page or the
+the page image is the review UI's rendering (``extractors.render.Renderer``: the PDF page or the
 words drawn where they sit), sent inline as a data URL so the Label Studio server needs no
 access to our files. The current model's reading is attached as a prediction
 (pre-annotation): one region per run of words the model gave the same field, so an annotator
@@ -154,7 +154,7 @@ def export_documents(settings: Any, files: Sequence[Path], *, url: str, token: s
 
     from extractors.registry import read_bytes
     from intake.service.blobstore import BlobStore
-    from review_ui.render import Renderer
+    from extractors.render import Renderer
 
     ls = client(url, token)
     pid = find_or_create_project(ls, title)

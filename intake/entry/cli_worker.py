@@ -40,10 +40,9 @@ def worker(
     loglevel: Annotated[Optional[str], typer.Option(help="log level (default INTAKE_LOG_LEVEL)")] = None,
 ) -> None:
     """Run a Celery worker for the pipeline's stages on INTAKE_BROKER_URL (Redis) and the ledger."""
-    # start-up time: Celery and the service stack load only when a worker is started
     from celery import signals
 
-    from intake.entry import bootstrap, tasks
+    from intake.entry import bootstrap, tasks  # start-up time: Celery and the service stack, only for a worker
 
     settings = bootstrap.load_settings()
     app = tasks.configure(settings)  # one-line ConfigError without a broker

@@ -171,7 +171,7 @@ def test_bad_password_is_retried_not_fatal(dovecot: Dovecot, tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_serve_turns_an_emailed_po_into_one_delivered_order_and_an_acknowledgment(dovecot: Dovecot, tmp_path: Path) -> None:
-    from tests.intake.test_serve import Receiver, _cli, _env, _start, _wait
+    from tests.intake.entry.test_serve import Receiver, _cli, _env, _start, _wait
 
     hook_port, port = free_port(), free_port()
     hooks = Receiver(hook_port)

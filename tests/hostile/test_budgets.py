@@ -149,7 +149,7 @@ def test_a_page_image_of_a_huge_pdf_page_is_scaled_to_the_render_budget(tmp_path
     pdf = tmp_path / "huge.pdf"
     pdf.write_bytes(data)
     # VmHWM, not ru_maxrss: that one keeps the parent's size across fork and exec
-    code = ("import io; from PIL import Image; from review_ui.render import _pdf_page_png;"
+    code = ("import io; from PIL import Image; from extractors.render import _pdf_page_png;"
             f"png=_pdf_page_png(open({str(pdf)!r},'rb').read(),0,16_000_000); im=Image.open(io.BytesIO(png));"
             "hwm=[int(x.split()[1])//1024 for x in open('/proc/self/status') if x.startswith('VmHWM')][0];"
             "print(im.size[0],im.size[1],hwm)")

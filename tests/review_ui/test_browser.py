@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.intake.test_serve import Receiver, _cli, _env, _start, _wait, free_port
+from tests.intake.entry.test_serve import Receiver, _cli, _env, _start, _wait, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,7 @@ from intake.service.models import OrderEventRow
 from intake.service.pipeline import Pipeline
 from intake.core.settings import Settings
 from review_ui.editing import load_matched
-from tests.intake.test_serve import Receiver, _cli, _env, _start, _wait, free_port
+from tests.intake.entry.test_serve import Receiver, _cli, _env, _start, _wait, free_port
 from tests.review_ui.seed import Seeded, masters_dir, seed_orders
 from tests.review_ui.test_browser import CHROMIUM, LAUNCH_ARGS, X12_PAST, _playwright
 

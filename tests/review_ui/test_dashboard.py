@@ -10,7 +10,7 @@ from typing import Any
 from intake.service.db import unit_of_work
 from review_ui import work
 from review_ui.dashboard import build_dashboard
-from tests.intake.test_pipeline import X12_850
+from tests.intake.service.test_pipeline import X12_850
 from tests.review_ui.conftest import ingest
 from tests.review_ui.test_browser import X12_PAST
 

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.intake.test_serve import _cli, _env, _start, free_port
+from tests.intake.entry.test_serve import _cli, _env, _start, free_port
 from tests.review_ui.test_browser import CHROMIUM, LAUNCH_ARGS, _playwright
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_realdocs
-from tests.intake.test_pipeline import X12_850
+from tests.intake.service.test_pipeline import X12_850
 
 HEADER = ("po_number", "order_date", "buyer", "supplier", "ship_to", "currency", "total")
 LINE = ("line_no", "sku", "description", "quantity", "uom", "unit_price", "amount")

@@ -29,7 +29,7 @@ from intake.core.errors import IntakeError, NotFound
 
 __all__ = ["Renderer", "DPI"]
 
-log = logging.getLogger("review_ui.render")
+log = logging.getLogger("extractors.render")
 DPI = 100
 TEXT_SCALE = 2.0  # pixels per grid unit for drawn pages (a 6x12 character cell -> 12x24 px)
 MAX_SIDE = 3000  # a drawn page is scaled down to fit this many pixels

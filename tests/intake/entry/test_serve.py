@@ -19,7 +19,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import REALDOCS
-from tests.intake.test_pipeline import X12_850
+from tests.intake.service.test_pipeline import X12_850
 
 SECRET = "whsec_" + base64.b64encode(b"serve-test-secret-0123456789abcd").decode()
 pytestmark = pytest.mark.slow

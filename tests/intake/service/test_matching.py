@@ -31,7 +31,7 @@ from tests.conftest import need_peer_office
 
 SETTINGS_MIN_CUSTOMER = Decision().min_customer_score
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "fixtures" / "masters"
 
 

@@ -11,7 +11,7 @@ from intake.service import ledger
 from intake.entry.api.app import create_app
 from intake.service.db import unit_of_work
 from intake.core.settings import Settings
-from tests.intake.test_pipeline import SECRET, X12_850
+from tests.intake.service.test_pipeline import SECRET, X12_850
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from intake.service.masters import (
     summarize,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO = ROOT / "fixtures" / "masters"
 
 

@@ -15,7 +15,7 @@ from intake.service.matching import Catalog, match_order
 from intake.core.settings import Decision
 from intake.service.validation import decide, validate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TODAY = date(2026, 10, 1)
 SETTINGS = Decision()
 

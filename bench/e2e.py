@@ -62,7 +62,7 @@ def _sent_day(data: bytes):  # type: ignore[no-untyped-def]
 
 def _as_authenticated(pipe: Any, message_id: str, data: bytes) -> None:
     """A replayed corpus has no verdict of our receiving server: record its From as authenticated,
-    as a server checking DKIM/SPF would for a customer's genuine mail (intake/identity.py). With
+    as a server checking DKIM/SPF would for a customer's genuine mail (intake/core/identity.py). With
     --unauthenticated every mailed order waits for a person (unverified_sender)."""
     from intake.service.db import unit_of_work
     from intake.core.identity import mail_address

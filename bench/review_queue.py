@@ -2,7 +2,7 @@
 
 For every order waiting for review it compares the stored order confidence (0 as soon as the
 customer or a product is missing) with the decision score the queue shows
-(``intake.decide.decision_score``: the least sure of reading, customer match and product match,
+(``intake.service.decide.decision_score``: the least sure of reading, customer match and product match,
 with what is missing named), and times building the queue page's data (``review_ui.work.queue``:
 scores, customer names, the mail's From and Subject, problems in words, presence).
 

@@ -13,7 +13,7 @@ in ``outbound_documents``) are copied to the partner's ``out/`` folder.
 
 The folder is the partner's channel: its name is the partner the order comes from
 (``trusted_partner``), so name it after one of the customer's EDI ids or its customer id. An
-EDI id inside a file is only what the file claims (``intake/identity.py``).
+EDI id inside a file is only what the file claims (``intake/core/identity.py``).
 
 Nothing outside the folder is read: a symbolic link (to a file or a folder) is never followed,
 and a file larger than ``INTAKE_LIMITS__MAX_UPLOAD_BYTES`` is not read; both are moved to

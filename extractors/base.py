@@ -33,7 +33,7 @@ class Reader(Protocol):
         ...
 
     def read(self, data: bytes, limits: Limits, name: str | None = None) -> list[Document]:
-        """Read ``data``; raise only the named ``ReadError`` subclasses of ``intake.errors``."""
+        """Read ``data``; raise only the named ``ReadError`` subclasses of ``intake.core.errors``."""
         ...
 
 

@@ -1,7 +1,7 @@
 """Pick a reader by sniffing content (magic bytes, zip directory, MIME headers), never the
 file name, and read bytes into ``Document`` objects.
 
-``read_bytes`` raises only the named errors of ``intake.errors`` (``ReadError`` and its
+``read_bytes`` raises only the named errors of ``intake.core.errors`` (``ReadError`` and its
 subclasses), each with a one-line reason: an unexpected library exception becomes
 ``CorruptDocument``. EDI is recognised here but parsed elsewhere: it comes back as a
 ``Document`` with its decoded text and no pages.

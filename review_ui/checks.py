@@ -1,6 +1,6 @@
 """What a careful CSR would question in an order the pipeline let through to review.
 
-Validation (``intake.validation``) lists what is wrong against the master data; these checks
+Validation (``intake.service.validation``) lists what is wrong against the master data; these checks
 look at the values themselves, the way a person reads them before approving:
 
 - ``low_read``: a header value read below the confidence threshold that validation does not

@@ -2,8 +2,8 @@
 
 The CSR corrects what the *document* says (the draft: PO number, dates, quantities and units as
 printed), and picks the seller's product for a line. After every edit the line is matched and
-converted again, the order record is rebuilt with ``intake.decide.build_record``, and the
-problems and confidence are recomputed with ``intake.decide.decide_order`` over the edited
+converted again, the order record is rebuilt with ``intake.service.decide.build_record``, and the
+problems and confidence are recomputed with ``intake.service.decide.decide_order`` over the edited
 order, so the page always shows what the pipeline would think of the order now.
 
 An edited value is a person's: its confidence becomes 1.0. A product picked by a CSR is kept

@@ -110,7 +110,7 @@ def _codes(problems: list[Any] | None) -> set[str]:
 
 
 def _score_of(row: OrderRow) -> dict[str, Any]:
-    """The order's decision score (``intake.decide.decision_score``), from its stored match."""
+    """The order's decision score (``intake.service.decide.decision_score``), from its stored match."""
     if not (row.matched or row.draft):
         return {"score": None, "read": None, "customer": None, "products": None, "weakest": "", "missing": []}
     try:

@@ -197,7 +197,7 @@ def learn_document(session: Session, settings: Any, data: bytes, filename: str |
 
 
 def label_training_example(session: Session, settings: Any, te: Any) -> LabelledExampleRow | None:
-    """Align a review-UI training example (``intake.corrections.TrainingExampleRow``) onto the
+    """Align a review-UI training example (``intake.service.corrections.TrainingExampleRow``) onto the
     stored message's document. Returns None (and stores nothing) when the message bytes are gone
     or no value is found: such an example cannot teach the model anything."""
     from intake.service.blobstore import BlobStore

@@ -255,7 +255,7 @@ class MatchedLine(_Model):
 
 
 class Origin(_Model):
-    """Where an order came from and what proves who sent it (``intake/identity.py``).
+    """Where an order came from and what proves who sent it (``intake/core/identity.py``).
 
     ``sender`` is typed by the sender (a mail's From, an upload's X-Intake-Sender header): a
     hint, never proof. ``trusted_partner`` is proven by the channel (the partner's own EDI

@@ -240,7 +240,7 @@ class Settings(BaseSettings):
     workers: int = 2  # in-process pipeline workers in `intake serve`
     poll_interval_s: float = 0.5
 
-    # scale-out (intake/tasks.py): with a broker, `intake serve` enqueues Celery tasks that
+    # scale-out (intake/entry/tasks.py): with a broker, `intake serve` enqueues Celery tasks that
     # `intake worker` processes run; without one, the in-process threads above do the work
     broker_url: str | None = None  # INTAKE_BROKER_URL, e.g. redis://127.0.0.1:6379/0
     sweep_interval_s: float = 5.0  # how often pending work is re-enqueued (nothing stays stuck)

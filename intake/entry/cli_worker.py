@@ -1,4 +1,4 @@
-"""``intake worker``: a Celery worker running the pipeline's stages (``intake/tasks.py``).
+"""``intake worker``: a Celery worker running the pipeline's stages (``intake/entry/tasks.py``).
 
     INTAKE_BROKER_URL=redis://127.0.0.1:6379/0 \\
     INTAKE_DATABASE_URL=postgresql+psycopg://intake@db/intake \\

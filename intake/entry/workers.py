@@ -4,7 +4,7 @@ Embedded (the zero-configuration default): ``InProcessWorkers``, threads in this
 gets new work immediately; a periodic scan of the ledger picks up whatever a crash or restart
 left midway, so nothing depends on the queue surviving.
 
-With ``INTAKE_BROKER_URL`` set: ``CeleryWorkers`` enqueues Celery tasks (``intake/tasks.py``) that
+With ``INTAKE_BROKER_URL`` set: ``CeleryWorkers`` enqueues Celery tasks (``intake/entry/tasks.py``) that
 `intake worker` processes run, on any number of machines, and sweeps the ledger for pending work
 the same way. ``make_workers`` picks one from the settings.
 """

@@ -5,7 +5,7 @@
 
 ``log_context(order_id=..., message_id=...)`` sets the ids for every line logged inside it (a
 ``contextvars`` variable, so threads and tasks each see their own). The pipeline's stages set it
-(``intake.metrics.observe_stage``). ``RedactingFilter`` rewrites every record before any handler
+(``intake.service.metrics.observe_stage``). ``RedactingFilter`` rewrites every record before any handler
 writes it: API keys, webhook secrets, passwords, ``Authorization`` headers, credentials in URLs
 and every secret value registered with ``register_secret`` (the configured ones are registered by
 ``configure_logging``) become ``[REDACTED]``.

@@ -4,7 +4,7 @@ Matching runs over an in-memory ``Catalog`` (built once from the database with
 ``Catalog.load(session)``, or from plain lists), so it is pure and fast:
 
 - customer: the EDI partner the channel proves, an authenticated sender address / mail domain,
-  then hints a sender can type (capped below approval, see ``intake/identity.py``) and names,
+  then hints a sender can type (capped below approval, see ``intake/core/identity.py``) and names,
   aliases and addresses printed on the document (rapidfuzz), each with a score 0..1 and ``via``;
 - ship-to: by code, then the address (its numbers must all be printed) against the customer's
   ship-tos; a printed ship-to that is none of them is flagged (``ship_to_unknown``);
@@ -823,7 +823,7 @@ def partner_customer(catalog: Catalog, partner: str | None) -> str | None:
 
 def match_customer(draft: OrderDraft, catalog: Catalog, *, sender: str | None = None,
                    origin: Origin | None = None, hint_score: float = HINT_SCORE) -> CustomerMatch:
-    """The customer, by evidence first, then by hints and printed names (see intake/identity.py).
+    """The customer, by evidence first, then by hints and printed names (see intake/core/identity.py).
 
     - ``edi_channel`` (1.0): the partner the channel proves (its EDI folder, a partner key);
     - ``email``/``email_domain`` (0.99/0.97/0.93): a From address or domain of the customer that a

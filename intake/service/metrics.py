@@ -13,7 +13,7 @@ Two sources, because the work may run in other processes (Celery workers on othe
   Celery workers each worker process counts its own.
 
 ``observe_stage(name)`` is the pipeline's hook at stage boundaries: it also sets the log context
-(``intake.logs.log_context``) so every line a stage logs carries its order or message id.
+(``intake.service.logs.log_context``) so every line a stage logs carries its order or message id.
 """
 
 from __future__ import annotations

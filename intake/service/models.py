@@ -1,4 +1,4 @@
-"""Ledger tables (SQLAlchemy 2 ORM). Master-data tables live in ``intake/masters.py``."""
+"""Ledger tables (SQLAlchemy 2 ORM). Master-data tables live in ``intake/service/masters.py``."""
 
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ class Pipeline:
         """Store the bytes first (blob, then ledger row). Same bytes again -> the same message.
 
         ``sender`` is a hint (what the sender typed); ``trusted_partner`` is the EDI partner the
-        channel proves (the partner's folder, a key bound to the partner), see intake/identity.py.
+        channel proves (the partner's folder, a key bound to the partner), see intake/core/identity.py.
         """
         digest = self.blobs.put(data)
         raw = RawMessage(sha256=digest, size=len(data), filename=filename, content_type=content_type,

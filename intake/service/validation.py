@@ -7,7 +7,7 @@ left. A wrong SKU auto-approved is the worst outcome, so anything unsure goes to
 Codes: unknown_customer, low_customer_score, unknown_sku, ambiguous_sku, low_match_score,
 uom_unknown, price_mismatch, amount_mismatch, total_mismatch, below_min_qty, date_in_past,
 duplicate_po, discontinued, missing_quantity, low_confidence, no_lines, qty_outlier, and the
-identity problems of ``intake/identity.py`` (unknown_sender, unverified_sender,
+identity problems of ``intake/core/identity.py`` (unknown_sender, unverified_sender,
 unverified_partner, partner_mismatch, unknown_ship_to).
 
 ``qty_outlier`` (a warning that still sends the order to review, see ``REVIEW_WARNINGS``): the

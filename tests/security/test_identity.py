@@ -1,4 +1,4 @@
-"""No order is approved on an identity anyone can type (intake/identity.py).
+"""No order is approved on an identity anyone can type (intake/core/identity.py).
 
 Each test sends the demo customer's own order (CUST-1001, EDI id NWFAB001, its ship-to and its
 prices: approved on its own when it comes through the customer's EDI folder) through the door

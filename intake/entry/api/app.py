@@ -1,7 +1,7 @@
 """The HTTP API (FastAPI) under /api/v1, plus the service lifecycle for ``intake serve``.
 
 Every route but ``/health`` needs ``Authorization: Bearer <api key>`` or a review-UI session, and
-the scope it names (``intake/api/auth.py``); OpenAPI docs included.
+the scope it names (``intake/entry/api/auth.py``); OpenAPI docs included.
 """
 
 from __future__ import annotations

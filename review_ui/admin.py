@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from intake.core.errors import IntakeError
@@ -120,7 +121,7 @@ def webhooks_page(request: Request, ident: Admin, db: DB, status: str = "") -> H
 
 
 @router.post("/webhooks/{outbox_id}/redrive")
-def webhooks_redrive(request: Request, outbox_id: int, ident: CsrfAdmin) -> RedirectResponse:
+def webhooks_redrive(request: Request, outbox_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], ident: CsrfAdmin) -> RedirectResponse:
     try:
         with ui_of(request).services.pipeline.sm() as s:
             outbox.redrive(s, outbox_id, actor=f"user:{ident.name}")

@@ -23,7 +23,7 @@ from datetime import date, datetime, timezone
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -283,7 +283,8 @@ def order_page(request: Request, order_id: str, ident: User, db: DB, f: Filters)
 
 
 @router.get("/orders/{order_id}/pages/{doc_index}/{page}.png")
-def page_image(request: Request, order_id: str, doc_index: int, page: int, ident: User, db: DB) -> FileResponse:
+def page_image(request: Request, order_id: str, doc_index: Annotated[int, Path(ge=0, le=10_000)],
+               page: Annotated[int, Path(ge=0, le=100_000)], ident: User, db: DB) -> FileResponse:
     row = ledger.get_order(db, order_id)
     msg = db.get(MessageRow, row.message_id)
     if msg is None or doc_index != _doc_index(row):

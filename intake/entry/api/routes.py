@@ -155,7 +155,7 @@ def get_message(message_id: str, session: SessionDep) -> Any:
 
 @router.get("/api/v1/orders", tags=["orders"], dependencies=[Read])
 def list_orders(session: SessionDep, status: OrderStatus | None = None, customer_id: str | None = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> dict[str, Any]:
     """Orders, newest first; filter by status or customer."""
     # an unknown status is refused by validation (a documented 422 like every other bad parameter)
     rows, total = ledger.list_orders(session, status=status.value if status else None, customer_id=customer_id,

@@ -89,3 +89,9 @@ def test_upload_over_the_limit_is_413(tmp_path: Path) -> None:
         r = c.post("/api/v1/messages", files={"file": ("big.pdf", b"%PDF" + b"0" * 5000)},
                    headers={"Authorization": f"Bearer {key}"})
         assert r.status_code == 413
+
+
+def test_numbers_past_what_the_database_holds_are_422_not_a_crash(client: TestClient) -> None:
+    r = client.get("/api/v1/orders", params={"offset": 2**63})
+    assert r.status_code == 422, r.text
+    assert client.get("/api/v1/orders", params={"offset": 10}).status_code == 200

@@ -30,6 +30,7 @@ not raised: the wording did not decide, so a person still confirms it.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -38,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,6 +81,7 @@ __all__ = [
     "match_customer",
     "learn_xref",
     "tokenize",
+    "learn_vocabulary",
     "line_confidence",
     "AMBIGUOUS_GAP",
     "HISTORY_WINDOW",
@@ -215,43 +218,13 @@ class LedgerHistory:
 
 # ---------------------------------------------------------------- text normalisation
 
-_WORD_MAP: dict[str, tuple[str, ...]] = {
-    # fasteners shorthand
-    "zp": ("zinc", "plated"), "zn": ("zinc",), "znpl": ("zinc", "plated"), "zinc-plated": ("zinc", "plated"),
-    "ss": ("stainless",), "inox": ("stainless",), "a2": ("stainless",), "hdg": ("hot", "dip", "galvanized"),
-    "galv": ("galvanized",), "galvanised": ("galvanized",), "hx": ("hex",), "hexagon": ("hex",),
-    "hd": ("head",), "shcs": ("socket", "head", "cap", "screw"), "sck": ("socket",), "skt": ("socket",),
-    "scr": ("screw",), "mach": ("machine",), "carr": ("carriage",), "anc": ("anchor",), "blt": ("bolt",), "wsh": ("washer",), "wshr": ("washer",), "flt": ("flat",),
-    "lk": ("lock",), "nyl": ("nylon",), "thd": ("thread",), "thrd": ("thread",), "crs": ("coarse",),
-    "fn": ("fine",), "phil": ("phillips",), "ph": ("phillips",), "pan": ("pan",), "csk": ("countersunk",),
-    "stl": ("steel",), "brs": ("brass",), "alum": ("aluminium",), "aluminum": ("aluminium",),
-    "blk": ("black",), "bk": ("black",), "wht": ("white",), "wh": ("white",), "blu": ("blue",),
-    "bl": ("blue",), "grn": ("green",), "yel": ("yellow",), "ylw": ("yellow",), "gry": ("grey",),
-    "gray": ("grey",), "rd": ("red",), "org": ("orange",), "asst": ("assorted",), "assortment": ("assorted",),
-    # French office and colour words -> English, so a French line meets an English catalog
-    "noir": ("black",), "noire": ("black",), "blanc": ("white",), "blanche": ("white",), "bleu": ("blue",),
-    "bleue": ("blue",), "rouge": ("red",), "vert": ("green",), "verte": ("green",), "jaune": ("yellow",),
-    "gri": ("grey",), "grise": ("grey",), "rose": ("pink",), "violet": ("purple",), "violette": ("purple",),
-    "marron": ("brown",), "transparente": ("transparent",), "incolore": ("transparent",),
-    "papier": ("paper",), "enveloppe": ("envelope",), "env": ("envelope",), "stylo": ("pen",),
-    "cahier": ("notebook",), "crayon": ("pencil",), "agrafe": ("staple",), "agrafeuse": ("stapler",),
-    "ciseaux": ("scissors",), "ciseau": ("scissors",), "colle": ("glue",), "pile": ("battery",),
-    "batt": ("battery",), "batterie": ("battery",), "cell": ("battery",), "gant": ("glove",),
-    "etiquette": ("label",), "surligneur": ("highlighter",),
-    "marqueur": ("marker",), "feutre": ("marker",), "cartouche": ("cartridge",), "souri": ("mouse",),
-    "clavier": ("keyboard",), "cle": ("key",), "memoire": ("memory",), "ramette": ("ream",),
-    "rame": ("ream",), "levier": ("lever", "arch"), "poubelle": ("bin",), "dechet": ("bin",), "sac": ("bag",), "sack": ("bag",),
-    "eau": ("water",), "cafe": ("coffee",), "the": ("tea",), "sucre": ("sugar",), "gobelet": ("cup",),
-    "nettoyant": ("cleaner",), "essuie": ("wipe",), "lingette": ("wipe",), "mouchoir": ("tissue",),
-    "scotch": ("tape",), "ruban": ("tape",), "adhesif": ("adhesive",), "autocollant": ("adhesive",),
-    "self-adhesive": ("adhesive",), "spirale": ("spiral",), "carreaux": ("squared",), "ligne": ("lined",),
-    "ballpen": ("ballpoint", "pen"), "biro": ("ballpoint", "pen"), "bille": ("ballpoint",),
-    "rollerball": ("roller",), "hilighter": ("highlighter",), "copier": ("copy",), "photocopie": ("copy",),
-    "reprographique": ("copy",), "tissue": ("tissue",), "pad": ("notebook",),
-    "pf": ("nopowder",), "poudre": ("powder",), "powdered": ("powder",), "poudree": ("powder",),
-    "multipurpose": ("multi",), "purpose": ("multi",), "usage": ("multi",), "binder": ("file",),
-    "classeur": ("file",), "taille": ("size",), "sz": ("size",), "fenetre": ("window",),
-}
+# Short letter groups that are words of their own in item descriptions, not the prefix of a code
+# printed apart from its number: "SS 316" is stainless 316, "ZP 1/2" zinc plated (tokenizer rule;
+# what the words mean is learned from the catalog, see ``learn_vocabulary``).
+_SHORT_WORDS = frozenset(
+    "ss zp zn znpl hd hx fn ph bk wh bl rd sz pf lk sck skt scr anc blt wsh wshr flt nyl thd thrd crs "
+    "stl brs blk wht blu grn yel ylw gry org env cle sac eau gri a2 a4 inox galv mach carr".split()
+)
 
 _STOP = frozenset(
     "of the and for with per in on by a an to x ref reference art article item no nr code qty pcs "
@@ -303,7 +276,7 @@ def _join_code(m: re.Match[str]) -> str:
     """Join a short letter prefix to its number (``HP 85A``, ``TN-2420``) unless the letters
     are a word of their own (``SS 316`` is stainless 316, ``no 2`` is not a code)."""
     head, num = m.group(1), m.group(2)
-    if head in _WORD_MAP or head in _STOP or head in _UNIT_WORDS:
+    if head in _SHORT_WORDS or head in _STOP or head in _UNIT_WORDS:
         return m.group(0)
     # "nut 100" is a word and a count; codes have a short prefix or a hyphen or a letter suffix
     if len(head) > 2 and "-" not in m.group(0) and not num[-1].isalpha():
@@ -349,23 +322,21 @@ def tokenize(text: str) -> tuple[str, ...]:
     out: list[str] = []
     negate = False
     for raw in _TOKEN.findall(s):
-        t = raw if raw in _WORD_MAP else _stem(raw)
+        t = _stem(raw)
         if t in _NEGATION:
             negate = True  # "no window", "sans fenetre", "non poudres" -> one token "nowindow"
             continue
+        if t in _STOP:
+            continue  # a stop word is never read as anything ("the" is not tea)
         m = _CM.match(t)
         if m:  # 8 cm and 80 mm are the same size
             t = f"{float(m.group(1)) * 10:g}mm"
         if t == "free" and out and not out[-1].startswith("no"):
             out[-1] = "no" + out[-1]  # powder-free -> nopowder
             continue
-        mapped = _WORD_MAP.get(t, (t,))
         th = _THREAD.match(t)
-        if th:  # 1/2-13 also says diameter 1/2, which is how many customers write it
-            mapped = (t, th.group(1))
-        for mt in mapped:
-            if mt in _STOP:
-                continue
+        # 1/2-13 also says diameter 1/2, which is how many customers write it
+        for mt in ((t, th.group(1)) if th else (t,)):
             if negate:
                 mt = "no" + mt
                 negate = False
@@ -376,6 +347,76 @@ def tokenize(text: str) -> tuple[str, ...]:
 
 def _has_digit(t: str) -> bool:
     return any(c.isdigit() for c in t)
+
+
+_SKU_PARTS = re.compile(r"[-_./ ]+")
+VOCABULARY_MIN_SUPPORT = 2
+"""A word is learned only from at least this many products (one product says nothing about
+which of its description's words the word stands for)."""
+VOCABULARY_SPREAD = 1.5
+"""A word stands for the description words shared by every product it names that are the most
+specific: those in at most this many times as many products as the rarest of them."""
+
+
+WORDS_FILE = Path(__file__).resolve().parent / "words.json"
+
+
+@lru_cache(maxsize=1)
+def general_words() -> dict[str, tuple[str, ...]]:
+    """Trade abbreviations, spelling variants and French office words (``words.json``), each
+    with the catalog words it may stand for, stemmed like the catalog's tokens."""
+    raw = json.loads(WORDS_FILE.read_text(encoding="utf-8"))["words"]
+    return {_stem(fold(k)): tuple(_stem(fold(w)) for w in v) for k, v in raw.items()}
+
+
+def learn_vocabulary(products: Iterable[Product]) -> dict[str, tuple[str, ...]]:
+    """What the catalog's other wordings mean, learned from the catalog itself.
+
+    A word of a product's aliases or SKU that no description uses (``blanc``, ``noir``, ``zp``,
+    ``hx``, ``blk``, ``classeur``) stands for the description words that every product it appears
+    in shares, the most specific of them: ``noir`` -> ``black`` when the products whose aliases
+    say "noir" all say "black", ``zp`` -> ``zinc plated``. A word the descriptions use means
+    itself (an ``A2`` paper is A2, whatever a fastener catalog calls A2), numbers and codes mean
+    themselves, and stop words mean nothing (``the`` is not tea).
+
+    General words (``general_words``: ``multipurpose`` -> ``multi``) apply on the same terms: only
+    to a word this catalog's descriptions do not use, towards words they do use.
+    """
+    described: list[set[str]] = []
+    owners: dict[str, int] = {}
+    others: dict[str, list[int]] = {}
+    for i, p in enumerate(products):
+        desc = set(tokenize(p.description))
+        described.append(desc)
+        for w in desc:
+            owners[w] = owners.get(w, 0) + 1
+        extra: set[str] = set()
+        for text in (*p.aliases, " ".join(_SKU_PARTS.split(p.sku))):
+            extra.update(tokenize(text))
+        for w in extra - desc:
+            if w.isalpha() and len(w) >= 2:
+                others.setdefault(w, []).append(i)
+    vocab: dict[str, tuple[str, ...]] = {}
+    # general words first, where this catalog allows them: not a word of its descriptions, and
+    # towards words of its descriptions
+    for word, means in general_words().items():
+        if word in owners or word in _STOP:
+            continue
+        kept = tuple(w for w in means if w in owners)
+        if kept:
+            vocab[word] = kept
+    for word, where in others.items():
+        if word in vocab:
+            continue
+        if word in owners or len(where) < VOCABULARY_MIN_SUPPORT:
+            continue
+        shared = set.intersection(*(described[i] for i in where))
+        shared = {w for w in shared if w.isalpha()}
+        if not shared:
+            continue
+        rarest = min(owners[w] for w in shared)
+        vocab[word] = tuple(sorted(w for w in shared if owners[w] <= VOCABULARY_SPREAD * rarest))
+    return vocab
 
 
 # ---------------------------------------------------------------- the catalog
@@ -443,6 +484,8 @@ class Catalog:
         for cid, sku, qty in history:
             self.history.setdefault(cid, {}).setdefault(sku, []).append(float(qty))
         self.ledger = ledger
+        self.vocabulary = learn_vocabulary(self.products.values())
+        self._tokens_cache: dict[str, tuple[str, ...]] = {}
         self._build_product_index()
         self._build_customer_index()
 
@@ -552,6 +595,23 @@ class Catalog:
 
     # ---- product index
 
+    def tokens(self, text: str) -> tuple[str, ...]:
+        """``tokenize(text)`` read with this catalog's vocabulary (``learn_vocabulary``): the
+        tokens both a product's wordings and an order line are indexed and searched by."""
+        hit = self._tokens_cache.get(text)
+        if hit is not None:
+            return hit
+        out: list[str] = []
+        for t in tokenize(text):
+            neg = t.startswith("no") and t[2:] in self.vocabulary and t not in self.vocabulary
+            base = t[2:] if neg else t
+            out.extend(("no" + w if neg else w) for w in self.vocabulary.get(base, (base,)))
+        res = tuple(dict.fromkeys(out))
+        if len(self._tokens_cache) > 200_000:
+            self._tokens_cache.clear()
+        self._tokens_cache[text] = res
+        return res
+
     def _build_product_index(self) -> None:
         self._skus: list[str] = list(self.products)
         sku_pos = {s: i for i, s in enumerate(self._skus)}
@@ -563,7 +623,7 @@ class Catalog:
             self._norm_sku.setdefault(normalize_key(sku), []).append(sku)
             self._codes.setdefault(normalize_key(sku), set()).add(sku)
             for text in [p.description, *p.aliases]:
-                toks = tokenize(text)
+                toks = self.tokens(text)
                 if toks:
                     doc_prod.append(sku_pos[sku])
                     doc_tokens.append(toks)
@@ -639,7 +699,7 @@ class Catalog:
         counted by their closeness) / (weight of the line) + 0.15 x (weight of the product's
         tokens the line mentions) / (weight of the product).
         """
-        qtoks = tokenize(text)
+        qtoks = self.tokens(text)
         if not qtoks or not self._doc_tokens:
             return []
         expansions: list[tuple[float, tuple[tuple[str, float], ...]]] = []
@@ -738,8 +798,8 @@ class Catalog:
             return frozenset()
         ptoks: set[str] = set()
         for d in [p.description, *p.aliases]:
-            ptoks.update(tokenize(d))
-        return frozenset(t for t in tokenize(text) if any(v in ptoks for v, _sim in self._expand(t)))
+            ptoks.update(self.tokens(d))
+        return frozenset(t for t in self.tokens(text) if any(v in ptoks for v, _sim in self._expand(t)))
 
     def codes_in_text(self, text: str) -> list[tuple[str, str]]:
         """(code as printed, sku) for every SKU or code-like alias printed inside ``text``.
@@ -1043,7 +1103,7 @@ def match_line(
     if len(hit_skus) == 1:
         sku = hit_skus[0]
         desc_score = next((c.score for c in cands if c.sku == sku), 0.0)
-        rest = [t for t in tokenize(desc) if normalize_key(t) not in {normalize_key(w) for w, _ in hits}]
+        rest = [t for t in catalog.tokens(desc) if normalize_key(t) not in {normalize_key(w) for w, _ in hits}]
         # the words around the code must agree with the product, or be (almost) absent
         if desc_score >= 0.5 or len(rest) <= 1:
             score, via = 0.97, "code_in_text"
@@ -1118,7 +1178,7 @@ def _exact(catalog: Catalog, sku: str, score: float, via: str) -> LineMatch:
 def _check_code(catalog: Catalog, sku: str, desc: str, score: float, via: str) -> LineMatch:
     """A printed code wins, unless the description plainly names something else (a typo in
     the code): then the line goes to review with both candidates."""
-    if desc and len(tokenize(desc)) >= 3:
+    if desc and len(catalog.tokens(desc)) >= 3:
         cands = catalog.search(desc, limit=5)
         own = next((c.score for c in cands if c.sku == sku), None)
         if own is None:
@@ -1134,10 +1194,10 @@ def _check_code(catalog: Catalog, sku: str, desc: str, score: float, via: str) -
 
 def _score_against(catalog: Catalog, text: str, sku: str) -> float:
     p = catalog.products[sku]
-    a = set(tokenize(text))
+    a = set(catalog.tokens(text))
     best = 0.0
     for d in [p.description, *p.aliases]:
-        b = set(tokenize(d))
+        b = set(catalog.tokens(d))
         if a:
             best = max(best, len(a & b) / len(a))
     return best

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from intake.service.matching import Catalog, Customer, Product, match_line, match_order, tokenize  # noqa: E402
+from intake.core.matching import Catalog, Customer, Product, match_line, match_order, tokenize  # noqa: E402
+from intake.service.catalog import load_catalog
 
 # ---------------------------------------------------------------- generated catalog
 
@@ -220,10 +221,10 @@ def run_peer_office(src: Path, threshold: float = 0.90) -> dict[str, Any]:
     each order (learned cross-references of customer codes and wordings)."""
     from sqlalchemy.orm import Session
 
+    from intake.core.settings import Decision
+    from intake.service.catalog import learn_xref, load_catalog
     from intake.service.db import Base, make_engine
     from intake.service.masters import MASTER_TABLES, import_masters
-    from intake.service.matching import learn_xref
-    from intake.core.settings import Decision
     from intake.service.validation import validate
     from tests.peer_office_masters import convert_peer_office, peer_office_orders
 
@@ -237,7 +238,7 @@ def run_peer_office(src: Path, threshold: float = 0.90) -> dict[str, Any]:
             session.flush()
             orders = peer_office_orders(src)
             for mode in ("cold", "learning"):
-                catalog = Catalog.load(session)
+                catalog = load_catalog(session)
                 st = {"orders": len(orders), "customers_ok": 0, "lines": 0, "non_ambiguous": 0, "top1_ok": 0,
                       "auto_ok": 0, "wrong_auto": 0, "ambiguous": 0, "ambiguous_to_review": 0, "not_in_catalog": 0,
                       "not_in_catalog_to_review": 0}

@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 
 def _ledger_from_peer_office(src: Path, also: list[Path]) -> Path:
-    from intake.service.db import unit_of_work
     from intake.core.domain import Channel
+    from intake.core.settings import Settings
+    from intake.service.db import unit_of_work
     from intake.service.masters import import_masters
     from intake.service.pipeline import Pipeline
-    from intake.core.settings import Settings
     from tests.peer_office_masters import convert_peer_office
 
     tmp = Path(tempfile.mkdtemp(prefix="review-queue-"))
@@ -50,10 +50,11 @@ def run(data_dir: Path, repeat: int = 5) -> dict[str, Any]:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
+    from intake.core.matching import Catalog
     from intake.service.blobstore import BlobStore
+    from intake.service.catalog import load_catalog
     from intake.service.db import make_engine
     from intake.service.decide import decision_score
-    from intake.service.matching import Catalog
     from intake.service.models import OrderRow
     from review_ui import work
     from review_ui.editing import load_matched
@@ -61,7 +62,7 @@ def run(data_dir: Path, repeat: int = 5) -> dict[str, Any]:
     engine = make_engine(f"sqlite:///{data_dir / 'intake.db'}")
     blobs = BlobStore(data_dir / "blobs")
     with Session(engine) as s:
-        catalog = Catalog.load(s)
+        catalog = load_catalog(s)
         rows = list(s.scalars(select(OrderRow).where(OrderRow.status == "NEEDS_REVIEW")))
         scores = [(r, decision_score(load_matched(r.record, r.matched, r.draft))) for r in rows if r.draft or r.matched]
         times = []

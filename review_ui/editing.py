@@ -20,10 +20,10 @@ from typing import Any, Callable
 
 from intake.core.domain import Field, LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft, Problem
 from intake.core.errors import IntakeError
+from intake.core.matching import Catalog, match_line
 from intake.core.settings import Decision
 from intake.core.units import UnitError, as_number, conversion_factor, normalize_uom
 from intake.service.decide import build_record, decide_order
-from intake.service.matching import Catalog, match_line
 
 __all__ = [
     "EditError", "Change", "Evaluation", "HEADER_FIELDS", "LINE_FIELDS", "parse_value", "apply_ops", "evaluate",

@@ -493,7 +493,8 @@ def catalog_search(request: Request, ident: User, q: Annotated[str, Query(max_le
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     qu = q.upper()
-    for sku, p in catalog.products.items():
+    for p in catalog.all_products():
+        sku = p.sku
         if sku.upper() == qu or (len(qu) >= 2 and sku.upper().startswith(qu)):
             out.append({"sku": sku, "description": p.description, "score": 1.0 if sku.upper() == qu else 0.9,
                         "via": "sku", "uom": p.uom})
@@ -528,6 +529,6 @@ def customer_search(request: Request, ident: User, q: Annotated[str, Query(max_l
 def dashboard(request: Request, ident: User, db: DB, days: Annotated[int, Query(ge=1, le=365)] = 14) -> HTMLResponse:
     data = build_dashboard(db, days=days, today=date.today())
     catalog = ui_of(request).services.pipeline.catalog()
-    names = {cid: c.name for cid, c in (catalog.customers.items() if catalog is not None else [])}
+    names = {c.customer_id: c.name for c in (catalog.all_customers() if catalog is not None else [])}
     return render(request, "dashboard.html", {"d": data, "days": days, "names": names})
 

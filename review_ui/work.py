@@ -20,9 +20,9 @@ from intake.core.domain import Problem
 from intake.core.errors import IntakeError, InvalidTransition
 from intake.core.states import OrderStatus
 from intake.service import ledger
+from intake.service.catalog import learn_xref
 from intake.service.corrections import corrections_of, record_correction, save_training_example
 from intake.service.decide import decision_score
-from intake.service.matching import learn_xref
 from intake.service.models import MessageRow, OrderRow, utcnow
 from review_ui.editing import Change, EditError, Evaluation, apply_ops, evaluate, load_matched
 from review_ui.models import HoldRow

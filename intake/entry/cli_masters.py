@@ -19,10 +19,11 @@ import typer
 from sqlalchemy import Engine
 
 from intake.core.errors import IntakeError
+from intake.core.matching import Catalog, match_line
 from intake.core.settings import get_settings
+from intake.service.catalog import load_catalog
 from intake.service.db import make_engine, make_sessionmaker, unit_of_work
 from intake.service.masters import MasterDataError, import_masters, summarize
-from intake.service.matching import Catalog, match_line
 from intake.service.migrate import upgrade
 
 __all__ = ["masters_app"]
@@ -99,7 +100,7 @@ def match_cmd(
             raise MasterDataError("needs a description or customer_sku column", file=file.name, row=1)
         sm = make_sessionmaker(_engine(db))
         with unit_of_work(sm) as session:
-            catalog = Catalog.load(session)
+            catalog = load_catalog(session)
     except IntakeError as exc:
         _fail(exc)
         return

@@ -51,7 +51,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from intake.core.errors import IntakeError
-from intake.core.units import fold, normalize_uom, parse_alt_uoms
+from intake.core.matching import is_discontinued, normalize_key
+from intake.core.units import normalize_uom, parse_alt_uoms
 from intake.service.db import Base
 
 __all__ = [
@@ -71,7 +72,6 @@ __all__ = [
     "import_dir",
     "is_empty",
     "summarize",
-    "normalize_key",
 ]
 
 
@@ -189,16 +189,6 @@ class LearnedXrefRow(Base):
 MASTER_TABLES: tuple[type[Base], ...] = (ProductRow, CustomerRow, ShipToRow, CustomerItemRow, PriceRow, OrderHistoryRow,
                                          LearnedXrefRow)
 """Every master-data table (for create_all in tests and the CLI)."""
-
-_KEY_STRIP = re.compile(r"[^0-9a-z]+")
-
-
-def normalize_key(text: str) -> str:
-    """Item-code or wording key: accents folded, lower case, punctuation and spaces removed,
-    leading zeros of the whole code dropped (``00-12.34 A`` -> ``1234a``)."""
-    k = _KEY_STRIP.sub("", text.lower() if text.isascii() else fold(text))
-    return k.lstrip("0") or k
-
 
 # ---------------------------------------------------------------- file reading
 
@@ -638,7 +628,7 @@ def summarize(session: Session) -> MasterSummary:
     uoms = {str(u): int(n) for u, n in session.execute(select(ProductRow.uom, func.count()).group_by(ProductRow.uom))}
     currencies = sorted({str(c) for c in session.scalars(select(ProductRow.currency).distinct()) if c}
                         | {str(c) for c in session.scalars(select(CustomerRow.currency).distinct()) if c})
-    discontinued = sum(1 for a in session.scalars(select(ProductRow.attributes)) if _is_discontinued(a or {}))
+    discontinued = sum(1 for a in session.scalars(select(ProductRow.attributes)) if is_discontinued(a or {}))
     history_customers = int(session.scalar(select(func.count(OrderHistoryRow.customer_id.distinct()))) or 0)
     return MasterSummary(
         products=count(ProductRow), customers=count(CustomerRow), ship_tos=count(ShipToRow),
@@ -646,8 +636,3 @@ def summarize(session: Session) -> MasterSummary:
         discontinued=discontinued, currencies=currencies, uoms=uoms,
         order_history=count(OrderHistoryRow), history_customers=history_customers,
     )
-
-
-def _is_discontinued(attrs: dict[str, Any]) -> bool:
-    status = str(attrs.get("status") or "").strip().lower()
-    return status in {"discontinued", "obsolete", "inactive", "blocked"} or bool(attrs.get("replaced_by"))

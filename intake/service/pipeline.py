@@ -33,13 +33,14 @@ from extractors.edi_acks import acknowledgments
 from intake.core.domain import Channel, Document, DocumentKind, MatchedOrder, OrderDraft, RawMessage
 from intake.core.errors import IntakeError, InvalidTransition, ReadError, UnsupportedContentType
 from intake.core.identity import origin_of
+from intake.core.matching import match_order
 from intake.core.settings import Settings
 from intake.core.states import MessageStatus, OrderStatus
 from intake.service import ledger, outbox
 from intake.service.blobstore import BlobStore, sha256_hex
+from intake.service.catalog import CatalogCache
 from intake.service.db import make_engine, make_sessionmaker, unit_of_work
 from intake.service.decide import build_record, decide_order, record_fingerprint
-from intake.service.matching import CatalogCache, match_order
 from intake.service.metrics import observe_stage
 from intake.service.migrate import upgrade
 from intake.service.models import MessageRow, OrderRow, OutboundDocRow, utcnow
@@ -266,11 +267,11 @@ class Pipeline:
             now = time.monotonic()
             if self._catalog is None:
                 self._catalog = CatalogCache()
-            if now - self._catalog_loaded_at > 2.0 or self._catalog._catalog is None:
+            if now - self._catalog_loaded_at > 2.0 or self._catalog.current is None:
                 with self.sm() as s:
                     self._catalog.get(s)
                 self._catalog_loaded_at = now
-            return self._catalog._catalog
+            return self._catalog.current
 
     def invalidate_catalog(self) -> None:
         with self._lock:

@@ -29,9 +29,9 @@ from typing import Any
 
 from intake.core.domain import MatchedLine, MatchedOrder, Problem
 from intake.core.identity import identity_problems
+from intake.core.matching import Catalog, CustomerHistory
 from intake.core.settings import Decision
 from intake.core.units import UnitError, as_number, conversion_factor, normalize_uom
-from intake.service.matching import Catalog, CustomerHistory
 
 __all__ = ["validate", "decide", "REVIEW_WARNINGS", "qty_outlier"]
 

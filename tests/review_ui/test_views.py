@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from intake.service.db import Base, make_engine
 from intake.core.domain import Field, LineDraft, MatchedOrder, OrderDraft
-from intake.service.masters import MASTER_TABLES, import_masters
-from intake.service.matching import Catalog, match_order
+from intake.core.matching import Catalog, match_order
 from intake.core.settings import Decision
+from intake.service.catalog import load_catalog
+from intake.service.db import Base, make_engine
+from intake.service.masters import MASTER_TABLES, import_masters
 from review_ui.checks import date_view, plausible_terms, value_checks
 from review_ui.editing import EditError, apply_ops, parse_value
 from review_ui.problems import group_problems, queue_groups
@@ -30,7 +31,7 @@ def catalog() -> Catalog:
     with Session(eng) as s:
         import_masters(s, DEMO, replace=True)
         s.commit()
-        return Catalog.load(s)
+        return load_catalog(s)
 
 
 def f(v: object, conf: float = 0.9, raw: str | None = None) -> Field:

@@ -17,15 +17,16 @@ from sqlalchemy import func, select
 
 from connectors.edi_inbound import EdiFolderWatcher
 from connectors.imap import store_mail
-from intake.service import ledger
-from intake.entry.api.app import create_app
-from intake.service.db import unit_of_work
 from intake.core.domain import Field, LineDraft, OrderDraft, Origin
 from intake.core.identity import aligned, authentication_verdict, known_address
-from intake.service.matching import HINT_SCORE, Catalog, match_order
+from intake.core.matching import HINT_SCORE, Catalog, match_order
+from intake.core.settings import Decision
+from intake.entry.api.app import create_app
+from intake.service import ledger
+from intake.service.catalog import load_catalog
+from intake.service.db import unit_of_work
 from intake.service.models import MessageRow, OutboxRow
 from intake.service.pipeline import Pipeline
-from intake.core.settings import Decision
 from intake.service.validation import decide, validate
 from tests.security.trust import AUTHSERV, MASTERS, mailed, northwind_850, pipeline_with_masters
 
@@ -118,7 +119,7 @@ def test_typed_headers_and_domains_are_hints_never_enough_to_approve() -> None:
     Base.metadata.create_all(engine)
     with Session(engine) as s:
         import_dir_session(s)
-        catalog = Catalog.load(s)
+        catalog = load_catalog(s)
     line = LineDraft(line_no=Field.exact(1), sku=Field.exact("HN-0513-G5Z"), quantity=Field.exact(100),
                      unit_price=Field.exact(0.09))
     draft = OrderDraft(po_number=Field.exact("H-1"), lines=[line])  # no name printed: the header alone

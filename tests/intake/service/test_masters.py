@@ -15,8 +15,9 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from intake.service.db import Base, make_engine
 from intake.core.errors import IntakeError
+from intake.core.matching import normalize_key
+from intake.service.db import Base, make_engine
 from intake.service.masters import (
     MASTER_TABLES,
     CustomerRow,
@@ -25,7 +26,6 @@ from intake.service.masters import (
     import_dir,
     import_masters,
     is_empty,
-    normalize_key,
     summarize,
 )
 
@@ -239,7 +239,8 @@ def _pg_schema() -> Iterator[Engine]:
 def test_import_and_match_on_postgresql() -> None:
     with _pg_schema() as eng:
         Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
-        from intake.service.matching import Catalog, learn_xref, match_line
+        from intake.core.matching import Catalog, match_line
+        from intake.service.catalog import learn_xref, load_catalog
 
         with Session(eng) as s:
             import_masters(s, DEMO, replace=True)
@@ -248,7 +249,7 @@ def test_import_and_match_on_postgresql() -> None:
             learn_xref(s, "CUST-1003", "boulons tête hex 1/2 x 2 zingués", "HB-0513-200-G5Z")
             s.commit()
             assert summarize(s).products == 31
-            cat = Catalog.load(s)
+            cat = load_catalog(s)
             m = match_line(cat, customer_id="CUST-1001", code="NW-778900", description=None)
             assert (m.sku, m.via) == ("HN-0513-G5Z", "cross_ref")
             m = match_line(cat, customer_id="CUST-1003", code=None, description="Boulons tete hex 1/2 x 2 zingues")
@@ -259,10 +260,10 @@ def test_import_and_match_on_postgresql() -> None:
 def test_a_typed_mail_uploaded_as_eml_is_matched_by_its_own_sender_and_lines(tmp_path: Path) -> None:
     """An .eml posted or ingested without an envelope sender: the mail's From names the customer,
     and the order typed in its body is read line by line."""
+    from intake.core.settings import Settings
     from intake.service import ledger
     from intake.service.db import unit_of_work
     from intake.service.pipeline import Pipeline
-    from intake.core.settings import Settings
 
     pipe = Pipeline(Settings(data_dir=tmp_path / "data"))
     with unit_of_work(pipe.sm) as s:
@@ -388,7 +389,8 @@ def test_migration_0006_matches_the_table_and_cli_counts_history(tmp_path: Path,
 
 @pytest.mark.postgres
 def test_order_history_migration_and_import_on_postgresql(demo_copy: Path) -> None:
-    from intake.service.matching import Catalog
+    from intake.core.matching import Catalog
+    from intake.service.catalog import load_catalog
     from intake.service.migrate import upgrade
 
     with _pg_schema() as eng:
@@ -400,6 +402,6 @@ def test_order_history_migration_and_import_on_postgresql(demo_copy: Path) -> No
             import_masters(s, demo_copy)  # the update path: per (customer, sku) replaced
             s.commit()
             assert summarize(s).order_history == 4
-            cat = Catalog.load(s)
+            cat = load_catalog(s)
             assert cat.customer_history("CUST-1003").quantities("LAF-A4-80-BLK") == [4.0, 6.0]
             assert cat.ledger is not None and cat.customer_history("CUST-1003").ledger == {}

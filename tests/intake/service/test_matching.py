@@ -10,23 +10,22 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from intake.service.db import Base, make_engine
 from intake.core.domain import Field, LineDraft, OrderDraft, Origin
-from intake.service.masters import MASTER_TABLES, MasterDataError, ProductRow, import_masters
-from intake.service.matching import (
+from intake.core.matching import (
     HINT_SCORE,
     Catalog,
-    CatalogCache,
     Customer,
     Product,
-    learn_xref,
     line_confidence,
     match_line,
     match_order,
     tokenize,
 )
-from intake.core.units import UnitError, conversion_factor, normalize_uom, parse_alt_uoms
 from intake.core.settings import Decision
+from intake.core.units import UnitError, conversion_factor, normalize_uom, parse_alt_uoms
+from intake.service.catalog import CatalogCache, learn_xref, load_catalog
+from intake.service.db import Base, make_engine
+from intake.service.masters import MASTER_TABLES, MasterDataError, ProductRow, import_masters
 from tests.conftest import need_peer_office
 
 SETTINGS_MIN_CUSTOMER = Decision().min_customer_score
@@ -49,7 +48,7 @@ def engine() -> Iterator[Engine]:
 @pytest.fixture
 def catalog(engine: Engine) -> Catalog:
     with Session(engine) as s:
-        return Catalog.load(s)
+        return load_catalog(s)
 
 
 def line(desc: str | None = None, sku: str | None = None, qty: float | None = 1, uom: str | None = None,
@@ -326,12 +325,12 @@ def _with_history(engine: Engine, tmp_path: Path, rows: str) -> Catalog:
     with Session(engine) as s:
         import_masters(s, folder)
         s.commit()
-        return Catalog.load(s)
+        return load_catalog(s)
 
 
 def test_history_breaks_a_tie_between_siblings(engine: Engine, tmp_path: Path) -> None:
     with Session(engine) as s:
-        plain = Catalog.load(s)
+        plain = load_catalog(s)
     before = match_line(plain, customer_id="CUST-1003", code=None, description="classeur a levier A4 noir")
     assert before.via == "ambiguous" and before.sku == "LAF-A4-80-BLK"  # 50 or 80 mm: the wording does not say
     cat = _with_history(engine, tmp_path, "CUST-1003,LAF-A4-50-BLK,4\nCUST-1003,LAF-A4-50-BLK,6\n")
@@ -384,7 +383,7 @@ def test_the_ledgers_approved_orders_count_as_history(tmp_path: Path) -> None:
     with Session(eng) as s:
         import_masters(s, DEMO)
         s.commit()
-        cat = Catalog.load(s)
+        cat = load_catalog(s)
         assert cat.ledger is not None
         text = "lever arch file A4 black"
         _ledger_order(s, "CUST-1003", "L-1", "NEEDS_REVIEW", [("LAF-A4-80-BLK", 3)])  # not approved: not history
@@ -420,7 +419,7 @@ def test_peer_office_matching(tmp_path: Path) -> None:
     Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
     with Session(eng) as s:
         import_masters(s, convert_peer_office(src, tmp_path / "po"), replace=True)
-        cat = Catalog.load(s)
+        cat = load_catalog(s)
     orders = peer_office_orders(src)
     non_amb = ok = wrong_auto = amb = amb_review = cust_ok = 0
     for o in orders:
@@ -451,7 +450,7 @@ def test_peer_office_history_picks_are_right_and_stay_in_review(tmp_path: Path) 
     Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
     with Session(eng) as s:
         import_masters(s, convert_peer_office(src, tmp_path / "po"), replace=True)
-        cat = Catalog.load(s)
+        cat = load_catalog(s)
     right = wrong = 0
     for o in peer_office_orders(src):
         for ml, tl in zip(match_order(o.draft, cat).lines, o.truth["lines"]):

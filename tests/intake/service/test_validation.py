@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from intake.service.db import Base, make_engine
-from intake.core.domain import Field, LineDraft, MatchedOrder, OrderDraft, Problem, Origin
-from intake.service.masters import MASTER_TABLES, import_masters
-from intake.service.matching import Catalog, match_order
+from intake.core.domain import Field, LineDraft, MatchedOrder, OrderDraft, Origin, Problem
+from intake.core.matching import Catalog, match_order
 from intake.core.settings import Decision
+from intake.service.catalog import load_catalog
+from intake.service.db import Base, make_engine
+from intake.service.masters import MASTER_TABLES, import_masters
 from intake.service.validation import decide, validate
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,7 +27,7 @@ def catalog() -> Catalog:
     Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
     with Session(eng) as s:
         import_masters(s, ROOT / "fixtures" / "masters", replace=True)
-        cat = Catalog.load(s)
+        cat = load_catalog(s)
     eng.dispose()
     return cat
 
@@ -189,7 +190,7 @@ def history_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     Base.metadata.create_all(eng, tables=[t.__table__ for t in MASTER_TABLES])
     with Session(eng) as s:
         import_masters(s, folder, replace=True)
-        cat = Catalog.load(s)
+        cat = load_catalog(s)
     eng.dispose()
     return cat
 
@@ -227,7 +228,7 @@ def test_qty_outlier_counts_the_ledgers_approved_orders(tmp_path: Path) -> None:
     with Session(eng) as s:
         import_masters(s, ROOT / "fixtures" / "masters")
         s.commit()
-        cat = Catalog.load(s)
+        cat = load_catalog(s)
         for i, q in enumerate((20, 30, 25)):
             mid = str(uuid.uuid4())
             s.add(MessageRow(id=mid, sha256=uuid.uuid4().hex * 2, size=1))

@@ -1,7 +1,7 @@
 """Match an order to the seller's master data: customer, ship-to, and a product for every line.
 
-Matching runs over an in-memory ``Catalog`` (built once from the database with
-``Catalog.load(session)``, or from plain lists), so it is pure and fast:
+Matching runs over an in-memory ``Catalog`` (built from plain lists here, or from the database by
+``intake.service.catalog.load_catalog``), so it is pure (no I/O) and fast:
 
 - customer: the EDI partner the channel proves, an authenticated sender address / mail domain,
   then hints a sender can type (capped below approval, see ``intake/core/identity.py``) and names,
@@ -13,10 +13,11 @@ Matching runs over an in-memory ``Catalog`` (built once from the database with
   description (our SKU or a manufacturer part number), then the description against product
   descriptions and aliases.
 
-Description matching normalises both sides the same way (accents folded, plurals, colours and a
-few common French office words translated, ``80 grammes``/``80gsm`` -> ``80g``, ``box of 100``/
-``x100``/``(100)`` -> ``q100``, ``GR5`` -> ``grade5``, ``ZP`` -> zinc plated, ``SS`` -> stainless,
-inch marks and fractions) and scores IDF-weighted token overlap with typo tolerance (rapidfuzz over
+Description matching normalises both sides the same way (accents folded, plurals,
+``80 grammes``/``80gsm`` -> ``80g``, ``box of 100``/``x100``/``(100)`` -> ``q100``, ``GR5`` ->
+``grade5``, inch marks and fractions), reads words with the catalog's vocabulary (learned from its
+aliases and SKUs against its descriptions, ``learn_vocabulary``: ``noir`` -> black, ``ZP`` -> zinc
+plated where the catalog says so) and scores IDF-weighted token overlap with typo tolerance (rapidfuzz over
 the vocabulary). A prefilter over a token inverted index (numpy) keeps it fast on 100,000
 products. The confidence uses the margin between the best and the second-best product: two
 near-identical siblings that the wording does not separate never give a confident match.
@@ -40,30 +41,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from sqlalchemy import Engine, func, inspect, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from intake.core.domain import LineDraft, MatchCandidate, MatchedLine, MatchedOrder, OrderDraft, Origin
 from intake.core.identity import SENDER_ROLES
 from intake.core.units import UnitError, as_number, conversion_factor, fold, normalize_uom
-from intake.service.masters import (
-    CustomerItemRow,
-    CustomerRow,
-    LearnedXrefRow,
-    MasterDataError,
-    OrderHistoryRow,
-    PriceRow,
-    ProductRow,
-    ShipToRow,
-    _is_discontinued,
-    normalize_key,
-)
-from intake.service.models import OrderRow
 
 __all__ = [
     "Product",
@@ -71,15 +56,12 @@ __all__ = [
     "ShipTo",
     "CustomerPrice",
     "CustomerHistory",
-    "LedgerHistory",
     "Catalog",
-    "CatalogCache",
     "LineMatch",
     "CustomerMatch",
     "match_order",
     "match_line",
     "match_customer",
-    "learn_xref",
     "tokenize",
     "learn_vocabulary",
     "line_confidence",
@@ -91,6 +73,21 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- master-data records
+
+_KEY_STRIP = re.compile(r"[^0-9a-z]+")
+
+
+def normalize_key(text: str) -> str:
+    """Item-code or wording key: accents folded, lower case, punctuation and spaces removed,
+    leading zeros of the whole code dropped (``00-12.34 A`` -> ``1234a``)."""
+    k = _KEY_STRIP.sub("", text.lower() if text.isascii() else fold(text))
+    return k.lstrip("0") or k
+
+
+def is_discontinued(attrs: dict[str, Any]) -> bool:
+    status = str(attrs.get("status") or "").strip().lower()
+    return status in {"discontinued", "obsolete", "inactive", "blocked"} or bool(attrs.get("replaced_by"))
+
 
 
 @dataclass
@@ -108,7 +105,7 @@ class Product:
 
     @property
     def discontinued(self) -> bool:
-        return _is_discontinued(self.attributes)
+        return is_discontinued(self.attributes)
 
     @property
     def replaced_by(self) -> str | None:
@@ -146,6 +143,13 @@ class CustomerPrice:
     valid_to: date | None = None
 
 
+class HistorySource(Protocol):
+    """Where a customer's past orders come from beside ``order_history.csv``: the ledger's
+    approved and delivered orders (``intake.service.catalog.LedgerHistory``)."""
+
+    def of(self, customer_id: str) -> dict[str, list[tuple[float, str | None]]]: ...
+
+
 @dataclass
 class CustomerHistory:
     """What one customer ordered before: past quantities per SKU, in the product's unit.
@@ -169,51 +173,6 @@ class CustomerHistory:
     @property
     def empty(self) -> bool:
         return not self.imported and not self.ledger
-
-
-class LedgerHistory:
-    """The lines of a customer's past APPROVED/DELIVERED orders in the ledger, read lazily, one
-    customer at a time, and kept until that customer's orders change.
-
-    Bounded: the ``max_orders`` most recent orders of the customer. Each look-up costs one small
-    indexed query (count and latest update of the customer's orders); the lines themselves are
-    read again only when that changed.
-    """
-
-    STATUSES = ("APPROVED", "DELIVERED")
-
-    def __init__(self, engine: Engine, *, max_orders: int = 200) -> None:
-        self._engine, self.max_orders = engine, max_orders
-        self._cache: dict[str, tuple[tuple[Any, ...], dict[str, list[tuple[float, str | None]]]]] = {}
-        self._lock = threading.Lock()
-
-    def of(self, customer_id: str) -> dict[str, list[tuple[float, str | None]]]:
-        """sku -> (quantity in the product's unit, PO number) of the customer's past orders."""
-        where = (OrderRow.customer_id == customer_id, OrderRow.status.in_(self.STATUSES))
-        try:
-            with Session(self._engine) as s:
-                key = tuple(s.execute(select(func.count(), func.max(OrderRow.updated_at)).where(*where)).one())
-                with self._lock:
-                    hit = self._cache.get(customer_id)
-                if hit is not None and hit[0] == key:
-                    return hit[1]
-                out: dict[str, list[tuple[float, str | None]]] = {}
-                if key[0]:
-                    rows = s.execute(select(OrderRow.po_number, OrderRow.record).where(*where)
-                                     .order_by(OrderRow.updated_at.desc()).limit(self.max_orders))
-                    for po, record in rows:
-                        for ln in (record or {}).get("lines", []) or []:
-                            sku, qty = ln.get("sku"), as_number(ln.get("quantity"))
-                            if sku and qty is not None and qty > 0:
-                                out.setdefault(str(sku), []).append((float(qty), po))
-        except SQLAlchemyError as exc:  # history only helps; never fail an order for it
-            log.warning("order history from the ledger unavailable: %s", exc.__class__.__name__)
-            return {}
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[customer_id] = (key, out)
-        return out
 
 
 # ---------------------------------------------------------------- text normalisation
@@ -390,8 +349,8 @@ def learn_vocabulary(products: Iterable[Product]) -> dict[str, tuple[str, ...]]:
         described.append(desc)
         for w in desc:
             owners[w] = owners.get(w, 0) + 1
-        extra: set[str] = set()
-        for text in (*p.aliases, " ".join(_SKU_PARTS.split(p.sku))):
+        extra: set[str] = {_stem(w) for w in _SKU_PARTS.split(fold(p.sku)) if w.isalpha()}  # BP-BLK-12: bp, blk
+        for text in p.aliases:
             extra.update(tokenize(text))
         for w in extra - desc:
             if w.isalpha() and len(w) >= 2:
@@ -449,7 +408,8 @@ class CustomerMatch:
 class Catalog:
     """An in-memory, read-only index of the master data for fast matching.
 
-    Build with ``Catalog.load(session)`` or ``Catalog(products=[...], customers=[...], ...)``.
+    Build with ``Catalog(products=[...], customers=[...], ...)``, or from the database with
+    ``intake.service.catalog.load_catalog(session)``.
     """
 
 
@@ -462,7 +422,7 @@ class Catalog:
         prices: Iterable[CustomerPrice] = (),
         learned: Iterable[tuple[str, str, str]] = (),
         history: Iterable[tuple[str, str, float]] = (),
-        ledger: LedgerHistory | None = None,
+        ledger: HistorySource | None = None,
     ) -> None:
         self.products: dict[str, Product] = {p.sku: p for p in products}
         self.customers: dict[str, Customer] = {c.customer_id: c for c in customers}
@@ -490,34 +450,6 @@ class Catalog:
         self._build_customer_index()
 
     # ---- construction
-
-    @classmethod
-    def load(cls, session: Session) -> "Catalog":
-        """Read all master data from the database (one query per table)."""
-        products = [
-            Product(r.sku, r.description, r.uom, r.unit_price, r.currency, list(r.aliases or []), dict(r.alt_uoms or {}),
-                    r.pack_size, r.min_order_qty, dict(r.attributes or {}))
-            for r in session.scalars(select(ProductRow))
-        ]
-        customers = [
-            Customer(r.customer_id, r.name, list(r.aliases or []), list(r.email_domains or []), list(r.edi_ids or []),
-                     r.payment_terms, r.currency, dict(r.attributes or {}))
-            for r in session.scalars(select(CustomerRow))
-        ]
-        ship_tos = [ShipTo(r.customer_id, r.code, r.name, r.address) for r in session.scalars(select(ShipToRow))]
-        items = [(r.customer_id, r.customer_sku, r.sku) for r in session.scalars(select(CustomerItemRow))]
-        prices = [CustomerPrice(r.customer_id, r.sku, r.unit_price, r.currency, r.valid_from, r.valid_to)
-                  for r in session.scalars(select(PriceRow))]
-        learned = [(r.customer_id, r.key, r.sku) for r in session.scalars(select(LearnedXrefRow))]
-        history = list(session.execute(select(OrderHistoryRow.customer_id, OrderHistoryRow.sku,
-                                              OrderHistoryRow.quantity).order_by(OrderHistoryRow.id)).tuples())
-        ledger = None
-        bind = session.get_bind()
-        engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
-        # the ledger's own orders count as history where the ledger lives in the same database
-        if isinstance(engine, Engine) and inspect(session.connection()).has_table("orders"):
-            ledger = LedgerHistory(engine)
-        return cls(products, customers, ship_tos, items, prices, learned, history, ledger)
 
     @property
     def empty(self) -> bool:
@@ -548,6 +480,14 @@ class Catalog:
             return CustomerHistory()
         ledger = self.ledger.of(customer_id) if self.ledger is not None else {}
         return CustomerHistory(self.history.get(customer_id, {}), ledger)
+
+    def all_products(self) -> list[Product]:
+        """Every product, in catalog order."""
+        return list(self.products.values())
+
+    def all_customers(self) -> list[Customer]:
+        """Every customer, in catalog order."""
+        return list(self.customers.values())
 
     def partner_customer(self, partner: str | None) -> str | None:
         """The customer behind an EDI partner name: one of its EDI ids, or its customer id."""
@@ -1264,64 +1204,3 @@ def _convert(catalog: Catalog, ln: LineDraft, lm: LineMatch) -> MatchedLine:
         quantity=None if qty is None else round(qty * factor, 6), uom=p.uom,
         unit_price=None if price is None else round(price / factor, 6), list_price=p.unit_price,
     )
-
-
-# ---------------------------------------------------------------- learning and caching
-
-
-def learn_xref(session: Session, customer_id: str | None, customer_sku_or_text: str, sku: str) -> LearnedXrefRow:
-    """Record that ``customer_sku_or_text`` means ``sku`` for this customer (a CSR confirmed
-    it), so the same code or wording matches exactly next time. Never commits."""
-    cid = customer_id or ""
-    key = normalize_key(customer_sku_or_text)
-    if not key:
-        raise MasterDataError("cannot learn an empty item code or wording")
-    if session.get(ProductRow, sku) is None:
-        raise MasterDataError(f"unknown product '{sku}'", column="sku")
-    row = session.scalars(select(LearnedXrefRow).where(LearnedXrefRow.customer_id == cid, LearnedXrefRow.key == key)).first()
-    now = datetime.now(timezone.utc)
-    if row is None:
-        row = LearnedXrefRow(customer_id=cid, key=key, text=customer_sku_or_text, sku=sku, confirmations=1,
-                             created_at=now, updated_at=now)
-        session.add(row)
-    else:
-        row.confirmations = (row.confirmations or 0) + 1 if row.sku == sku else 1
-        row.sku, row.text, row.updated_at = sku, customer_sku_or_text, now
-    session.flush()
-    return row
-
-
-class CatalogCache:
-    """Keeps one ``Catalog`` and rebuilds it when the master data changed.
-
-    The fingerprint (row counts, latest update times) costs a few cheap queries; building the
-    index of 100,000 products takes seconds, so it is done only when something changed.
-    """
-
-    def __init__(self) -> None:
-        self._fingerprint: tuple[Any, ...] | None = None
-        self._catalog: Catalog | None = None
-
-    @staticmethod
-    def fingerprint(session: Session) -> tuple[Any, ...]:
-        parts: list[Any] = []
-        for model, ts in ((ProductRow, ProductRow.updated_at), (CustomerRow, CustomerRow.updated_at),
-                          (LearnedXrefRow, LearnedXrefRow.updated_at)):
-            parts.extend(session.execute(select(func.count(), func.max(ts)).select_from(model)).one())
-        for model in (ShipToRow, CustomerItemRow, PriceRow, OrderHistoryRow):
-            parts.append(session.scalar(select(func.count()).select_from(model)))
-        parts.append(session.scalar(select(func.max(PriceRow.id))))
-        parts.append(session.scalar(select(func.max(OrderHistoryRow.id))))
-        return tuple(parts)
-
-    def get(self, session: Session) -> Catalog:
-        """The catalog, rebuilt only when the master data changed since the last call."""
-        fp = self.fingerprint(session)
-        if self._catalog is None or fp != self._fingerprint:
-            self._catalog = Catalog.load(session)
-            self._fingerprint = fp
-        return self._catalog
-
-    def invalidate(self) -> None:
-        self._catalog, self._fingerprint = None, None
-

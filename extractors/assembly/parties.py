@@ -402,7 +402,8 @@ def supplier_not_addressee(ctx: Context) -> None:
 def buyer_from_delivery(ctx: Context) -> None:
     """Most buyers have the goods delivered to, or the invoice sent to, themselves. When the
     buyer read is no company name (absent, or an address fragment such as a town and postcode)
-    and the bill-to or ship-to block starts with one, that company is the buyer."""
+    and the bill-to or ship-to block starts with one, that company is the buyer. With no buyer at
+    all, a bill-to and ship-to that start with the same name give it."""
     draft = ctx.draft
     b = draft.buyer
     bv = str(b.value) if b.present else ""
@@ -415,6 +416,16 @@ def buyer_from_delivery(ctx: Context) -> None:
         if LEGAL_FORM.search(first):
             draft.buyer = Field(value=first, raw=src.raw, confidence=min(0.6, src.confidence), source=src.source)
             return
+    # No buyer at all, and the invoice goes to the same named party the goods go to: that party
+    # ordered them (a seller's order confirmation addressed to "Invoice and shipping address:")
+    if b.present or not (draft.bill_to.present and draft.ship_to.present):
+        return
+    names = [str(party_name(f).value).split("\n")[0].strip() for f in (draft.bill_to, draft.ship_to)]
+    first = names[0]
+    if (same_text(names[0], names[1]) and len(first) > 3 and not any(c.isdigit() for c in first)
+            and not (draft.supplier.present and same_text(draft.supplier.value, first))):
+        src = draft.bill_to
+        draft.buyer = Field(value=first, raw=src.raw, confidence=min(0.5, src.confidence), source=src.source)
 
 
 STEPS = [

@@ -28,6 +28,7 @@ _COLUMN_CAPTIONS: tuple[tuple[str, str], ...] = tuple(sorted(
     ((c.text, c.field) for c in LEXICON.captions("columns", ("quantity", "unit_price", "amount", "line_no"))),
     key=lambda p: -len(p[0])))
 _PRODUCT_COLUMNS = LEXICON.words("product_columns")
+_BARCODE_COLUMNS = LEXICON.words("barcode_columns")
 # The first cell of a table's foot row (totals): the table ends there.
 TOTAL_ROW = LEXICON.regex("total_row", start=True)
 
@@ -55,7 +56,7 @@ def header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
         if cells:
             a = cells[-1][-1]
             h = max(1.0, min(a.box.height, w.box.height))
-            if w.box.x0 - a.box.x1 <= 0.9 * h:
+            if w.box.x0 - a.box.x1 <= 0.6 * h:  # word spacing; columns set closer than an em stand apart
                 cells[-1].append(w)
                 continue
         cells.append([w])
@@ -74,13 +75,29 @@ def header_cells(ws: list[Word]) -> list[tuple[float, float, str | None]]:
         split.append(c)
     cells = split
     out: list[tuple[float, float, str | None]] = []
+    by_first_word: set[int] = set()
     for c in cells:
         text = _caption_text(c)
         field = _table_field(text)
         if field is None and " " in text:
             # "Prix unit.", "Total ligne", "Menge (Stk)": the first word names the column
             field = _table_field(text.split()[0])
+            if field is not None:
+                by_first_word.add(len(out))
         out.append((c[0].box.x0, c[-1].box.x1, field))
+    # A caption named by its first word only ("Code client", "Item weight") yields its field to a
+    # column whose whole caption names it
+    for k in by_first_word:
+        f = out[k][2]
+        if any(f == g for j, (_a, _b, g) in enumerate(out) if j != k and j not in by_first_word):
+            out[k] = (out[k][0], out[k][1], None)
+    # A barcode column holds the item code only when no other column does ("Code | EAN": the code)
+    codes = [k for k, (_a, _b, f) in enumerate(out) if f == "sku"]
+    if len(codes) >= 2:
+        barcode = [k for k in codes if _caption_text(cells[k]) in _BARCODE_COLUMNS]
+        if len(barcode) < len(codes):
+            for k in barcode:
+                out[k] = (out[k][0], out[k][1], None)
     # "Product | Description": beside a description column, the product column holds the code
     desc = [k for k, (_a, _b, f) in enumerate(out) if f == "description"]
     if len(desc) == 2:

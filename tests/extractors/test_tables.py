@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from extractors.assembly.tables import header_cells
 from extractors.geometry import boxed
-from intake.domain import Word
+from intake.core.domain import Word
 
 H = 10.0  # caption height in points
 

@@ -339,7 +339,7 @@ def learn_vocabulary(products: Iterable[Product]) -> dict[str, tuple[str, ...]]:
     themselves, and stop words mean nothing (``the`` is not tea).
 
     General words (``general_words``: ``multipurpose`` -> ``multi``) apply on the same terms: only
-    to a word this catalog's descriptions do not use, towards words they do use.
+    to a word this catalog's descriptions do not use.
     """
     described: list[set[str]] = []
     owners: dict[str, int] = {}
@@ -356,14 +356,12 @@ def learn_vocabulary(products: Iterable[Product]) -> dict[str, tuple[str, ...]]:
             if w.isalpha() and len(w) >= 2:
                 others.setdefault(w, []).append(i)
     vocab: dict[str, tuple[str, ...]] = {}
-    # general words first, where this catalog allows them: not a word of its descriptions, and
-    # towards words of its descriptions
+    # general words first, where this catalog allows them: never a word of its own descriptions
+    # (those mean themselves); what they stand for may be a typo away from the catalog's word
+    # ("thrd" -> "thread" ~ "threaded")
     for word, means in general_words().items():
-        if word in owners or word in _STOP:
-            continue
-        kept = tuple(w for w in means if w in owners)
-        if kept:
-            vocab[word] = kept
+        if word not in owners and word not in _STOP:
+            vocab[word] = means
     for word, where in others.items():
         if word in vocab:
             continue

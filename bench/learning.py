@@ -16,7 +16,7 @@ documents. Corrections are made the way a CSR's are: the document's truth is ali
 words the reader returns (``training.learn.align_document``), not taken from the generator's
 labels. Each candidate is also scored on the frozen set, as the promotion gate would, and so is
 the *routed* system retraining falls back to when the candidate is worse there
-(``training.router``: the candidate reads documents whose layout matches the corrected ones,
+(``extractors.serving.router``: the candidate reads documents whose layout matches the corrected ones,
 the base model the rest), on the layout's documents and on the frozen set. Retraining time is
 the fine-tune alone (load, windows, training, save) with 2 threads.
 
@@ -67,11 +67,11 @@ def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], ev
 
 def real_families(folder: Path, skip: set[str], min_docs: int = 3) -> list[tuple[str, list[Path]]]:
     """Layouts among the documents with truth in ``folder``: documents grouped by their layout
-    fingerprint (``training.router.layouts``, the grouping routing uses), families of at least
+    fingerprint (``extractors.serving.router.layouts``, the grouping routing uses), families of at least
     ``min_docs`` documents, documents the base model was trained on left out."""
     from extractors.registry import read_bytes
     from training.evaluate import truth_documents
-    from training.router import fingerprint, layouts
+    from extractors.serving.router import fingerprint, layouts
 
     fps = []
     for p in truth_documents(folder):
@@ -211,9 +211,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(2)
-    from extractors.inference import default_model_dir
+    from extractors.serving import default_model_dir
     from intake.settings import get_settings
-    from training.router import general_model_dir
+    from extractors.serving import general_model_dir
     from training.retrain import evaluate_model, frozen_dirs, load_retrain_config, replay_examples
     from training.synth import heldout_families
 

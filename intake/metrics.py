@@ -235,7 +235,7 @@ class LedgerCollector(Collector):
             return self._model_version[1]
         version = "none"
         try:
-            from extractors.inference import default_model_dir
+            from extractors.serving import default_model_dir
 
             d = default_model_dir(self.settings)
             meta = d / "intake_model.json"

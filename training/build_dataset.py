@@ -28,7 +28,7 @@ from extractors.assembly.captions import CONTACT as _CONTACT, contact_row as _co
 from extractors.normalize import Locale, detect_locale, parse_currency, parse_date, parse_number
 from intake.domain import Document, Page, Word
 from intake.errors import IntakeError
-from training.features import HEADER_FIELDS, LINE_FIELDS, bio_tags
+from extractors.serving.features import HEADER_FIELDS, LINE_FIELDS, bio_tags
 
 __all__ = [
     "LabelledPage", "LabelledDoc", "align_labels", "from_synth", "label_from_truth", "from_truth_file",

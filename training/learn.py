@@ -28,6 +28,8 @@ from typing import Any, Sequence
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from extractors.serving.features import HEADER_FIELDS
+from extractors.serving.model_dir import MODEL_META, default_model_dir
 from intake.db import Base
 from intake.errors import IntakeError, ReadError
 
@@ -105,8 +107,6 @@ def load_truth(path: Path) -> dict[str, Any]:
 
 
 def _values_total(truth: dict[str, Any]) -> int:
-    from training.features import HEADER_FIELDS
-
     n = sum(1 for f in HEADER_FIELDS if truth.get(f) not in (None, ""))
     for ln in truth.get("lines") or []:
         n += sum(1 for k in _LINE_VALUE_KEYS if ln.get(k) not in (None, ""))
@@ -157,9 +157,6 @@ def align_document(data: bytes, filename: str | None, truth: dict[str, Any],
 
 def _live_version(settings: Any) -> str | None:
     try:
-        from extractors.inference import default_model_dir
-        from training.model import MODEL_META
-
         p = default_model_dir(settings) / MODEL_META
         return str(json.loads(p.read_text()).get("version") or "") or None if p.is_file() else None
     except (OSError, ValueError, IntakeError):

@@ -1,30 +1,28 @@
-"""Layouts learned from corrections: where each value sits, named by the caption beside it.
+"""Layouts learned from corrections, applied: a document of a learned layout is read by the
+captions the corrections showed beside each value.
 
 A customer's layout repeats its captions from one order to the next ("Order No:", "Date of
-Order:", a "Qty/Article" column heading); the values change. A corrected document (the words
-labelled from its true order, training/build_dataset.py) therefore shows, for every value the
-CSR confirmed, the caption that leads to it: the words right before it on its row, or the
-words right above it (a value under its caption, a number under its column heading).
+Order:", a "Qty/Article" column heading); the values change. Retraining learns, from the
+corrected documents of each layout, the caption that leads to every confirmed value (the words
+right before it on its row, or right above it): ``training/anchors.py`` (``learn_layouts``),
+written into the model directory as ``layouts.json`` and read back by
+:class:`extractors.serving.ModelDir` (``anchors``).
 
-``learn_layouts`` turns the corrections of a retraining run into such anchors, one set per
-layout (the grouping routing uses, training/router.py); with two or more corrections of a
-layout an anchor is kept only where they agree, so per-order text never becomes a caption.
-A fine-tuned model carries them in ``layouts.json``. ``apply_layouts`` reads a document of a
-learned layout (its fingerprint holds enough of the layout's template) by its anchors: a value
-an anchor finds and that parses as its field replaces the model's, with ``ANCHOR_CONF``; an
-order the corrections showed as one article (the article named in the header, its quantity
-and price in a table, as many apparel orders print it) becomes that one line.
+``apply_layouts`` reads a document of a learned layout (its fingerprint holds enough of the
+layout's template, the measure routing uses: :mod:`extractors.serving.router`) by its anchors:
+a value an anchor finds and that parses as its field replaces the model's, with
+``ANCHOR_CONF``; an order the corrections showed as one article (the article named in the
+header, its quantity and price in a table, as many apparel orders print it) becomes that one
+line.
 
 No template is written by anyone: the anchors come from corrections, and a model with them is
 promoted only when it reads the held-out corrections better without being worse elsewhere
-(training/retrain.py).
+(training/gate.py).
 """
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any, Sequence
 
 from extractors.assembly.captions import caption_at, norm_token, party_caption_at
@@ -34,11 +32,14 @@ from extractors.geometry import boxed
 from extractors.geometry import union as _union
 from extractors.lexicon import norm as _lexicon_norm
 from extractors.normalize import Locale, parse_number
+from extractors.serving.router import Router
 from intake.domain import Field, LineDraft, OrderDraft, Word
 
-__all__ = ["LAYOUTS_FILE", "ANCHOR_CONF", "learn_layouts", "write_layouts", "read_layouts", "apply_layouts"]
+__all__ = [
+    "ANCHOR_CONF", "HEADER_ANCHORED", "LINE_ANCHORED", "MAX_CAPTION_WORDS", "MAX_ABOVE_ROWS", "caption_norm",
+    "line_height", "same_row", "run_around", "find_caption", "match_layout", "apply_layouts",
+]
 
-LAYOUTS_FILE = "layouts.json"
 ANCHOR_CONF = 0.9  # a value read where corrections of the layout put it
 HEADER_ANCHORED = ("po_number", "order_date", "requested_date", "buyer", "supplier", "currency",
                    "payment_terms", "total")
@@ -50,205 +51,48 @@ MAX_CAPTION_WORDS = 6
 MAX_ABOVE_ROWS = 3.0  # a caption over its value: at most this many line heights above it
 
 
-def _norm(t: str) -> str:
+def caption_norm(t: str) -> str:
     return _lexicon_norm(t.replace(":", " "))
 
 
-def _h(w: Word) -> float:
+def line_height(w: Word) -> float:
     return float(w.box.h)  # words are boxed (extractors.geometry.boxed)
 
 
-def _same_row(a: Word, b: Word) -> bool:
-    return a.page == b.page and a.box.y_overlap(b.box) > 0.5 * min(_h(a), _h(b))
+def same_row(a: Word, b: Word) -> bool:
+    return a.page == b.page and a.box.y_overlap(b.box) > 0.5 * min(line_height(a), line_height(b))
 
 
-def _left_run(words: Sequence[Word], tags: Sequence[str] | None, first: Word) -> list[int]:
-    """Indices of the caption right before ``first`` on its row: the untagged words at word
-    spacing that end at its nearest left neighbour."""
-    row = sorted((i for i, w in enumerate(words) if w is not first and _same_row(w, first)
-                  and w.box.x1 <= first.box.x0 + 0.5), key=lambda i: words[i].box.x0)
-    run: list[int] = []
-    for i in reversed(row):
-        if tags is not None and tags[i] != "O":
-            break
-        if run and words[run[0]].box.x0 - words[i].box.x1 > 1.0 * _h(words[i]):
-            break
-        run.insert(0, i)
-        if len(run) >= MAX_CAPTION_WORDS:
-            break
-    return run
-
-
-def _run_around(words: Sequence[Word], idx: list[int], gap: float = 1.0) -> list[int]:
+def run_around(words: Sequence[Word], idx: list[int], gap: float = 1.0) -> list[int]:
     """``idx`` grown along its row to the words at word spacing (``gap`` line heights at most)
     on either side."""
     if not idx:
         return idx
-    row = sorted((i for i, w in enumerate(words) if _same_row(w, words[idx[0]])), key=lambda i: words[i].box.x0)
+    row = sorted((i for i, w in enumerate(words) if same_row(w, words[idx[0]])), key=lambda i: words[i].box.x0)
     lo = min(row.index(i) for i in idx)
     hi = max(row.index(i) for i in idx)
-    while lo > 0 and words[row[lo]].box.x0 - words[row[lo - 1]].box.x1 <= gap * _h(words[row[lo]]):
+    while lo > 0 and words[row[lo]].box.x0 - words[row[lo - 1]].box.x1 <= gap * line_height(words[row[lo]]):
         lo -= 1
-    while hi + 1 < len(row) and words[row[hi + 1]].box.x0 - words[row[hi]].box.x1 <= gap * _h(words[row[hi]]):
+    while hi + 1 < len(row) and words[row[hi + 1]].box.x0 - words[row[hi]].box.x1 <= gap * line_height(words[row[hi]]):
         hi += 1
     return row[lo:hi + 1]
 
 
-def _above_run(words: Sequence[Word], tags: Sequence[str] | None, span: Sequence[Word]) -> list[int]:
-    """The caption over a value: the nearest row above (within ``MAX_ABOVE_ROWS`` line heights)
-    with words overlapping the value's x-range, when those words are untagged."""
-    x0, x1 = min(w.box.x0 for w in span), max(w.box.x1 for w in span)
-    top, page, h = min(w.box.y0 for w in span), span[0].page, _h(span[0])
-    over = [i for i, w in enumerate(words) if w.page == page and w.box.y1 <= top + 0.5
-            and top - w.box.y1 < MAX_ABOVE_ROWS * h and min(x1, w.box.x1) - max(x0, w.box.x0) > 0]
-    if not over:
-        return []
-    nearest = max(words[i].box.y1 for i in over)
-    row = [i for i in over if nearest - words[i].box.y1 < 0.5 * h]
-    if tags is not None and any(tags[i] != "O" for i in row):
-        return []
-    run = _run_around(words, sorted(row, key=lambda i: words[i].box.x0), gap=0.5)
-    if tags is not None:
-        run = [i for i in run if tags[i] == "O"]
-    return run if len(run) <= MAX_CAPTION_WORDS else []
-
-
-def _is_caption(ws: Sequence[Word]) -> bool:
-    text = " ".join(w.text for w in ws)
-    return bool(ws) and sum(c.isalpha() for c in text) >= 2 and sum(c.isdigit() for c in text) <= 2
-
-
-def _anchor_of(words: Sequence[Word], tags: Sequence[str], span: list[int]) -> dict[str, Any] | None:
-    ws = [words[i] for i in span]
-    found = None
-    left = _left_run(words, tags, ws[0])
-    if left and _is_caption([words[i] for i in left]):
-        found = (left, "right")
-    else:
-        above = _above_run(words, tags, ws)
-        if above and _is_caption([words[i] for i in above]):
-            found = (above, "below")
-    if found is None:
-        return None
-    cap, how = found
-    a: dict[str, Any] = {"caption": _norm(" ".join(words[i].text for i in cap)), "how": how, "page": ws[0].page}
-    # which of the places the caption is printed leads to the value ("Total" over the net amount,
-    # "Total" again before the grand total): counted in reading order
-    places = _find_caption(words, a["caption"])
-    nth = next((k for k, pl in enumerate(places) if cap[0] in pl), 0)
-    a.update({"nth": nth, "of": len(places)})
-    return a
-
-
-def _spans(tags: Sequence[str], field: str) -> list[list[int]]:
-    out: list[list[int]] = []
-    for i, t in enumerate(tags):
-        if t == f"B-{field}":
-            out.append([i])
-        elif t == f"I-{field}" and out and out[-1][-1] == i - 1:
-            out[-1].append(i)
-    return out
-
-
-def _example_anchors(example: Any, truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Field -> anchor for one corrected document (the first labelled span of each field)."""
-    words: list[Word] = []
-    tags: list[str] = []
-    for pi, p in enumerate(example.pages):
-        words.extend(w if w.page == pi else w.model_copy(update={"page": pi}) for w in p.words)
-        tags.extend(p.tags)
-    words = boxed(words)
-    out: dict[str, dict[str, Any]] = {}
-    fields = [f for f in HEADER_ANCHORED if truth.get(f) not in (None, "")]
-    lines = truth.get("lines") or []
-    if len(lines) == 1:
-        fields += [f for f in LINE_ANCHORED if lines[0].get(f) not in (None, "")]
-    for f in fields:
-        spans = _spans(tags, f)
-        for sp in spans[:1]:
-            a = _anchor_of(words, tags, sp)
-            if a is not None:
-                out[f] = a
-    return out
-
-
-def learn_layouts(examples: Sequence[Any], truths: Sequence[dict[str, Any]],
-                  threshold: float | None = None) -> list[dict[str, Any]]:
-    """The anchors of each layout among the corrected ``examples`` (with their ``truths``).
-
-    A layout is a group of corrected documents with similar fingerprints; its entry holds its
-    fingerprints, its anchors (kept where every correction of the layout that shows the field
-    agrees), and whether its orders are of one article."""
-    from training.router import DEFAULT_THRESHOLD, corrected_fingerprint, layouts
-
-    if not examples:
-        return []
-    fps = [corrected_fingerprint(e) for e in examples]
-    keyed = [{**fp, "name": f"{i}"} for i, fp in enumerate(fps)]  # names may repeat: group by index
-    out = []
-    for lay in layouts(keyed):
-        idx = [int(n) for n in lay.get("documents") or []]
-        if not idx:
-            continue
-        per = [_example_anchors(examples[i], truths[i]) for i in idx]
-        anchors: dict[str, dict[str, Any]] = {}
-        for f in list(HEADER_ANCHORED) + list(LINE_ANCHORED):
-            seen = [p[f] for p in per if f in p]
-            if not seen:
-                continue
-            first = seen[0]
-            if all(s["caption"] == first["caption"] and s["how"] == first["how"] for s in seen):
-                anchors[f] = first
-        # what every correction of the layout says it does not print (no ship-to, no total)
-        absent = [f for f in HEADER_ANCHORED + ("ship_to", "bill_to")
-                  if all(f in truths[i] and truths[i][f] in (None, "") for i in idx)]
-        # one article named in the header (its code or name beside a caption), on every correction
-        single = all(len(truths[i].get("lines") or []) == 1 for i in idx) and any(
-            anchors.get(f, {}).get("how") == "right" for f in ("sku", "description"))
-        if not single:
-            anchors = {f: a for f, a in anchors.items() if f in HEADER_ANCHORED}
-        if anchors:
-            out.append({"fingerprints": [fps[i] for i in idx],
-                        "anchors": anchors, "single_item": single, "absent": absent,
-                        "threshold": float(threshold if threshold is not None else DEFAULT_THRESHOLD)})
-    return out
-
-
-def write_layouts(model_dir: Path, layouts: list[dict[str, Any]]) -> Path | None:
-    p = Path(model_dir) / LAYOUTS_FILE
-    if not layouts:
-        p.unlink(missing_ok=True)
-        return None
-    p.write_text(json.dumps({"layouts": layouts}, indent=1, sort_keys=True))
-    return p
-
-
-def read_layouts(model_dir: Path) -> list[dict[str, Any]]:
-    p = Path(model_dir) / LAYOUTS_FILE
-    if not p.is_file():
-        return []
-    try:
-        obj = json.loads(p.read_text())
-    except (OSError, ValueError):
-        return []
-    return [lay for lay in obj.get("layouts") or [] if isinstance(lay, dict) and lay.get("anchors")]
-
-
 # --- reading a document by its layout's anchors ------------------------------------------------
 
-def _find_caption(words: Sequence[Word], caption: str) -> list[list[int]]:
+def find_caption(words: Sequence[Word], caption: str) -> list[list[int]]:
     """Every place ``caption`` is printed (consecutive words of a row at word spacing), in
     reading order."""
     toks = caption.split()
     found: list[list[int]] = []
-    starts = [i for i, w in enumerate(words) if _norm(w.text).split()[:1] == toks[:1]]
+    starts = [i for i, w in enumerate(words) if caption_norm(w.text).split()[:1] == toks[:1]]
     for s in starts:
-        run = _run_around(words, [s])
+        run = run_around(words, [s])
         run = run[run.index(s):]
         got: list[str] = []
         used: list[int] = []
         for i in run:
-            got.extend(_norm(words[i].text).split())
+            got.extend(caption_norm(words[i].text).split())
             used.append(i)
             if len(got) >= len(toks):
                 break
@@ -260,14 +104,14 @@ def _find_caption(words: Sequence[Word], caption: str) -> list[list[int]]:
 
 def _value_words(words: Sequence[Word], cap: list[int], how: str, field: str = "") -> list[int]:
     c = [words[i] for i in cap]
-    h = _h(c[-1])
+    h = line_height(c[-1])
     if how == "right":
         last = c[-1]
-        row = sorted((i for i, w in enumerate(words) if _same_row(w, last) and w.box.x0 >= last.box.x1 - 0.5
+        row = sorted((i for i, w in enumerate(words) if same_row(w, last) and w.box.x0 >= last.box.x1 - 0.5
                       and i not in cap), key=lambda i: words[i].box.x0)
         if not row or words[row[0]].box.x0 - last.box.x1 > 25 * h:
             return []
-        run = _run_around(words, [row[0]])
+        run = run_around(words, [row[0]])
         run = run[run.index(row[0]):]
         # a run that reaches the next caption of a key-value grid ("ACME KNITS … Customer
         # Group:") ends at the widest gap before that caption; a caption the lexicon knows
@@ -297,7 +141,7 @@ def _value_words(words: Sequence[Word], cap: list[int], how: str, field: str = "
     # a number or code under its column heading stops at the next column; a name runs on at
     # word spacing ("Northwind Engineering Ltd." under a short "From")
     tight = field in _NUMERIC or field in _CODES or field in _DATES or field == "currency"
-    return _run_around(words, centred or row, gap=0.5 if tight else 1.0)
+    return run_around(words, centred or row, gap=0.5 if tight else 1.0)
 
 
 def _parse(field: str, ws: list[Word], loc: Locale) -> Any:
@@ -327,7 +171,7 @@ def _parse(field: str, ws: list[Word], loc: Locale) -> Any:
 
 
 def _read(words: Sequence[Word], anchor: dict[str, Any], field: str, loc: Locale) -> Field | None:
-    places = _find_caption(words, str(anchor["caption"]))
+    places = find_caption(words, str(anchor["caption"]))
     nth, of = int(anchor.get("nth", 0)), int(anchor.get("of", 1))
     if of > 1 and nth == of - 1:
         order = list(reversed(places))  # the last of several, as in the corrections (a grand total)
@@ -348,8 +192,6 @@ def _read(words: Sequence[Word], anchor: dict[str, Any], field: str, loc: Locale
 def match_layout(doc: Any, layouts: Sequence[dict[str, Any]]) -> tuple[dict[str, Any] | None, float]:
     """The learned layout ``doc`` is of (its fingerprint holds at least the layout's threshold
     of the layout's template), with the score; (None, best score) when none."""
-    from training.router import Router
-
     best, best_s = None, 0.0
     for lay in layouts:
         r = Router(lay["fingerprints"], float(lay.get("threshold", 0.7)))

@@ -37,19 +37,11 @@ of other layouts' spreadsheets do; with 1 correction, 46% of synthetic PDFs of t
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-from intake.errors import ConfigError
+__all__ = ["DEFAULT_THRESHOLD", "UNROUTED_KINDS", "fingerprint", "similarity", "layouts", "containment", "Router"]
 
-__all__ = [
-    "ROUTER_FILE", "DEFAULT_THRESHOLD", "fingerprint", "corrected_fingerprint", "similarity", "layouts", "containment", "Router", "is_routed", "read_router",
-    "write_router", "fallback_dir", "general_model_dir",
-]
-
-ROUTER_FILE = "router.json"
 DEFAULT_THRESHOLD = 0.7  # measured: bench/routing.py
 CLUSTER_LINK = 0.4  # corrected documents this similar are taken for one layout
 MIN_TEMPLATE = 12
@@ -80,14 +72,6 @@ def fingerprint(doc: Any, name: str = "", tags: Sequence[str] | None = None) -> 
     kind = getattr(doc, "kind", None)
     kind = getattr(kind, "value", kind)
     return {"name": name or str(getattr(doc, "name", "") or ""), "kind": str(kind or ""), "tokens": sorted(toks)}
-
-
-def corrected_fingerprint(example: Any) -> dict[str, Any]:
-    """The fingerprint of a corrected document (a ``LabelledDoc``), its labelled words left out."""
-    from training.learn import document_of
-
-    first = next((p for p in example.pages if p.words), None)
-    return fingerprint(document_of(example), example.name, tags=list(first.tags) if first is not None else None)
 
 
 def similarity(a: dict[str, Any], b: dict[str, Any]) -> float:
@@ -174,67 +158,3 @@ class Router:
 
     def to_specialist(self, doc: Any) -> bool:
         return self.score(doc)[0] >= self.threshold
-
-
-def is_routed(model_dir: Path) -> bool:
-    return (Path(model_dir) / ROUTER_FILE).is_file()
-
-
-def read_router(model_dir: Path) -> dict[str, Any]:
-    """``router.json`` of a routed model directory (``ConfigError`` when unreadable)."""
-    p = Path(model_dir) / ROUTER_FILE
-    try:
-        obj = json.loads(p.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the router of the model at {model_dir}: {exc}") from exc
-    if not isinstance(obj, dict) or not isinstance(obj.get("fingerprints"), list) or "fallback" not in obj:
-        raise ConfigError(f"{p} is not a model router (needs fingerprints and fallback)")
-    return obj
-
-
-def write_router(model_dir: Path, fingerprints: Iterable[dict[str, Any]], threshold: float,
-                 fallback_dir: Path, fallback_version: str) -> dict[str, Any]:
-    """Write ``router.json`` into ``model_dir`` (the specialist) and return it."""
-    fallback_dir = Path(fallback_dir)
-    if is_routed(fallback_dir):
-        raise ConfigError(f"the fallback of a routed model must be a plain model, not {fallback_dir}")
-    obj = {"kind": "routed", "measure": "overlap", "threshold": float(threshold),
-           "fallback": {"version": fallback_version, "path": str(fallback_dir.resolve())},
-           "fingerprints": list(fingerprints)}
-    (Path(model_dir) / ROUTER_FILE).write_text(json.dumps(obj, indent=1, sort_keys=True))
-    return obj
-
-
-def fallback_dir(model_dir: Path, router: dict[str, Any] | None = None) -> Path:
-    """Where a routed model's fallback is: the registry version beside it, else its recorded path,
-    else the packaged model when that is the version named."""
-    model_dir = Path(model_dir)
-    router = router or read_router(model_dir)
-    fb = router.get("fallback") or {}
-    cands = []
-    if fb.get("version"):
-        cands.append(model_dir.parent / str(fb["version"]))
-    if fb.get("path"):
-        cands.append(Path(fb["path"]))
-    from extractors.inference import DEFAULT_MODEL_DIR
-
-    cands.append(DEFAULT_MODEL_DIR)
-    for c in cands[:-1]:
-        if (c / "model.safetensors").is_file():
-            return c
-    want = str(fb.get("version") or "")
-    if _version_of(DEFAULT_MODEL_DIR) in (want, want.removeprefix("base-")):
-        return DEFAULT_MODEL_DIR
-    raise ConfigError(f"the fallback model {want or fb.get('path')} of the routed model at {model_dir} is missing")
-
-
-def general_model_dir(model_dir: Path) -> Path:
-    """The plain model behind ``model_dir``: itself, or a routed model's fallback."""
-    return fallback_dir(model_dir) if is_routed(model_dir) else Path(model_dir)
-
-
-def _version_of(model_dir: Path) -> str:
-    try:
-        return str(json.loads((Path(model_dir) / "intake_model.json").read_text()).get("version") or Path(model_dir).name)
-    except (OSError, ValueError):
-        return Path(model_dir).name

@@ -9,7 +9,7 @@ import pytest
 from extractors.assemble import assemble, visual_rows
 from extractors.normalize import Locale
 from intake.domain import Word
-from training.features import ID2LABEL, LABEL2ID
+from extractors.serving.features import ID2LABEL, LABEL2ID
 
 
 class Sheet:

@@ -170,8 +170,16 @@ def test_retrain_config_holds_the_holdout_and_refit_switches(tmp_path: Path) -> 
         load_retrain_config(p)
 
 
+def _reload_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serving compares the live pointer on every extraction (INTAKE_MODEL_RELOAD_CHECK_S=0)."""
+    from intake.settings import get_settings
+
+    monkeypatch.setenv("INTAKE_MODEL_RELOAD_CHECK_S", "0")
+    get_settings.cache_clear()
+
+
 def _default_model() -> Path:
-    from extractors.inference import DEFAULT_MODEL_DIR
+    from extractors.serving import DEFAULT_MODEL_DIR
 
     assert (DEFAULT_MODEL_DIR / "model.safetensors").is_file(), "the committed default model is missing"
     return DEFAULT_MODEL_DIR
@@ -186,7 +194,7 @@ def test_a_promotion_is_picked_up_without_a_restart(settings: Any, monkeypatch: 
     a = reg.add(base, "a-model")
     b = reg.add(base, "b-model")
     reg.promote(a)
-    monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
+    _reload_at_once(monkeypatch)
     inf.reset_default()
     try:
         first = inf.default_extractor()
@@ -268,7 +276,7 @@ def test_serve_learner_retrains_in_the_background_and_the_model_is_reloaded(sett
     reg.promote(reg.add(_default_model(), "base"))
     # tolerance 1.0: whatever the candidate scores, it is promoted (the gate itself is tested above)
     monkeypatch.setenv("INTAKE_RETRAIN_CONFIG", str(_tiny_config(tmp_path / "c.json", tolerance=1.0)))
-    monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
+    _reload_at_once(monkeypatch)
     learner = Learner(settings, sm, after=2, check_s=0.2)
     with unit_of_work(sm) as s:
         learn_document(s, settings, family_docs[0].read_bytes(), family_docs[0].name, _truth(family_docs[0]))

@@ -97,7 +97,8 @@ def curve(fam: str, corrected: list[Path], evaluated: list[Path], base: Path, d:
     """Field and line F1 on ``evaluated`` before, and after fine-tuning on the first k of
     ``corrected`` (each k in ``ks``), with the routed system and the frozen-set gate beside them."""
     from training.learn import align_document
-    from training.retrain import build_routed, evaluate_model, fine_tune, gate
+    from training.gate import frozen_gate
+    from training.retrain import build_routed, evaluate_model, fine_tune
     from training.router import corrected_fingerprint
 
     ev = d / "eval"
@@ -127,12 +128,14 @@ def curve(fam: str, corrected: list[Path], evaluated: list[Path], base: Path, d:
         pt["routed"] = {"header_f1": rt["header_f1"], "line_f1": rt["line_f1"]}
         if frozen is not None and frozen_base is not None:
             fz = evaluate_model(out, frozen)
-            ok, why = gate(frozen_base, fz, cfg.tolerance)
+            g = frozen_gate(frozen_base, fz, cfg.tolerance)
+            ok, why = g.passed, g.reasons
             pt["frozen"] = fz
             pt["frozen_not_worse"] = ok
             pt["frozen_reasons"] = why
             rfz = evaluate_model(routed, frozen)
-            r_ok, r_why = gate(frozen_base, rfz, cfg.tolerance)
+            rg = frozen_gate(frozen_base, rfz, cfg.tolerance)
+            r_ok, r_why = rg.passed, rg.reasons
             pt["routed"].update({"frozen": rfz, "frozen_not_worse": r_ok, "frozen_reasons": r_why})
         points.append(pt)
         fz_txt = "" if "frozen" not in pt else (

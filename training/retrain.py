@@ -22,9 +22,9 @@ Every attempt is evaluated against the live model on
   ``recent_per_customer`` labelled examples,
 
 and passes only when it is not worse on either: no frozen folder's and no customer's header F1
-or line F1 may drop by more than ``tolerance`` (default 0). The attempts, in order: the
-fine-tuned candidate; blends of it with the general model (``fallback_merges``); a *routed*
-model (:mod:`training.router`): the candidate reads only documents whose layout matches a
+or line F1 may drop by more than ``tolerance`` (default 0): :mod:`training.gate`. The attempts,
+in order: the fine-tuned candidate; blends of it with the general model (``fallback_merges``); a
+*routed* model (:mod:`extractors.serving.router`): the candidate reads only documents whose layout matches a
 corrected (trained-on) document's, the general model reads the rest. The routed model is
 evaluated as it serves, document by document, and must also read some customer's corrections
 better than live. With a routed live model, fine-tuning starts from its general model (the
@@ -67,18 +67,19 @@ from training.anchors import learn_layouts, write_layouts
 from training.build_dataset import dataset_hash
 from training.evaluate import Scores, evaluate_dir, score_document, truth_documents
 from training.finetune import TrainConfig, build_examples
+from training.gate import GateReport, corrections_better, corrections_not_worse, frozen_gate
 from training.background import RetrainLock
 from training.learn import LabelledExampleRow, document_of, example_of, labelled_examples, mark_used, sync_training_examples
 from training.model import save_model, use_bf16
 from training.registry import Registry, new_version_name
+from training.report import RetrainReport
 from training.router import corrected_fingerprint, write_router
 from training.synth import doc_suffix, generate, heldout_families, train_families
 from training.trainer import Schedule, run, trainable_parameters, windows_of
 
 __all__ = [
     "RetrainConfig", "load_retrain_config", "frozen_dirs", "truth_fields", "correction_labels", "replay_examples", "fine_tune", "evaluate_model",
-    "evaluate_examples", "gate", "corrections_not_worse", "corrections_better", "corrections_gate", "build_routed",
-    "retrain", "summary_of",
+    "evaluate_examples", "build_routed", "retrain", "summary_of",
 ]
 
 FROZEN_VERSION = "v1"
@@ -446,63 +447,6 @@ def evaluate_examples(model_dir: Path, examples: Sequence[Any], truths: Sequence
     return summary_of(scores.metrics())
 
 
-def gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0) -> tuple[bool, list[str]]:
-    """Whether the candidate is not worse than the live model on every frozen folder, and why not."""
-    why = []
-    for name, lv in live.items():
-        cv = cand.get(name)
-        if cv is None:
-            why.append(f"frozen set {name}: candidate not evaluated")
-            continue
-        for k in ("header_f1", "line_f1"):
-            if cv[k] < lv[k] - tolerance - 1e-9:
-                why.append(f"frozen set {name}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
-    return not why, why
-
-
-def _corrections_label(c: str, held: dict[str, bool] | None) -> str:
-    if held is None:
-        return f"corrections of {c}"
-    return f"corrections of {c} ({'held out' if held.get(c) else 'seen in training'})"
-
-
-def corrections_not_worse(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0,
-                          held: dict[str, bool] | None = None) -> tuple[bool, list[str]]:
-    """Whether a candidate reads every customer's corrections at least as well as live: neither
-    header nor line F1 lower by more than ``tolerance``. ``live``/``cand``: customer -> summary;
-    ``held``: customer -> whether its figures are on held-out examples (said in the reasons)."""
-    why = []
-    for c, lv in live.items():
-        cv = cand.get(c)
-        if cv is None:
-            why.append(f"{_corrections_label(c, held)}: candidate not evaluated")
-            continue
-        for k in ("header_f1", "line_f1"):
-            if cv[k] < lv[k] - tolerance - 1e-9:
-                why.append(f"{_corrections_label(c, held)}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
-    return not why, why
-
-
-def corrections_better(live: dict[str, Any], cand: dict[str, Any]) -> tuple[bool, list[str]]:
-    """Whether a candidate reads some customer's corrections better than live (header or line F1
-    higher), and why not."""
-    for c, lv in live.items():
-        cv = cand.get(c)
-        if cv is not None and any(cv[k] > lv[k] + 1e-9 for k in ("header_f1", "line_f1")):
-            return True, []
-    return False, ["reads no customer's corrections better than live"]
-
-
-def corrections_gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0,
-                     held: dict[str, bool] | None = None) -> tuple[bool, list[str]]:
-    """The routed model's test on the corrections: not worse for any customer
-    (:func:`corrections_not_worse`) and better for at least one (:func:`corrections_better`)."""
-    ok, why = corrections_not_worse(live, cand, tolerance, held)
-    if ok:
-        ok, why = corrections_better(live, cand)
-    return ok, why
-
-
 def build_routed(specialist: Path, out: Path, fingerprints: Sequence[dict[str, Any]], threshold: float,
                  fallback: Path, fallback_version: str) -> Path:
     """A routed model directory at ``out``: the ``specialist`` model's files, its metadata marked
@@ -555,7 +499,7 @@ def _new_version() -> str:
 
 
 def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = True,
-            log: Callable[[str], None] | None = None) -> dict[str, Any]:
+            log: Callable[[str], None] | None = None) -> RetrainReport:
     """Fine-tune the general model on the labelled examples, judge it and promote it if not worse.
 
     Each customer's newest example is held out of the fine-tune that is judged when it has two
@@ -570,8 +514,8 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     routed live model, "the general model" is its fallback: the new candidate learns from the
     corrections afresh and its router covers all of them.
 
-    Returns a report: version, promoted (bool), routed (bool), reasons, the frozen-set figures of
-    live and the chosen model, every attempt's figures, the per-customer figures (live and
+    Returns a :class:`training.report.RetrainReport`: version, promoted (bool), routed (bool),
+    reasons, the frozen-set figures of live and the chosen model, every attempt's figures, the per-customer figures (live and
     candidate, with which examples they were scored on and whether those were held out), the
     held-out examples, the refit (or None), and timings. Raises ``ConfigError`` when there are
     no corrections.
@@ -641,10 +585,9 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         every customer."""
         fz = evaluate_model(model, folders, cache)
         rc = on_corrections(model)
-        f_ok, f_why = gate(live_frozen, fz, cfg.tolerance)
-        c_ok, c_why = corrections_not_worse(live_recent, rc, cfg.tolerance, held_c)
-        return {"attempt": name, "frozen": fz, "recent_corrections": rc, "passed": f_ok and c_ok,
-                "reasons": f_why + c_why, **extra}
+        g = frozen_gate(live_frozen, fz, cfg.tolerance) + corrections_not_worse(live_recent, rc, cfg.tolerance, held_c)
+        return {"attempt": name, "frozen": fz, "recent_corrections": rc, "passed": g.passed,
+                "reasons": g.reasons, "gate": g, **extra}
 
     not_worse = "not worse on the frozen set nor on any customer's corrections"
     attempts: list[dict[str, Any]] = [judge("candidate", out)]
@@ -677,8 +620,8 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         to_spec = _count_routed(rdir, folders)
         r = judge("routed", rdir, fallback=fb_version, threshold=cfg.route_threshold,
                   frozen_documents_to_specialist=to_spec)
-        g_ok, g_why = corrections_better(live_recent, r["recent_corrections"])
-        r["passed"], r["reasons"] = r["passed"] and g_ok, r["reasons"] + g_why
+        g = r["gate"] + corrections_better(live_recent, r["recent_corrections"])
+        r["passed"], r["reasons"], r["gate"] = g.passed, g.reasons, g
         attempts.append(r)
         say(f"routed (candidate for the corrected layouts, {fb_version} for the rest; "
             f"{sum(to_spec.values())} frozen document(s) routed to the candidate): "
@@ -715,9 +658,10 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
             blend_models(base, raw, final, chosen["merge"])
             shutil.rmtree(raw, ignore_errors=True)
         rf = evaluate_model(final, folders, cache)
-        f_ok, f_why = gate(live_frozen, rf, cfg.tolerance)
+        rg = frozen_gate(live_frozen, rf, cfg.tolerance)
+        f_ok, f_why = rg.passed, rg.reasons
         refit = {"of": chosen["attempt"], "corrections": len(examples), "frozen": rf, "passed": f_ok,
-                 "reasons": f_why, "refit_on_all_corrections": f_ok}
+                 "reasons": f_why, "refit_on_all_corrections": f_ok, "gate": rg.to_json()}
         if routed:
             refit["frozen_documents_to_specialist"] = _count_routed(final, folders)
         if f_ok:
@@ -739,6 +683,8 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
                  "trained_on_all_corrections": all_in}
     per_customer = {c: {"live": live_recent[c], "candidate": cand_recent[c], "held_out": held_c[c],
                         "examples": [{"id": ids[i], "file": files[i]} for i in judged[c]]} for c in by_c}
+    for a in attempts:  # each attempt's gate report, as JSON from here on
+        a["gate"] = a["gate"].to_json() if isinstance(a.get("gate"), GateReport) else a.get("gate")
     meta["fallback_merges_tried"] = tried
     meta["attempts"] = attempts
     meta["metrics_frozen"] = cand_frozen
@@ -763,14 +709,14 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         mark_used(s, [r for r in (s.get(LabelledExampleRow, i) for i in ids) if r is not None], version)
     engine.dispose()
     shutil.rmtree(out, ignore_errors=True)  # the registry holds its copy
-    return {"version": version, "promoted": bool(ok and promote), "passed": ok, "routed": routed, "reasons": why,
-            "base": version_of(live), "general": version_of(base), "corrections": len(examples),
-            "trained_on": meta["corrections"], "held_out": held_info,
-            "frozen": {"live": live_frozen, "candidate": cand_frozen}, "recent_corrections": per_customer,
-            "attempts": attempts, "refit": refit, "train_seconds": round(t_train, 1),
-            "refit_seconds": round(t_refit, 1),
-            "total_seconds": round(time.time() - t0, 1), "steps": meta["steps"], "final_loss": meta["final_loss"],
-            "merge": meta.get("merge", 1.0), "fallback_merges_tried": tried}
+    return RetrainReport(
+        version=version, promoted=bool(ok and promote), passed=ok, routed=routed, reasons=why,
+        base=version_of(live), general=version_of(base), corrections=len(examples),
+        trained_on=meta["corrections"], held_out=held_info,
+        frozen={"live": live_frozen, "candidate": cand_frozen}, recent_corrections=per_customer,
+        attempts=attempts, refit=refit, train_seconds=round(t_train, 1), refit_seconds=round(t_refit, 1),
+        total_seconds=round(time.time() - t0, 1), steps=meta["steps"], final_loss=meta["final_loss"],
+        merge=meta.get("merge", 1.0), fallback_merges_tried=tried)
 
 
 def blend_models(base: Path, tuned: Path, out: Path, alpha: float) -> Path:
@@ -832,7 +778,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         lock.release()
-    sys.stdout.write(json.dumps(rep, default=str) + "\n")
+    sys.stdout.write(json.dumps(rep.to_json(), default=str) + "\n")
     return 0
 
 

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from training.learn import count_unused
+
 __all__ = ["Learner", "start_learner", "retrain_after", "check_interval", "RetrainLock"]
 
 log = logging.getLogger("intake.learning")
@@ -91,7 +93,6 @@ class Learner:
     def pending(self) -> int:
         """Corrections not yet trained on."""
         from intake.db import unit_of_work
-        from training.learn import count_unused
 
         with unit_of_work(self.sm) as s:
             return count_unused(s)

@@ -122,7 +122,7 @@ class RetrainConfig:
     # When the candidate fails the gate, try these blends of it with the live model (same
     # formula as ``merge``) before giving up: the first that is not worse on the frozen set wins.
     fallback_merges: list[float] = field(default_factory=lambda: [0.5, 0.25])
-    # When the blends fail too, try a routed model (training/router.py): the candidate reads the
+    # When the blends fail too, try a routed model (extractors/serving/router.py): the candidate reads the
     # documents whose layout matches a corrected one (at least ``route_threshold`` of a corrected
     # layout's template tokens), the general model everything else. Promoted when it is not worse
     # on the frozen set, not worse for any customer and better than live for at least one.
@@ -136,7 +136,7 @@ class RetrainConfig:
     # worse on the frozen set (else the held-out-trained model that passed).
     refit_all: bool = True
     # Learn each corrected layout's anchors (the caption beside or over every corrected value) and
-    # read further documents of the layout by them (training/anchors.py).
+    # read further documents of the layout by them (training/anchors.py, extractors/serving/anchors.py).
     anchors: bool = True
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from intake.errors import ConfigError
 from training import model as model_mod
-from extractors.serving.features import ID2LABEL, LABEL2ID
+from extractors.serving.features import ID2LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 

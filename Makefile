@@ -38,6 +38,8 @@ install-python: $(BIN)/python
 run: install
 	$(BIN)/intake demo --serve
 
+# The whole suite, slow tests included (pyproject's addopts deselects them for a quick run).
+PYTEST_ARGS ?= -m "slow or not slow"
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 

@@ -40,7 +40,8 @@ def run(args: argparse.Namespace, extract_kw: dict | None = None, skip_for: dict
 
     torch.set_num_threads(args.threads)
     from bench import _corpus
-    from extractors.inference import LayoutExtractor, default_model_dir
+    from extractors.inference import LayoutExtractor
+    from extractors.serving import default_model_dir
     from training.evaluate import Scores
     from training.leave_issuer_out import DEFAULT_SPLIT, IssuerSplit, leave_issuer_out, seen_files
 

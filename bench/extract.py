@@ -52,7 +52,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from extractors.inference import LayoutExtractor, default_model_dir
+    from extractors.inference import LayoutExtractor
+    from extractors.serving import default_model_dir
     from extractors.registry import read_bytes
     from intake.core.domain import Document, Page
     from training.synth import generate

@@ -16,7 +16,7 @@ documents. Corrections are made the way a CSR's are: the document's truth is ali
 words the reader returns (``training.learn.align_document``), not taken from the generator's
 labels. Each candidate is also scored on the frozen set, as the promotion gate would, and so is
 the *routed* system retraining falls back to when the candidate is worse there
-(``training.router``: the candidate reads documents whose layout matches the corrected ones,
+(``extractors.serving.router``: the candidate reads documents whose layout matches the corrected ones,
 the base model the rest), on the layout's documents and on the frozen set. Retraining time is
 the fine-tune alone (load, windows, training, save) with 2 threads.
 
@@ -67,11 +67,11 @@ def run_family(fam: str, base: Path, work: Path, cfg: Any, replay: list[Any], ev
 
 def real_families(folder: Path, skip: set[str], min_docs: int = 3) -> list[tuple[str, list[Path]]]:
     """Layouts among the documents with truth in ``folder``: documents grouped by their layout
-    fingerprint (``training.router.layouts``, the grouping routing uses), families of at least
+    fingerprint (``extractors.serving.router.layouts``, the grouping routing uses), families of at least
     ``min_docs`` documents, documents the base model was trained on left out."""
     from extractors.registry import read_bytes
     from training.evaluate import truth_documents
-    from training.router import fingerprint, layouts
+    from extractors.serving.router import fingerprint, layouts
 
     fps = []
     for p in truth_documents(folder):
@@ -97,7 +97,8 @@ def curve(fam: str, corrected: list[Path], evaluated: list[Path], base: Path, d:
     """Field and line F1 on ``evaluated`` before, and after fine-tuning on the first k of
     ``corrected`` (each k in ``ks``), with the routed system and the frozen-set gate beside them."""
     from training.learn import align_document
-    from training.retrain import build_routed, evaluate_model, fine_tune, gate
+    from training.gate import frozen_gate
+    from training.retrain import build_routed, evaluate_model, fine_tune
     from training.router import corrected_fingerprint
 
     ev = d / "eval"
@@ -127,12 +128,14 @@ def curve(fam: str, corrected: list[Path], evaluated: list[Path], base: Path, d:
         pt["routed"] = {"header_f1": rt["header_f1"], "line_f1": rt["line_f1"]}
         if frozen is not None and frozen_base is not None:
             fz = evaluate_model(out, frozen)
-            ok, why = gate(frozen_base, fz, cfg.tolerance)
+            g = frozen_gate(frozen_base, fz, cfg.tolerance)
+            ok, why = g.passed, g.reasons
             pt["frozen"] = fz
             pt["frozen_not_worse"] = ok
             pt["frozen_reasons"] = why
             rfz = evaluate_model(routed, frozen)
-            r_ok, r_why = gate(frozen_base, rfz, cfg.tolerance)
+            rg = frozen_gate(frozen_base, rfz, cfg.tolerance)
+            r_ok, r_why = rg.passed, rg.reasons
             pt["routed"].update({"frozen": rfz, "frozen_not_worse": r_ok, "frozen_reasons": r_why})
         points.append(pt)
         fz_txt = "" if "frozen" not in pt else (
@@ -211,9 +214,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(2)
-    from extractors.inference import default_model_dir
+    from extractors.serving import default_model_dir
     from intake.core.settings import get_settings
-    from training.router import general_model_dir
+    from extractors.serving import general_model_dir
     from training.retrain import evaluate_model, frozen_dirs, load_retrain_config, replay_examples
     from training.synth import heldout_families
 

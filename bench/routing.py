@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/routing.py [--json] [--per-family N] [--formats pdf,xlsx,...] [--seed S]
 
-A routed model (``training.router``) sends a document to the retrained specialist when it
+A routed model (``extractors.serving.router``) sends a document to the retrained specialist when it
 holds enough of a corrected layout's template tokens (``Router.score``). This builds the router
 exactly as retraining does, from the first ``k`` documents of a layout (k = 1, 2, 3 corrections),
 from their fingerprints as corrected documents (the truth aligned onto the words as ``intake
@@ -44,7 +44,8 @@ def _fingerprints(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
     from extractors.registry import read_bytes
     from intake.core.errors import ReadError
     from training.learn import align_document
-    from training.router import corrected_fingerprint, fingerprint
+    from extractors.serving.router import fingerprint
+    from training.router import corrected_fingerprint
 
     docs = [d for d in read_bytes(path.read_bytes(), path.name) if d.pages and d.words]
     if not docs:
@@ -63,7 +64,7 @@ def _fingerprints(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
 def _routed(items: list[tuple[str, dict[str, Any], dict[str, Any]]], k: int) -> tuple[list[float], list[float], dict[str, float]]:
     """Scores of a router built from the first ``k`` documents of each layout: on that layout's
     other documents (same) and on other layouts' documents (different)."""
-    from training.router import Router
+    from extractors.serving.router import Router
 
     by: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for lay, fp, cfp in items:
@@ -85,7 +86,7 @@ def _routed(items: list[tuple[str, dict[str, Any], dict[str, Any]]], k: int) -> 
 
 
 def _pairs(items: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> tuple[list[float], list[float]]:
-    from training.router import similarity
+    from extractors.serving.router import similarity
 
     same, diff = [], []
     for i in range(len(items)):
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--realdocs", type=Path, default=ROOT.parent / "shared" / "realdocs" / "pdf")
     a = ap.parse_args(argv)
-    from training.router import DEFAULT_THRESHOLD
+    from extractors.serving.router import DEFAULT_THRESHOLD
 
     res = measure(a.per_family, [f.strip() for f in a.formats.split(",") if f.strip()], a.seed, a.realdocs)
     if a.json:

@@ -1,19 +1,24 @@
 """The layout model at inference: ``Document`` -> ``OrderDraft``.
 
-``default_extractor()`` gives the process-wide extractor: the live model of the registry
-under ``<data_dir>/models`` when there is one (or ``INTAKE_MODEL_DIR``), else the model
-committed under ``training/default_model``. A routed version (``training/router.py``: a
-specialist for the corrected layouts and a fallback for the rest) loads both halves and picks
-one per document; ``OrderDraft.model_version`` says which (``<version>/specialist`` or
-``<version>/base``). It is loaded once per process (the first call
-pays ~1 s), guarded by a lock so worker threads share one copy; the int8 model runs with
-``torch.no_grad``, which is safe to call from several threads.
+:class:`LayoutExtractor` reads with one model directory (:class:`extractors.serving.ModelDir`:
+weights, window settings, calibration, router, learned layouts); everything it uses comes from
+:mod:`extractors.serving`, nothing from ``training``. ``default_extractor()`` gives the
+process-wide extractor: the live model of the registry under ``<data_dir>/models`` when there is
+one (or ``INTAKE_MODEL_DIR``), else the model committed under ``training/default_model``
+(:func:`extractors.serving.default_model_dir`). A routed version (a specialist for the corrected
+layouts and a fallback for the rest: :mod:`extractors.serving.router`) loads both halves and
+picks one per document; ``OrderDraft.model_version`` says which (``<version>/specialist`` or
+``<version>/base``). It is loaded once per process (the first call pays ~1 s), guarded by a
+lock so worker threads share one copy; the int8 model runs with ``torch.no_grad``, which is
+safe to call from several threads. ``INTAKE_MODEL_THREADS`` caps torch's threads;
+``INTAKE_MODEL_RELOAD_CHECK_S`` is how often the live pointer is compared (a promoted model is
+picked up without a restart).
 """
 
 from __future__ import annotations
 
-import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -21,12 +26,16 @@ import numpy as np
 
 from extractors.assemble import assemble
 from extractors.normalize import detect_locale
+from extractors.serving.anchors import apply_layouts
+from extractors.serving.features import collate, encode_page, merge_windows
+from extractors.serving.load import load_model
+from extractors.serving.model_dir import ModelDir, default_model_dir, has_weights
+from extractors.serving.router import Router
 from intake.core.domain import Document, OrderDraft
 from intake.core.errors import ConfigError, ExtractionError, IntakeError
+from intake.core.settings import get_settings
 
-__all__ = ["LayoutExtractor", "default_extractor", "default_model_dir", "DEFAULT_MODEL_DIR", "reset_default"]
-
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "training" / "default_model"
+__all__ = ["LayoutExtractor", "default_extractor", "reset_default"]
 
 _lock = threading.Lock()
 _default: "LayoutExtractor | None" = None
@@ -39,38 +48,31 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 class LayoutExtractor:
-    """A loaded layout model with its tokenizer, window settings and calibration."""
+    """A loaded layout model with its tokenizer, window settings and calibration.
 
-    def __init__(self, model_dir: Path, quantized: bool = True, threads: int | None = None) -> None:
-        from training.calibrate import Calibration
-        from training.model import load_model
+    ``model_dir``: a :class:`ModelDir` or the path of one (``ConfigError`` when it holds no model)."""
 
-        self.loaded = load_model(Path(model_dir), quantized=quantized)
-        meta = self.loaded.meta
-        self.max_len = int(meta.get("max_len", 512))
-        self.overlap = int(meta.get("overlap", 128))
-        self.calibration = Calibration.from_json(self.loaded.calibration)
-        self.version = self.loaded.version
+    def __init__(self, model_dir: ModelDir | Path, quantized: bool = True, threads: int | None = None) -> None:
+        self.dir = model_dir if isinstance(model_dir, ModelDir) else ModelDir.open(model_dir)
+        self.loaded = load_model(self.dir, quantized=quantized)
+        self.max_len = self.dir.max_len
+        self.overlap = self.dir.overlap
+        self.calibration = self.dir.calibration
+        self.version = self.dir.version
         self.id2label = self.loaded.id2label
         self.threads = threads
         self.batch_size = 8
-        # A routed version (training/router.py): these weights are a specialist for the layouts
-        # it was corrected on; every other document is read by the fallback, a plain model.
-        self.router: Any = None
+        # A routed version (extractors/serving/router.py): these weights are a specialist for the
+        # layouts it was corrected on; every other document is read by the fallback, a plain model.
+        self.router: Router | None = None
         self.fallback: "LayoutExtractor | None" = None
-        # Layouts learned from corrections (training/anchors.py): their documents are read by the
-        # captions the corrections showed beside each value.
-        from training.anchors import read_layouts
-
-        self.layouts = read_layouts(Path(model_dir))
-        from training.router import ROUTER_FILE
-
-        if (Path(model_dir) / ROUTER_FILE).is_file():
-            from training.router import Router, fallback_dir, read_router
-
-            spec = read_router(Path(model_dir))
-            self.router = Router(spec["fingerprints"], float(spec.get("threshold", 0.7)))
-            self.fallback = LayoutExtractor(fallback_dir(Path(model_dir), spec), quantized=quantized, threads=threads)
+        # Layouts learned from corrections (extractors/serving/anchors.py): their documents are
+        # read by the captions the corrections showed beside each value.
+        self.layouts = list(self.dir.anchors)
+        if self.dir.router is not None:
+            self.router = Router(self.dir.router.fingerprints, self.dir.router.threshold)
+            fb = self.dir.fallback()  # a ModelDir for a routed directory (ConfigError when missing)
+            self.fallback = LayoutExtractor(fb, quantized=quantized, threads=threads) if fb is not None else None
 
     def route(self, doc: Document) -> tuple["LayoutExtractor | None", dict[str, Any]]:
         """For a routed model: ``(the fallback, why)`` when the fallback reads ``doc``, else
@@ -90,8 +92,6 @@ class LayoutExtractor:
 
     def _page_logits(self, doc: Document) -> list[np.ndarray]:
         import torch
-
-        from training.features import collate, encode_page, merge_windows
 
         tok = self.loaded.tokenizer
         out: list[np.ndarray] = []
@@ -179,8 +179,6 @@ class LayoutExtractor:
                              skip=skip, trace=trace)
             layouts = [lay for lay in self.layouts if keep_layout is None or keep_layout(lay)]
             if layouts:
-                from training.anchors import apply_layouts
-
                 draft = apply_layouts(doc, draft, layouts, loc, trace=trace)
             if trace is not None:
                 draft.meta["explain"] = [c.to_json() for c in trace]
@@ -198,25 +196,6 @@ class LayoutExtractor:
     __call__ = extract
 
 
-def default_model_dir(settings: Any = None) -> Path:
-    """Which model to load: ``settings.model_dir``, the registry's live model, or the committed default."""
-    if settings is None:
-        from intake.core.settings import get_settings
-
-        settings = get_settings()
-    if getattr(settings, "model_dir", None):
-        return Path(settings.model_dir)
-    try:
-        from training.registry import Registry
-
-        live = Registry(Path(settings.registry_dir)).live_path()
-        if live is not None:
-            return live
-    except IntakeError:
-        pass
-    return DEFAULT_MODEL_DIR
-
-
 def default_extractor() -> Callable[[Document], OrderDraft]:
     """The process-wide extractor (loaded once, thread-safe)."""
     global _default
@@ -224,11 +203,11 @@ def default_extractor() -> Callable[[Document], OrderDraft]:
         if _default is not None and _live_changed(_default):
             _default = None  # a newer model was promoted (or rolled back): load it, no restart
         if _default is None:
-            path = default_model_dir()
-            if not (path / "model.safetensors").is_file():
+            settings = get_settings()
+            path = default_model_dir(settings)
+            if not has_weights(path):
                 raise ConfigError(f"no layout model at {path}: train one with `intake train` or reinstall the package")
-            threads = int(os.environ.get("INTAKE_MODEL_THREADS", "0")) or None
-            _default = LayoutExtractor(path, threads=threads)
+            _default = LayoutExtractor(path, threads=settings.model_threads or None)
         return _default.extract
 
 
@@ -241,25 +220,23 @@ def reset_default() -> None:
 
 # --- picking up a promoted model without a restart (the learning loop, training/retrain.py) ---
 
-RELOAD_CHECK_S = float(os.environ.get("INTAKE_MODEL_RELOAD_CHECK_S", "2"))
 _last_check = 0.0
 
 
 def _live_changed(current: "LayoutExtractor") -> bool:
     """Whether the model to serve is no longer the loaded one (checked at most every
-    ``RELOAD_CHECK_S`` seconds: one small file read). Called with ``_lock`` held."""
-    import time
-
+    ``settings.model_reload_check_s`` seconds: one small file read). Called with ``_lock`` held."""
     global _last_check
+    settings = get_settings()
     now = time.monotonic()
-    if now - _last_check < RELOAD_CHECK_S:
+    if now - _last_check < settings.model_reload_check_s:
         return False
     _last_check = now
     try:
-        want = default_model_dir()
+        want = default_model_dir(settings)
     except (IntakeError, OSError, ValueError):
         return False  # a half-written or unreadable pointer: keep serving the loaded model
     try:
-        return want.resolve() != Path(current.loaded.path).resolve() and (want / "model.safetensors").is_file()
+        return want.resolve() != Path(current.dir.path).resolve() and has_weights(want)
     except OSError:
         return False

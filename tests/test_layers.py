@@ -5,7 +5,7 @@ layer imports only what it may.
     intake.core     domain, states, errors, units, settings, identity: no I/O, imports no other layer
     intake.service  pipeline, ledger, outbox, decide, matching, masters...: never the entry points
     intake.entry    cli, api, workers, tasks, bootstrap: may import everything
-    extractors      readers, dispatch, the model's serving: the core only of intake
+    extractors      readers, dispatch, the model's serving: the core only of intake, never training
     connectors, review_ui, training: never the entry points
 
 A function-body import of a project module is allowed only where it is there for start-up time
@@ -27,7 +27,7 @@ LAYERS = ("intake.core", "intake.service", "intake.entry")
 FORBIDDEN = {
     "intake.core": {"intake.service", "intake.entry", "extractors", "training", "review_ui", "connectors"},
     "intake.service": {"intake.entry"},
-    "extractors": {"intake.service", "intake.entry", "review_ui", "connectors"},
+    "extractors": {"intake.service", "intake.entry", "review_ui", "connectors", "training"},
     "connectors": {"intake.entry"},
     "review_ui": {"intake.entry"},
     "training": {"intake.entry"},
@@ -144,20 +144,8 @@ def test_the_graph_is_read_from_the_whole_tree() -> None:
     assert node_of("numpy") is None
 
 
-# serving (extractors/inference.py) still imports training until serving gets its own package;
-# the next test fails as soon as the edge is gone, so this exemption cannot outlive it
-PENDING = {("extractors", "training")}
-
-
-def test_pending_exemptions_are_still_needed() -> None:
-    g = _graph()
-    assert all(b in g.get(a, {}) for a, b in PENDING), "remove the fixed edges from PENDING"
-
-
 def test_no_cycles_between_packages_and_layers() -> None:
     g = _graph()
-    for a, b in PENDING:
-        g[a].pop(b, None)
     cycles = _cycles(g)
     detail = {" <-> ".join(c): {f"{a} -> {b}": sorted(g[a][b])[:3] for a in c for b in c if b in g.get(a, {})}
               for c in cycles}

@@ -22,31 +22,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+from training.learn import count_unused
+
 __all__ = ["Learner", "start_learner", "retrain_after", "check_interval", "RetrainLock"]
 
 log = logging.getLogger("intake.learning")
 
 
 def retrain_after(settings: Any) -> int:
-    """How many new corrections start a retraining (0: never)."""
-    v = getattr(settings, "retrain_after", None)
-    if v is None:
-        v = os.environ.get("INTAKE_RETRAIN_AFTER", "3")
-    try:
-        return max(0, int(v))
-    except (TypeError, ValueError):
-        return 3
+    """How many new corrections start a retraining (0: never): ``settings.retrain_after``
+    (``INTAKE_RETRAIN_AFTER``)."""
+    return max(0, int(settings.retrain_after))
 
 
 def check_interval(settings: Any) -> float:
-    """Seconds between two looks at the correction count."""
-    v = getattr(settings, "retrain_check_s", None)
-    if v is None:
-        v = os.environ.get("INTAKE_RETRAIN_CHECK_S", "30")
-    try:
-        return max(0.2, float(v))
-    except (TypeError, ValueError):
-        return 30.0
+    """Seconds between two looks at the correction count: ``settings.retrain_check_s``
+    (``INTAKE_RETRAIN_CHECK_S``), at least 0.2."""
+    return max(0.2, float(settings.retrain_check_s))
 
 
 class RetrainLock:
@@ -101,7 +93,6 @@ class Learner:
     def pending(self) -> int:
         """Corrections not yet trained on."""
         from intake.service.db import unit_of_work
-        from training.learn import count_unused
 
         with unit_of_work(self.sm) as s:
             return count_unused(s)
@@ -117,6 +108,8 @@ class Learner:
         env["INTAKE_DATA_DIR"] = str(Path(self.settings.data_dir).resolve())
         if getattr(self.settings, "database_url", None):
             env["INTAKE_DATABASE_URL"] = str(self.settings.database_url)
+        if getattr(self.settings, "retrain_config", None):
+            env["INTAKE_RETRAIN_CONFIG"] = str(Path(self.settings.retrain_config).resolve())
         logs = Path(self.settings.registry_dir) / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self._log_path = logs / time.strftime("retrain-%Y%m%d-%H%M%S.log")

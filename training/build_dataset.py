@@ -26,9 +26,10 @@ from typing import Any, Iterable, Sequence
 
 from extractors.assembly.captions import CONTACT as _CONTACT, contact_row as _contact_row
 from extractors.normalize import Locale, detect_locale, parse_currency, parse_date, parse_number
+from extractors.registry import read_bytes
 from intake.core.domain import Document, Page, Word
 from intake.core.errors import IntakeError
-from training.features import HEADER_FIELDS, LINE_FIELDS, bio_tags
+from extractors.serving.features import HEADER_FIELDS, LINE_FIELDS, bio_tags
 
 __all__ = [
     "LabelledPage", "LabelledDoc", "align_labels", "from_synth", "label_from_truth", "from_truth_file",
@@ -153,8 +154,6 @@ def from_synth(path: Path, use_reader: bool = True) -> LabelledDoc:
             lines = [w.get("line") for w in p["words"]]
             pages.append(LabelledPage(p["width"], p["height"], words, _tags(words, fields, lines)))
         return LabelledDoc(path.name, pages, meta)
-    from extractors.registry import read_bytes
-
     docs = [d for d in read_bytes(path.read_bytes(), path.name) if d.pages]
     best: LabelledDoc | None = None
     best_hits = -1
@@ -370,8 +369,6 @@ def label_from_truth(doc: Document, truth: dict[str, Any]) -> LabelledDoc:
 
 def from_truth_file(path: Path) -> LabelledDoc | None:
     """A labelled example from a document file with ``<file>.truth.json`` beside it."""
-    from extractors.registry import read_bytes
-
     truth = json.loads(Path(f"{path}.truth.json").read_text())
     docs = [d for d in read_bytes(path.read_bytes(), path.name) if d.pages and d.words]
     if not docs:

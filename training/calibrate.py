@@ -3,20 +3,22 @@ span scores on span correctness, so that a confidence of 0.9 is right nine times
 
 ``fit_temperature`` picks T minimising the negative log-likelihood of the held-out words'
 labels; ``fit_isotonic`` fits a monotone map score -> P(correct) with pool-adjacent-violators
-(no scikit-learn needed). :class:`Calibration` holds both and is saved as
-``calibration.json`` beside the model; inference applies it.
+(no scikit-learn needed). :class:`extractors.serving.Calibration` holds both and is written as
+``calibration.json`` beside the model (:func:`write_calibration`); inference applies it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-__all__ = ["Calibration", "fit_temperature", "fit_isotonic", "reliability", "expected_calibration_error"]
+from extractors.serving.calibration import Calibration
+from extractors.serving.model_dir import CALIBRATION_FILE
+
+__all__ = ["write_calibration", "fit_temperature", "fit_isotonic", "reliability", "expected_calibration_error"]
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -81,33 +83,12 @@ def fit_isotonic(scores: Sequence[float], correct: Sequence[bool]) -> tuple[list
     return kx, ky
 
 
-@dataclass
-class Calibration:
-    """Temperature for token logits and isotonic maps for field and line scores."""
-
-    temperature: float = 1.0
-    maps: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
-
-    def __call__(self, kind: str, score: float) -> float:
-        """The calibrated confidence of a raw span score of ``kind`` ("field" or "line")."""
-        m = self.maps.get(kind)
-        if not m or not m[0]:
-            return float(score)
-        return float(np.interp(score, m[0], m[1]))
-
-    def to_json(self) -> dict[str, object]:
-        return {"temperature": self.temperature, "maps": {k: {"x": v[0], "y": v[1]} for k, v in self.maps.items()}}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, object] | None) -> "Calibration":
-        if not obj:
-            return cls()
-        maps_obj = obj.get("maps") or {}
-        maps = {k: (list(v["x"]), list(v["y"])) for k, v in maps_obj.items()}  # type: ignore[union-attr, index]
-        return cls(temperature=float(obj.get("temperature", 1.0)), maps=maps)  # type: ignore[arg-type]
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=1))
+def write_calibration(cal: Calibration, model_dir: Path) -> Path:
+    """Write ``cal`` as ``model_dir``'s ``calibration.json`` (read back by
+    :meth:`extractors.serving.ModelDir.open`)."""
+    p = Path(model_dir) / CALIBRATION_FILE
+    p.write_text(json.dumps(cal.to_json(), indent=1))
+    return p
 
 
 def reliability(conf: Sequence[float], correct: Sequence[bool], bins: int = 10) -> list[dict[str, float]]:

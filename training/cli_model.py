@@ -61,7 +61,8 @@ def eval_command(
         "--split", help="issuer split file (default: bench/splits/realdocs_issuers.json; else the name's prefix)")] = None,
 ) -> None:
     """Score extraction on every document in FOLDER that has a truth file; write a report with charts."""
-    from extractors.inference import LayoutExtractor, default_model_dir
+    from extractors.inference import LayoutExtractor
+    from extractors.serving import default_model_dir
     from intake.core.errors import IntakeError
     from intake.core.settings import get_settings
     from training.evaluate import evaluate_dir, write_report
@@ -103,7 +104,8 @@ def eval_command(
 def _leave_issuer_out(folder: Path, model: Optional[Path], split: Optional[Path], as_json: bool,
                       report: Optional[Path]) -> None:
     """``intake eval --leave-issuer-out``: training/leave_issuer_out.py."""
-    from extractors.inference import LayoutExtractor, default_model_dir
+    from extractors.inference import LayoutExtractor
+    from extractors.serving import default_model_dir
     from intake.core.errors import IntakeError
     from intake.core.settings import get_settings
     from training.leave_issuer_out import (

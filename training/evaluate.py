@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from extractors.normalize import normalize_uom
+from extractors.registry import read_bytes
+from extractors.typed import refine
 from intake.core.domain import Document, OrderDraft
+from training.calibrate import expected_calibration_error, reliability
 
 __all__ = ["values_equal", "match_lines", "score_document", "score_file", "Scores", "evaluate_dir",
            "write_report", "truth_documents", "SCORED_HEADER"]
@@ -47,8 +51,6 @@ def values_equal(key: str, pred: Any, truth: Any) -> bool:
         except (TypeError, ValueError):
             return _norm_text(pred) == _norm_text(truth)
     if key == "uom":
-        from extractors.normalize import normalize_uom
-
         return normalize_uom(str(pred)) == normalize_uom(str(truth))
     if key == "currency":
         return str(pred).upper() == str(truth).upper()
@@ -167,8 +169,6 @@ class Scores:
         return p, r, f
 
     def metrics(self) -> dict[str, Any]:
-        from training.calibrate import expected_calibration_error, reliability
-
         fields = {k: dict(zip(("precision", "recall", "f1"), self.prf(k)),
                           support=self.tp.get(k, 0) + self.fn.get(k, 0))
                   for k in SCORED_HEADER if (self.tp.get(k, 0) + self.fp.get(k, 0) + self.fn.get(k, 0))}
@@ -257,7 +257,6 @@ def evaluate_dir(folder: Path, extract: Callable[[Document], OrderDraft], limit:
 def score_file(path: Path, extract: Callable[[Document], OrderDraft], scores: Scores) -> dict[str, Any]:
     """Read, extract and score one document with a ``.truth.json`` beside it; adds to ``scores``
     and returns its per-document summary (with ``error`` when it could not be read)."""
-    from extractors.registry import read_bytes
     from intake.core.errors import IntakeError
 
     truth = json.loads(Path(f"{path}.truth.json").read_text())
@@ -277,8 +276,6 @@ def score_file(path: Path, extract: Callable[[Document], OrderDraft], scores: Sc
 
 def _refined(doc: Document, draft: OrderDraft) -> OrderDraft:
     """What the service does after the model: typed text gets its item lines read by grammar."""
-    from extractors.typed import refine
-
     return refine(doc, draft)
 
 

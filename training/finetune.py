@@ -19,7 +19,17 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from intake.core.errors import ConfigError
+from extractors.inference import LayoutExtractor
+from extractors.serving.calibration import Calibration
+from extractors.serving.features import ID2LABEL, LABEL2ID
+from intake.core.errors import ConfigError, IntakeError
+from training.build_dataset import (
+    LabelledDoc, as_document, dataset_hash, from_synth, from_truth_file, load_labelled_dir)
+from training.calibrate import expected_calibration_error, fit_isotonic, fit_temperature, write_calibration
+from training.evaluate import Scores, evaluate_dir, score_document, truth_documents
+from training.model import build_model, resolve_encoder, save_model, use_bf16
+from training.synth import doc_suffix, generate, heldout_families, train_families
+from training.trainer import Schedule, run, windows_of
 
 __all__ = ["TrainConfig", "load_config", "set_seed", "build_examples", "fit", "train", "calibrate_model", "main"]
 
@@ -79,8 +89,6 @@ def load_config(path: Path | None) -> TrainConfig:
     if bad:
         raise ConfigError(f"unknown keys in {path}: {', '.join(bad)}")
     cfg = TrainConfig(**obj)
-    from training.model import use_bf16
-
     use_bf16(cfg.bf16)  # a bad value is a one-line error now, not after the corpus is built
     return cfg
 
@@ -104,8 +112,6 @@ def formats_key(formats: Sequence[str]) -> str:
 
 def _synth_corpus(cfg: TrainConfig, cache: Path, n: int, seed: int, families: list[str], tag: str) -> list[Path]:
     """Generate (or reuse) a synthetic corpus in the cache."""
-    from training.synth import doc_suffix, generate
-
     key = f"{tag}-n{n}-s{seed}-{formats_key(cfg.synth_formats)}"
     folder = cache / key
     done = folder / ".complete"
@@ -118,9 +124,6 @@ def _synth_corpus(cfg: TrainConfig, cache: Path, n: int, seed: int, families: li
 
 def _read_one(args: tuple[Path, bool]) -> Any:
     """One synthetic document read by the production readers (a worker process's job)."""
-    from intake.core.errors import IntakeError
-    from training.build_dataset import from_synth
-
     p, use_reader = args
     try:
         d = from_synth(p, use_reader=use_reader)
@@ -137,8 +140,6 @@ def build_examples(paths: Sequence[Path], cfg: TrainConfig, cache_file: Path | N
     ``workers`` > 1 reads in that many processes (the order of the result stays that of ``paths``).
     """
     from tqdm import tqdm
-
-    from training.build_dataset import LabelledDoc
 
     cached: dict[str, Any] = {}
     if cache_file is not None and cache_file.is_file():
@@ -185,10 +186,6 @@ def build_examples(paths: Sequence[Path], cfg: TrainConfig, cache_file: Path | N
 
 def _truth_examples(cfg: TrainConfig) -> list[Any]:
     """Labelled examples from real documents with truth (``cfg.truth_dirs``), minus held-out issuers."""
-    from intake.core.errors import IntakeError
-    from training.build_dataset import from_truth_file
-    from training.evaluate import truth_documents
-
     root = Path(__file__).resolve().parent.parent
     out = []
     held = {h.lower() for h in cfg.truth_holdout_issuers}
@@ -227,19 +224,12 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
     import torch
     from tqdm import tqdm
 
-    from training.build_dataset import dataset_hash, load_labelled_dir
-    from training.features import ID2LABEL
-    from training.model import build_model, resolve_encoder, save_model
-    from training.synth import heldout_families, train_families
-
     set_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     t_start = time.time()
     cache = data_dir / "cache" / "synth"
     cache.mkdir(parents=True, exist_ok=True)
     if cfg.synth_dir:
-        from training.evaluate import truth_documents
-
         paths = [p for p in truth_documents(Path(cfg.synth_dir)) if Path(f"{p}.labels.json").is_file()]
         paths = [p for p in paths if not json.loads(Path(f"{p}.labels.json").read_text()).get("heldout")]
         ex_cache = None
@@ -270,8 +260,6 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
             raise ConfigError(f"cannot continue from {base}: {exc}") from exc
         res = model.load_state_dict(state, strict=False)
         missing = [k for k in res.missing_keys if not k.endswith("position_ids")]
-    from training.features import windows_of
-
     windows = windows_of(docs, tok, cfg.max_len, cfg.overlap)
     step, losses, stopped_early = fit(model, windows, cfg, tok.pad_token_id, t_start, progress=progress)
     model.eval()
@@ -292,9 +280,6 @@ def train(cfg: TrainConfig, out: Path, data_dir: Path, progress: bool = True) ->
         cal_metrics = calibrate_model(out, cal_paths, cfg)
         meta["calibration"] = cal_metrics
     if cfg.eval_n > 0:
-        from extractors.inference import LayoutExtractor
-        from training.evaluate import evaluate_dir
-
         ecfg = replace(cfg, synth_formats=list(cfg.eval_formats or cfg.synth_formats))
         ev_paths = _synth_corpus(ecfg, cache, cfg.eval_n, cfg.synth_seed + 2000, heldout_families(), "heldout")
         ex = LayoutExtractor(out, quantized=cfg.quantized_eval)
@@ -310,8 +295,6 @@ def fit(model: Any, windows: list[Any], cfg: TrainConfig, pad_id: int, t_start: 
     """Train on ``windows`` by ``cfg`` (:func:`training.trainer.run` over shuffled, length-bucketed
     batches, epoch after epoch). Returns ``(steps, losses, stopped_early)``."""
     from tqdm import tqdm
-
-    from training.trainer import Schedule, run
 
     steps_per_epoch = math.ceil(len(windows) / cfg.batch_size)
     total = cfg.max_steps or max(1, int(steps_per_epoch * cfg.epochs))
@@ -342,12 +325,6 @@ def calibrate_model(model_dir: Path, paths: Sequence[Path], cfg: TrainConfig) ->
     """Fit the temperature on token logits and isotonic maps on span correctness; write calibration.json."""
     import numpy as np
 
-    from extractors.inference import LayoutExtractor
-    from training.build_dataset import as_document, from_synth
-    from training.calibrate import Calibration, expected_calibration_error, fit_isotonic, fit_temperature
-    from training.evaluate import Scores, score_document
-    from training.features import LABEL2ID
-
     ex = LayoutExtractor(model_dir, quantized=cfg.quantized_eval)
     all_logits, all_labels = [], []
     docs = []
@@ -372,7 +349,7 @@ def calibrate_model(model_dir: Path, paths: Sequence[Path], cfg: TrainConfig) ->
         c = [(s, r) for s, r, k in scores.conf if k == kind]
         maps[kind] = fit_isotonic([s for s, _ in c], [r for _, r in c])
     cal = Calibration(temperature=temp, maps=maps)
-    cal.save(model_dir / "calibration.json")
+    write_calibration(cal, model_dir)
     raw = [(s, r) for s, r, _ in scores.conf]
     calibrated = [(cal(k, s), r) for s, r, k in scores.conf]
     return {"temperature": temp, "documents": len(docs),

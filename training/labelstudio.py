@@ -36,7 +36,7 @@ TO_NAME = "image"
 
 def label_config() -> str:
     """The labelling interface: page image, a rectangle label per field, a value per region."""
-    from training.features import FIELDS
+    from extractors.serving.features import FIELDS
 
     labels = "\n".join(f'    <Label value="{f}"/>' for f in FIELDS)
     return (f'<View>\n  <Image name="{TO_NAME}" value="$image" zoom="true" zoomControl="true"/>\n'
@@ -101,7 +101,7 @@ def _region(box: Sequence[float], field: str, text: str, width: float, height: f
 def predictions_for(page: Any, tags: Sequence[str], img: tuple[int, int]) -> list[dict[str, Any]]:
     """Regions for one page from per-word BIO tags: a ``B-`` word starts a region, following
     ``I-`` words of the same field on the same row extend it."""
-    from training.features import field_of
+    from extractors.serving.features import field_of
 
     out: list[dict[str, Any]] = []
     cur: dict[str, Any] | None = None
@@ -217,7 +217,7 @@ def annotation_to_example(doc: Any, page_results: dict[int, Sequence[dict[str, A
     """
     from extractors.normalize import detect_locale, parse_date, parse_number
     from training.build_dataset import LabelledDoc, LabelledPage, _tags
-    from training.features import FIELDS, HEADER_FIELDS, LINE_FIELDS
+    from extractors.serving.features import FIELDS, HEADER_FIELDS, LINE_FIELDS
 
     words_all = [w.text for p in doc.pages for w in p.words]
     loc = detect_locale(words_all, doc.locale)

@@ -28,8 +28,12 @@ from typing import Any, Sequence
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from extractors.registry import read_bytes
+from extractors.serving.features import HEADER_FIELDS
+from extractors.serving.model_dir import MODEL_META, default_model_dir
 from intake.service.db import Base
 from intake.core.errors import IntakeError, ReadError
+from training.build_dataset import LabelledDoc, as_document, label_from_truth
 
 __all__ = [
     "LabelledExampleRow", "load_truth", "validate_truth", "align_document", "learn_document",
@@ -105,8 +109,6 @@ def load_truth(path: Path) -> dict[str, Any]:
 
 
 def _values_total(truth: dict[str, Any]) -> int:
-    from training.features import HEADER_FIELDS
-
     n = sum(1 for f in HEADER_FIELDS if truth.get(f) not in (None, ""))
     for ln in truth.get("lines") or []:
         n += sum(1 for k in _LINE_VALUE_KEYS if ln.get(k) not in (None, ""))
@@ -129,9 +131,6 @@ def align_document(data: bytes, filename: str | None, truth: dict[str, Any],
     body or its attachment). Raises ``ReadError`` when nothing readable holds words or no
     truth value is found on any document.
     """
-    from extractors.registry import read_bytes
-    from training.build_dataset import label_from_truth
-
     docs = read_bytes(data, filename, limits) if limits is not None else read_bytes(data, filename)
     cands = [(i, d) for i, d in enumerate(docs) if d.pages and any(p.words for p in d.pages)]
     if document_index is not None:
@@ -157,9 +156,6 @@ def align_document(data: bytes, filename: str | None, truth: dict[str, Any],
 
 def _live_version(settings: Any) -> str | None:
     try:
-        from extractors.inference import default_model_dir
-        from training.model import MODEL_META
-
         p = default_model_dir(settings) / MODEL_META
         return str(json.loads(p.read_text()).get("version") or "") or None if p.is_file() else None
     except (OSError, ValueError, IntakeError):
@@ -197,7 +193,7 @@ def learn_document(session: Session, settings: Any, data: bytes, filename: str |
 
 
 def label_training_example(session: Session, settings: Any, te: Any) -> LabelledExampleRow | None:
-    """Align a review-UI training example (``intake.service.corrections.TrainingExampleRow``) onto the
+    """Align a review-UI training example (``intake.corrections.TrainingExampleRow``) onto the
     stored message's document. Returns None (and stores nothing) when the message bytes are gone
     or no value is found: such an example cannot teach the model anything."""
     from intake.service.blobstore import BlobStore
@@ -279,8 +275,6 @@ def mark_used(session: Session, rows: Sequence[LabelledExampleRow], version: str
 
 def example_of(row: LabelledExampleRow) -> Any:
     """The row's ``LabelledDoc`` (with the customer and truth in its meta)."""
-    from training.build_dataset import LabelledDoc
-
     ex = LabelledDoc.from_json(row.example)
     ex.meta.update({"customer_id": row.customer_id, "example_id": row.id})
     return ex
@@ -290,7 +284,6 @@ def document_of(example: Any) -> Any:
     """A labelled example's words as the ``Document`` a reader gave (its kind kept, so that a
     routed model fingerprints and routes it as it would the document itself)."""
     from intake.core.domain import DocumentKind
-    from training.build_dataset import as_document
 
     doc = as_document(example)
     kind = (getattr(example, "meta", None) or {}).get("kind")

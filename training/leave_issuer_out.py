@@ -10,7 +10,7 @@ issuer, the convention ``truth_holdout_issuers`` uses), and each issuer is score
   on (``trained_on_files``, or ``config.truth_dirs`` minus ``config.truth_holdout_issuers``).
   An issuer with a document in that list is *seen*: it is reported apart, never counted in the
   leave-issuer-out figure (pass ``--model`` with a model trained without it to score it);
-* without the layouts (``layouts.json``, training/anchors.py) learned from any of its
+* without the layouts (``layouts.json``, training/anchors.py, read by extractors/serving/anchors.py) learned from any of its
   documents: they are dropped while that issuer is read.
 
 The page checks after the model are general code; whether each earns its place is measured

@@ -7,9 +7,10 @@ The BERT keys load under ``layoutlm.``; what is new is the 2-D box embeddings (x
 initialised to zero so the model starts exactly where the pretrained encoder was, and the
 classifier head.
 
-A saved model directory holds ``config.json`` (the transformers config with the label map),
-``model.safetensors`` (fp16), ``tokenizer.json``, ``intake_model.json`` (version, encoder,
-window settings, dataset hash, metrics) and optionally ``calibration.json``.
+``save_model`` writes a model directory: ``config.json`` (the transformers config with the label
+map), ``model.safetensors`` (fp16), ``tokenizer.json`` and ``intake_model.json`` (version, encoder,
+window settings, dataset hash, metrics); serving reads it (:class:`extractors.serving.ModelDir`,
+:func:`extractors.serving.load.load_model`).
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from intake.core.errors import ConfigError, IntakeError
+from extractors.serving.features import load_tokenizer
+from extractors.serving.model_dir import MODEL_META
+from intake.core.errors import ConfigError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 __all__ = [
     "ENCODERS", "EncoderSpec", "resolve_encoder", "sha256_file", "verify_weights", "build_model", "save_model",
-    "load_model", "quantize", "MODEL_META", "LoadedModel",
+    "use_bf16",
 ]
-
-MODEL_META = "intake_model.json"
 
 
 class EncoderSpec:
@@ -109,8 +110,6 @@ def build_model(encoder: str, id2label: dict[int, str]) -> tuple[Any, Any, list[
     from safetensors.torch import load_file
     from transformers import LayoutLMForTokenClassification
 
-    from training.features import load_tokenizer
-
     folder, expected = resolve_encoder(encoder)
     weights = folder / "model.safetensors"
     if not weights.is_file():
@@ -153,56 +152,6 @@ def save_model(model: Any, tokenizer_dir: Path, out: Path, meta: dict[str, Any])
     return out
 
 
-class LoadedModel:
-    """A model ready for inference: module, tokenizer, metadata and calibration."""
-
-    def __init__(self, model: Any, tokenizer: Any, meta: dict[str, Any], calibration: dict[str, Any] | None,
-                 path: Path) -> None:
-        self.model, self.tokenizer, self.meta, self.calibration, self.path = model, tokenizer, meta, calibration, path
-
-    @property
-    def version(self) -> str:
-        return str(self.meta.get("version", self.path.name))
-
-    @property
-    def id2label(self) -> dict[int, str]:
-        return {int(k): v for k, v in self.model.config.id2label.items()}
-
-
-def load_model(path: Path, quantized: bool = True, dtype: str = "fp32") -> LoadedModel:
-    """Load a saved model directory; int8 dynamic quantisation of Linear layers by default."""
-    import torch
-    from safetensors.torch import load_file
-    from transformers import LayoutLMConfig, LayoutLMForTokenClassification
-
-    from training.features import load_tokenizer
-
-    path = Path(path)
-    try:
-        cfg = LayoutLMConfig.from_json_file(str(path / "config.json"))
-        model = LayoutLMForTokenClassification(cfg)
-        state = load_file(str(path / "model.safetensors"))
-        state = {k: v.float() for k, v in state.items()}
-        res = model.load_state_dict(state, strict=False)
-        bad = [k for k in res.missing_keys if not k.endswith("position_ids")]
-        if bad or res.unexpected_keys:
-            raise ConfigError(f"model at {path} does not match its config (missing {bad[:3]}, unexpected {res.unexpected_keys[:3]})")
-        tok = load_tokenizer(path)
-        meta = json.loads((path / MODEL_META).read_text()) if (path / MODEL_META).is_file() else {}
-        cal_path = path / "calibration.json"
-        cal = json.loads(cal_path.read_text()) if cal_path.is_file() else None
-    except IntakeError:
-        raise
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise ConfigError(f"cannot load the model at {path}: {type(exc).__name__}: {str(exc)[:160]}") from exc
-    model.eval()
-    if quantized:
-        model = quantize(model)
-    elif dtype == "bf16":
-        model = model.to(torch.bfloat16)
-    return LoadedModel(model, tok, meta, cal, path)
-
-
 def use_bf16(setting: object) -> bool:
     """Whether to train under bf16 autocast: ``True``/``False`` as configured, ``"auto"`` only on a
     CPU with native bf16 (AVX512-BF16 or AMX). Elsewhere bf16 is emulated and about 7x slower than
@@ -217,14 +166,3 @@ def use_bf16(setting: object) -> bool:
         except (AttributeError, RuntimeError):
             return False
     raise ConfigError(f"bf16 must be true, false or \"auto\", not {setting!r}")
-
-
-def quantize(model: Any) -> Any:
-    """int8 dynamic quantisation of every ``nn.Linear`` (about 3x faster on CPU)."""
-    import warnings
-
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -11,7 +11,7 @@ the training steps need only torch. So the work is split in three, each a comman
     rounded to int8 to travel small), the tokenizer and the config.
 ``python -m training.packed train DIR OUT [--steps N] [--batch B]``
     there: needs only torch, numpy, safetensors and transformers. Cuts the pages into the same
-    windows as :func:`training.features.encode_page`, runs :func:`training.finetune.fit` (CUDA
+    windows as :func:`extractors.serving.features.encode_page`, runs :func:`training.finetune.fit` (CUDA
     with bf16 autocast when torch sees a GPU) and writes the weights in fp16 shards under 16 MB.
 ``python -m training.packed finish OUT MODEL [--config CFG]``
     here: joins the shards into a model directory, fits the calibration on documents of the
@@ -41,7 +41,7 @@ SHARD_BYTES = 15 * 1024 * 1024
 
 def pack_pages(docs: Sequence[Any], tokenizer: Any, out: Path) -> dict[str, int]:
     """Write the labelled pages of ``docs`` as word pieces, boxes and label ids."""
-    from training.features import LABEL2ID, _pieces, normalize_box
+    from extractors.serving.features import LABEL2ID, _pieces, normalize_box
 
     pieces: list[int] = []
     npieces: list[int] = []
@@ -69,7 +69,7 @@ def pack_pages(docs: Sequence[Any], tokenizer: Any, out: Path) -> dict[str, int]
 
 def load_pages(path: Path, cls_id: int, sep_id: int, max_len: int, overlap: int) -> list[Any]:
     """The training windows of a packed file (the same windows ``encode_page`` cuts)."""
-    from training.features import windows_from_pieces
+    from extractors.serving.features import windows_from_pieces
 
     z = np.load(path)
     pieces, npieces, boxes, labels, page_words = (z["pieces"], z["npieces"], z["boxes"], z["labels"],
@@ -184,7 +184,7 @@ def join_shards(folder: Path) -> dict[str, Any]:
 def cmd_pack(out: Path, config: Path | None, data_dir: Path, workers: int) -> dict[str, Any]:
     from training.finetune import _synth_corpus, _truth_examples, build_examples, formats_key, load_config, set_seed
     from training.build_dataset import dataset_hash, load_labelled_dir
-    from training.features import load_tokenizer
+    from extractors.serving.features import load_tokenizer
     from training.model import resolve_encoder
     from training.synth import train_families
 
@@ -250,7 +250,7 @@ def cmd_train(packdir: Path, out: Path, steps: int | None, batch: int | None, lr
               minutes: float | None) -> dict[str, Any]:
     import torch
 
-    from training.features import ID2LABEL, load_tokenizer
+    from extractors.serving.features import ID2LABEL, load_tokenizer
     from training.finetune import TrainConfig, fit, set_seed
     from training.model import build_model
 

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from extractors.serving.model_dir import LIVE_FILE, MODEL_META, VERSIONS_DIR, has_weights, live_model_path
 from intake.core.errors import NotFound
 
 __all__ = ["Registry", "new_version_name"]
@@ -38,7 +39,7 @@ class Registry:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self.versions_dir = self.root / "versions"
+        self.versions_dir = self.root / VERSIONS_DIR
 
     def versions(self) -> list[dict[str, Any]]:
         """Every registered version with its metadata, oldest first."""
@@ -46,7 +47,7 @@ class Registry:
         if not self.versions_dir.is_dir():
             return out
         for d in sorted(self.versions_dir.iterdir()):
-            meta_p = d / "intake_model.json"
+            meta_p = d / MODEL_META
             if d.is_dir() and meta_p.is_file():
                 meta = json.loads(meta_p.read_text())
                 meta["version"] = d.name
@@ -55,7 +56,7 @@ class Registry:
 
     def path(self, version: str) -> Path:
         p = self.versions_dir / version
-        if not (p / "model.safetensors").is_file():
+        if not has_weights(p):
             raise NotFound(f"model version {version} is not in the registry at {self.root}")
         return p
 
@@ -68,7 +69,7 @@ class Registry:
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=self.versions_dir, prefix=".incoming-"))
         shutil.copytree(model_dir, tmp, dirs_exist_ok=True)
-        meta_p = tmp / "intake_model.json"
+        meta_p = tmp / MODEL_META
         meta = json.loads(meta_p.read_text()) if meta_p.is_file() else {}
         meta["version"] = version
         meta_p.write_text(json.dumps(meta, indent=2, sort_keys=True))
@@ -76,18 +77,15 @@ class Registry:
         return version
 
     def live(self) -> str | None:
-        p = self.root / "live.json"
+        p = self.root / LIVE_FILE
         if not p.is_file():
             return None
         return str(json.loads(p.read_text()).get("version") or "") or None
 
     def live_path(self) -> Path | None:
-        """The live model's directory, or None when nothing was promoted."""
-        v = self.live()
-        if v is None:
-            return None
-        p = self.versions_dir / v
-        return p if (p / "model.safetensors").is_file() else None
+        """The live model's directory, or None when nothing was promoted (serving reads the same
+        pointer: :func:`extractors.serving.live_model_path`)."""
+        return live_model_path(self.root)
 
     def promote(self, version: str, reason: str = "") -> None:
         """Make ``version`` live (atomically) and log it."""
@@ -99,13 +97,13 @@ class Registry:
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".live-")
         with os.fdopen(fd, "w") as fh:
             json.dump(rec, fh)
-        os.replace(tmp, self.root / "live.json")
+        os.replace(tmp, self.root / LIVE_FILE)
         with open(self.root / "history.jsonl", "a") as fh:
             fh.write(json.dumps(rec) + "\n")
 
     def rollback(self) -> str:
         """Make the previously live version live again; returns it."""
-        p = self.root / "live.json"
+        p = self.root / LIVE_FILE
         if not p.is_file():
             raise NotFound("no live model to roll back from")
         prev = json.loads(p.read_text()).get("previous")

@@ -22,9 +22,9 @@ Every attempt is evaluated against the live model on
   ``recent_per_customer`` labelled examples,
 
 and passes only when it is not worse on either: no frozen folder's and no customer's header F1
-or line F1 may drop by more than ``tolerance`` (default 0). The attempts, in order: the
-fine-tuned candidate; blends of it with the general model (``fallback_merges``); a *routed*
-model (:mod:`training.router`): the candidate reads only documents whose layout matches a
+or line F1 may drop by more than ``tolerance`` (default 0): :mod:`training.gate`. The attempts,
+in order: the fine-tuned candidate; blends of it with the general model (``fallback_merges``); a
+*routed* model (:mod:`extractors.serving.router`): the candidate reads only documents whose layout matches a
 corrected (trained-on) document's, the general model reads the rest. The routed model is
 evaluated as it serves, document by document, and must also read some customer's corrections
 better than live. With a routed live model, fine-tuning starts from its general model (the
@@ -53,12 +53,33 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from extractors.inference import LayoutExtractor
+from extractors.registry import read_bytes
+from extractors.serving.features import HEADER_FIELDS, IGNORE, LABEL2ID, LINE_FIELDS, collate, field_of
+from extractors.serving.load import load_model
+from extractors.serving.model_dir import (
+    DEFAULT_MODEL_DIR, ROUTER_FILE, default_model_dir, fallback_dir, general_model_dir, is_routed, read_router,
+    version_of)
+from extractors.serving.router import Router
+from intake.core.domain import OrderDraft
 from intake.core.errors import ConfigError, IntakeError
+from training.anchors import learn_layouts, write_layouts
+from training.build_dataset import dataset_hash
+from training.evaluate import Scores, evaluate_dir, score_document, truth_documents
+from training.finetune import TrainConfig, build_examples
+from training.gate import GateReport, corrections_better, corrections_not_worse, frozen_gate
+from training.background import RetrainLock
+from training.learn import LabelledExampleRow, document_of, example_of, labelled_examples, mark_used, sync_training_examples
+from training.model import save_model, use_bf16
+from training.registry import Registry, new_version_name
+from training.report import RetrainReport
+from training.router import corrected_fingerprint, write_router
+from training.synth import doc_suffix, generate, heldout_families, train_families
+from training.trainer import Schedule, run, trainable_parameters, windows_of
 
 __all__ = [
     "RetrainConfig", "load_retrain_config", "frozen_dirs", "truth_fields", "correction_labels", "replay_examples", "fine_tune", "evaluate_model",
-    "evaluate_examples", "gate", "corrections_not_worse", "corrections_better", "corrections_gate", "build_routed",
-    "retrain", "summary_of",
+    "evaluate_examples", "build_routed", "retrain", "summary_of",
 ]
 
 FROZEN_VERSION = "v1"
@@ -101,7 +122,7 @@ class RetrainConfig:
     # When the candidate fails the gate, try these blends of it with the live model (same
     # formula as ``merge``) before giving up: the first that is not worse on the frozen set wins.
     fallback_merges: list[float] = field(default_factory=lambda: [0.5, 0.25])
-    # When the blends fail too, try a routed model (training/router.py): the candidate reads the
+    # When the blends fail too, try a routed model (extractors/serving/router.py): the candidate reads the
     # documents whose layout matches a corrected one (at least ``route_threshold`` of a corrected
     # layout's template tokens), the general model everything else. Promoted when it is not worse
     # on the frozen set, not worse for any customer and better than live for at least one.
@@ -115,7 +136,7 @@ class RetrainConfig:
     # worse on the frozen set (else the held-out-trained model that passed).
     refit_all: bool = True
     # Learn each corrected layout's anchors (the caption beside or over every corrected value) and
-    # read further documents of the layout by them (training/anchors.py).
+    # read further documents of the layout by them (training/anchors.py, extractors/serving/anchors.py).
     anchors: bool = True
 
 
@@ -137,8 +158,6 @@ def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainCo
     if wrong:
         raise ConfigError(f"retraining settings {', '.join(wrong)} take true or false")
     cfg = RetrainConfig(**obj)
-    from training.model import use_bf16
-
     use_bf16(cfg.bf16)  # true, false or "auto"; anything else is a one-line error
     return cfg
 
@@ -148,8 +167,6 @@ def load_retrain_config(path: Path | None = None, **overrides: Any) -> RetrainCo
 def frozen_dirs(data_dir: Path, cfg: RetrainConfig) -> list[Path]:
     """The frozen evaluation folders: the deterministic synthetic held-out set (generated on
     first use) and ``frozen/docs`` when it holds documents with truth."""
-    from training.synth import generate, heldout_families
-
     root = Path(data_dir) / "models" / "frozen"
     synth = root / f"synth-{FROZEN_VERSION}-s{cfg.frozen_seed}-n{cfg.frozen_n}-{'_'.join(cfg.frozen_formats)}"
     if not (synth / ".complete").is_file():
@@ -166,9 +183,6 @@ def frozen_dirs(data_dir: Path, cfg: RetrainConfig) -> list[Path]:
 
 def replay_examples(data_dir: Path, cfg: RetrainConfig) -> list[Any]:
     """Labelled synthetic documents of the training families (cached: read once)."""
-    from training.finetune import TrainConfig, build_examples
-    from training.synth import doc_suffix, generate, train_families
-
     cache = Path(data_dir) / "cache" / "replay"
     folder = cache / f"replay-s{cfg.replay_seed}-n{cfg.replay_n}-{'_'.join(cfg.replay_formats)}"
     if not (folder / ".complete").is_file():
@@ -190,8 +204,6 @@ def replay_examples(data_dir: Path, cfg: RetrainConfig) -> list[Any]:
 def truth_fields(truth: dict[str, Any]) -> set[str]:
     """The fields a corrected order speaks about: header keys with a value, line keys that some
     line has. The realdocs truth schema has no requested date, bill-to or payment terms at all."""
-    from training.features import HEADER_FIELDS, LINE_FIELDS
-
     out = {f for f in HEADER_FIELDS if truth.get(f) not in (None, "")}
     for ln in truth.get("lines") or []:
         out |= {f for f in LINE_FIELDS if ln.get(f) not in (None, "")}
@@ -207,10 +219,6 @@ def correction_labels(base: Path, docs: Sequence[Any], truths: Sequence[dict[str
     could not find) the word is ignored by the loss instead of being taught as "O": teaching
     "not a payment term" to a model that reads payment terms well is how it would forget them.
     """
-    from extractors.inference import LayoutExtractor
-    from training.features import IGNORE, LABEL2ID, field_of
-    from training.learn import document_of
-
     ex = LayoutExtractor(Path(base))
     out: list[list[list[int]]] = []
     for d, t in zip(docs, truths):
@@ -243,9 +251,6 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
     (:func:`correction_labels`)."""
     import torch
 
-    from training.build_dataset import dataset_hash
-    from training.model import load_model, save_model
-
     if not corrections:
         raise ConfigError("no corrections to learn from: record some with `intake learn` or the review UI")
     random.seed(cfg.seed)
@@ -257,14 +262,10 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
     base_meta = dict(loaded.meta)
     max_len, overlap = int(base_meta.get("max_len", 512)), int(base_meta.get("overlap", 128))
     model, tok = loaded.model, loaded.tokenizer
-    from training.features import windows_of
-
     cw = windows_of(corrections, tok, max_len, overlap, clabels)
     rw = windows_of(replay, tok, max_len, overlap)
     if not cw:
         raise ConfigError("the corrections hold no words to learn from")
-    from training.features import collate
-
     n_c = max(1, round(cfg.batch_size * cfg.correction_share)) if rw else cfg.batch_size
     n_r = cfg.batch_size - n_c
     rng = random.Random(cfg.seed)
@@ -279,8 +280,6 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
                 queue.extend(rng.sample(range(len(src)), len(src)))
             got.append(src[queue.pop()])
         return got
-
-    from training.trainer import Schedule, run, trainable_parameters
 
     params = trainable_parameters(model, cfg.train_layers)
     base_state = {k: v.detach().clone() for k, v in model.state_dict().items()} if cfg.merge < 1.0 else None
@@ -334,16 +333,12 @@ def fine_tune(base: Path, corrections: Sequence[Any], replay: Sequence[Any], out
     layouts: list[dict[str, Any]] = []
     if truths is not None and cfg.anchors:
         # Where each corrected value sits, named by its caption: read by the anchors on further
-        # documents of the layout (training/anchors.py).
-        from training.anchors import learn_layouts
-
+        # documents of the layout (extractors/serving/anchors.py).
         layouts = learn_layouts(corrections, truths, cfg.route_threshold)
     meta["learned_layouts"] = [{"documents": [fp.get("name") for fp in lay["fingerprints"]],
                                 "fields": sorted(lay["anchors"]), "single_item": lay["single_item"]}
                                for lay in layouts]
     save_model(model, Path(base), out, meta)
-    from training.anchors import write_layouts
-
     write_layouts(out, layouts)
     cal = Path(base) / "calibration.json"
     if cal.is_file():
@@ -397,8 +392,6 @@ def _model_key(model_dir: Path) -> str:
     if meta.is_file():
         m = json.loads(meta.read_text())
         h.update(f"{m.get('max_len')}:{m.get('overlap')}".encode())
-    from training.router import ROUTER_FILE, fallback_dir, is_routed
-
     if is_routed(model_dir):
         # A routed model's figures are its router's and both halves'.
         h.update((Path(model_dir) / ROUTER_FILE).read_bytes())
@@ -407,7 +400,8 @@ def _model_key(model_dir: Path) -> str:
     # from older assembly code is not a fair yardstick.
     root = Path(__file__).resolve().parent.parent
     for rel in ("extractors/assemble.py", "extractors/normalize.py", "extractors/inference.py",
-                "training/evaluate.py", "training/features.py", "training/router.py"):
+                "training/evaluate.py", "extractors/serving/features.py", "extractors/serving/router.py",
+                "extractors/serving/anchors.py", "extractors/serving/model_dir.py"):
         p = root / rel
         if p.is_file():
             h.update(p.read_bytes())
@@ -417,9 +411,6 @@ def _model_key(model_dir: Path) -> str:
 def evaluate_model(model_dir: Path, folders: Sequence[Path], cache: Path | None = None) -> dict[str, Any]:
     """Summaries per frozen folder for the model at ``model_dir`` (cached by the weights' hash).
     A routed model is evaluated as it serves: each document read by the half it is routed to."""
-    from extractors.inference import LayoutExtractor
-    from training.evaluate import evaluate_dir
-
     key = _model_key(model_dir)
     store: dict[str, Any] = {}
     if cache is not None and cache.is_file():
@@ -445,78 +436,15 @@ def evaluate_model(model_dir: Path, folders: Sequence[Path], cache: Path | None 
 
 def evaluate_examples(model_dir: Path, examples: Sequence[Any], truths: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Extraction scores of a model on labelled examples' words against their truths."""
-    from extractors.inference import LayoutExtractor
-    from training.evaluate import Scores, score_document
-    from training.learn import document_of
-
     ex = LayoutExtractor(Path(model_dir))
     scores = Scores()
     for d, t in zip(examples, truths):
         try:
             draft = ex.extract(document_of(d))
         except IntakeError:
-            from intake.core.domain import OrderDraft
-
             draft = OrderDraft()
         score_document(draft, t, scores, d.name)
     return summary_of(scores.metrics())
-
-
-def gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0) -> tuple[bool, list[str]]:
-    """Whether the candidate is not worse than the live model on every frozen folder, and why not."""
-    why = []
-    for name, lv in live.items():
-        cv = cand.get(name)
-        if cv is None:
-            why.append(f"frozen set {name}: candidate not evaluated")
-            continue
-        for k in ("header_f1", "line_f1"):
-            if cv[k] < lv[k] - tolerance - 1e-9:
-                why.append(f"frozen set {name}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
-    return not why, why
-
-
-def _corrections_label(c: str, held: dict[str, bool] | None) -> str:
-    if held is None:
-        return f"corrections of {c}"
-    return f"corrections of {c} ({'held out' if held.get(c) else 'seen in training'})"
-
-
-def corrections_not_worse(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0,
-                          held: dict[str, bool] | None = None) -> tuple[bool, list[str]]:
-    """Whether a candidate reads every customer's corrections at least as well as live: neither
-    header nor line F1 lower by more than ``tolerance``. ``live``/``cand``: customer -> summary;
-    ``held``: customer -> whether its figures are on held-out examples (said in the reasons)."""
-    why = []
-    for c, lv in live.items():
-        cv = cand.get(c)
-        if cv is None:
-            why.append(f"{_corrections_label(c, held)}: candidate not evaluated")
-            continue
-        for k in ("header_f1", "line_f1"):
-            if cv[k] < lv[k] - tolerance - 1e-9:
-                why.append(f"{_corrections_label(c, held)}: {k} {cv[k]:.4f} < live {lv[k]:.4f}")
-    return not why, why
-
-
-def corrections_better(live: dict[str, Any], cand: dict[str, Any]) -> tuple[bool, list[str]]:
-    """Whether a candidate reads some customer's corrections better than live (header or line F1
-    higher), and why not."""
-    for c, lv in live.items():
-        cv = cand.get(c)
-        if cv is not None and any(cv[k] > lv[k] + 1e-9 for k in ("header_f1", "line_f1")):
-            return True, []
-    return False, ["reads no customer's corrections better than live"]
-
-
-def corrections_gate(live: dict[str, Any], cand: dict[str, Any], tolerance: float = 0.0,
-                     held: dict[str, bool] | None = None) -> tuple[bool, list[str]]:
-    """The routed model's test on the corrections: not worse for any customer
-    (:func:`corrections_not_worse`) and better for at least one (:func:`corrections_better`)."""
-    ok, why = corrections_not_worse(live, cand, tolerance, held)
-    if ok:
-        ok, why = corrections_better(live, cand)
-    return ok, why
 
 
 def build_routed(specialist: Path, out: Path, fingerprints: Sequence[dict[str, Any]], threshold: float,
@@ -524,8 +452,6 @@ def build_routed(specialist: Path, out: Path, fingerprints: Sequence[dict[str, A
     """A routed model directory at ``out``: the ``specialist`` model's files, its metadata marked
     ``kind: routed``, and ``router.json`` (the corrected documents' fingerprints, the threshold,
     the fallback model)."""
-    from training.router import Router, write_router
-
     shutil.copytree(specialist, out, dirs_exist_ok=True)
     router = write_router(out, fingerprints, threshold, fallback, fallback_version)
     m = json.loads((out / "intake_model.json").read_text())
@@ -540,23 +466,17 @@ def build_routed(specialist: Path, out: Path, fingerprints: Sequence[dict[str, A
 def _fallback_for(base: Path, reg: Any) -> tuple[Path, str]:
     """The general model as a routed model's fallback, by a registry version where possible (the
     packaged model is registered for it, as the baseline would be)."""
-    from extractors.inference import DEFAULT_MODEL_DIR
-
     base = Path(base)
     if base.resolve() == DEFAULT_MODEL_DIR.resolve():
-        v = _has(reg, DEFAULT_MODEL_DIR) or reg.add(DEFAULT_MODEL_DIR, "base-" + _version_of(DEFAULT_MODEL_DIR).replace("/", "_"))
+        v = _has(reg, DEFAULT_MODEL_DIR) or reg.add(DEFAULT_MODEL_DIR, "base-" + version_of(DEFAULT_MODEL_DIR).replace("/", "_"))
         return reg.path(str(v)), str(v)
     if base.parent.resolve() == reg.versions_dir.resolve():
         return base, base.name
-    return base, _version_of(base)
+    return base, version_of(base)
 
 
 def _count_routed(model_dir: Path, folders: Sequence[Path]) -> dict[str, int]:
     """Per frozen folder: how many of its documents the routed model sends to the specialist."""
-    from extractors.registry import read_bytes
-    from training.evaluate import truth_documents
-    from training.router import Router, read_router
-
     spec = read_router(model_dir)
     r = Router(spec["fingerprints"], float(spec["threshold"]))
     out: dict[str, int] = {}
@@ -575,13 +495,11 @@ def _count_routed(model_dir: Path, folders: Sequence[Path]) -> dict[str, int]:
 # --- the whole run ----------------------------------------------------------------------------
 
 def _new_version() -> str:
-    from training.registry import new_version_name
-
     return new_version_name("r") + "-" + uuid.uuid4().hex[:4]
 
 
 def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = True,
-            log: Callable[[str], None] | None = None) -> dict[str, Any]:
+            log: Callable[[str], None] | None = None) -> RetrainReport:
     """Fine-tune the general model on the labelled examples, judge it and promote it if not worse.
 
     Each customer's newest example is held out of the fine-tune that is judged when it has two
@@ -596,18 +514,14 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
     routed live model, "the general model" is its fallback: the new candidate learns from the
     corrections afresh and its router covers all of them.
 
-    Returns a report: version, promoted (bool), routed (bool), reasons, the frozen-set figures of
-    live and the chosen model, every attempt's figures, the per-customer figures (live and
+    Returns a :class:`training.report.RetrainReport`: version, promoted (bool), routed (bool),
+    reasons, the frozen-set figures of live and the chosen model, every attempt's figures, the per-customer figures (live and
     candidate, with which examples they were scored on and whether those were held out), the
     held-out examples, the refit (or None), and timings. Raises ``ConfigError`` when there are
     no corrections.
     """
-    from extractors.inference import DEFAULT_MODEL_DIR, default_model_dir
     from intake.service.db import make_engine, make_sessionmaker, unit_of_work
     from intake.service.migrate import upgrade
-    from training.learn import example_of, labelled_examples, mark_used, sync_training_examples
-    from training.registry import Registry
-    from training.router import corrected_fingerprint, general_model_dir
 
     cfg = cfg or RetrainConfig()
     say = log or (lambda _m: None)
@@ -671,10 +585,9 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         every customer."""
         fz = evaluate_model(model, folders, cache)
         rc = on_corrections(model)
-        f_ok, f_why = gate(live_frozen, fz, cfg.tolerance)
-        c_ok, c_why = corrections_not_worse(live_recent, rc, cfg.tolerance, held_c)
-        return {"attempt": name, "frozen": fz, "recent_corrections": rc, "passed": f_ok and c_ok,
-                "reasons": f_why + c_why, **extra}
+        g = frozen_gate(live_frozen, fz, cfg.tolerance) + corrections_not_worse(live_recent, rc, cfg.tolerance, held_c)
+        return {"attempt": name, "frozen": fz, "recent_corrections": rc, "passed": g.passed,
+                "reasons": g.reasons, "gate": g, **extra}
 
     not_worse = "not worse on the frozen set nor on any customer's corrections"
     attempts: list[dict[str, Any]] = [judge("candidate", out)]
@@ -696,7 +609,7 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
             break
         shutil.rmtree(blend, ignore_errors=True)
     routed = False
-    fb_dir, fb_version = base, _version_of(base)
+    fb_dir, fb_version = base, version_of(base)
     if chosen is None and cfg.route:
         rdir = out.with_name(out.name + "-routed")
         fb_dir, fb_version = _fallback_for(base, reg)
@@ -707,8 +620,8 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
         to_spec = _count_routed(rdir, folders)
         r = judge("routed", rdir, fallback=fb_version, threshold=cfg.route_threshold,
                   frozen_documents_to_specialist=to_spec)
-        g_ok, g_why = corrections_better(live_recent, r["recent_corrections"])
-        r["passed"], r["reasons"] = r["passed"] and g_ok, r["reasons"] + g_why
+        g = r["gate"] + corrections_better(live_recent, r["recent_corrections"])
+        r["passed"], r["reasons"], r["gate"] = g.passed, g.reasons, g
         attempts.append(r)
         say(f"routed (candidate for the corrected layouts, {fb_version} for the rest; "
             f"{sum(to_spec.values())} frozen document(s) routed to the candidate): "
@@ -745,9 +658,10 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
             blend_models(base, raw, final, chosen["merge"])
             shutil.rmtree(raw, ignore_errors=True)
         rf = evaluate_model(final, folders, cache)
-        f_ok, f_why = gate(live_frozen, rf, cfg.tolerance)
+        rg = frozen_gate(live_frozen, rf, cfg.tolerance)
+        f_ok, f_why = rg.passed, rg.reasons
         refit = {"of": chosen["attempt"], "corrections": len(examples), "frozen": rf, "passed": f_ok,
-                 "reasons": f_why, "refit_on_all_corrections": f_ok}
+                 "reasons": f_why, "refit_on_all_corrections": f_ok, "gate": rg.to_json()}
         if routed:
             refit["frozen_documents_to_specialist"] = _count_routed(final, folders)
         if f_ok:
@@ -769,10 +683,12 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
                  "trained_on_all_corrections": all_in}
     per_customer = {c: {"live": live_recent[c], "candidate": cand_recent[c], "held_out": held_c[c],
                         "examples": [{"id": ids[i], "file": files[i]} for i in judged[c]]} for c in by_c}
+    for a in attempts:  # each attempt's gate report, as JSON from here on
+        a["gate"] = a["gate"].to_json() if isinstance(a.get("gate"), GateReport) else a.get("gate")
     meta["fallback_merges_tried"] = tried
     meta["attempts"] = attempts
     meta["metrics_frozen"] = cand_frozen
-    meta["metrics_frozen_live"] = {"version": _version_of(live), "figures": live_frozen}
+    meta["metrics_frozen_live"] = {"version": version_of(live), "figures": live_frozen}
     meta["metrics_recent_corrections"] = per_customer
     meta["holdout"] = held_info
     meta["refit"] = refit
@@ -790,19 +706,17 @@ def retrain(settings: Any, cfg: RetrainConfig | None = None, *, promote: bool = 
                     "nor on any customer's corrections" + how
                     + ("; routed: the candidate reads the corrected layouts" if routed else ""))
     with unit_of_work(sm) as s:
-        from training.learn import LabelledExampleRow
-
         mark_used(s, [r for r in (s.get(LabelledExampleRow, i) for i in ids) if r is not None], version)
     engine.dispose()
     shutil.rmtree(out, ignore_errors=True)  # the registry holds its copy
-    return {"version": version, "promoted": bool(ok and promote), "passed": ok, "routed": routed, "reasons": why,
-            "base": _version_of(live), "general": _version_of(base), "corrections": len(examples),
-            "trained_on": meta["corrections"], "held_out": held_info,
-            "frozen": {"live": live_frozen, "candidate": cand_frozen}, "recent_corrections": per_customer,
-            "attempts": attempts, "refit": refit, "train_seconds": round(t_train, 1),
-            "refit_seconds": round(t_refit, 1),
-            "total_seconds": round(time.time() - t0, 1), "steps": meta["steps"], "final_loss": meta["final_loss"],
-            "merge": meta.get("merge", 1.0), "fallback_merges_tried": tried}
+    return RetrainReport(
+        version=version, promoted=bool(ok and promote), passed=ok, routed=routed, reasons=why,
+        base=version_of(live), general=version_of(base), corrections=len(examples),
+        trained_on=meta["corrections"], held_out=held_info,
+        frozen={"live": live_frozen, "candidate": cand_frozen}, recent_corrections=per_customer,
+        attempts=attempts, refit=refit, train_seconds=round(t_train, 1), refit_seconds=round(t_refit, 1),
+        total_seconds=round(time.time() - t0, 1), steps=meta["steps"], final_loss=meta["final_loss"],
+        merge=meta.get("merge", 1.0), fallback_merges_tried=tried)
 
 
 def blend_models(base: Path, tuned: Path, out: Path, alpha: float) -> Path:
@@ -824,28 +738,18 @@ def blend_models(base: Path, tuned: Path, out: Path, alpha: float) -> Path:
     return out
 
 
-def _version_of(model_dir: Path) -> str:
-    p = Path(model_dir) / "intake_model.json"
-    try:
-        return str(json.loads(p.read_text()).get("version") or Path(model_dir).name)
-    except (OSError, ValueError):
-        return Path(model_dir).name
-
-
 def ensure_baseline(reg: Any) -> str | None:
     """With nothing live yet, register and promote the packaged model, so that the first
     promotion of another version has a previous one to roll back to. Returns the live version."""
-    from extractors.inference import DEFAULT_MODEL_DIR
-
     if reg.live() is not None or not (DEFAULT_MODEL_DIR / "model.safetensors").is_file():
         return reg.live()
-    bv = _has(reg, DEFAULT_MODEL_DIR) or reg.add(DEFAULT_MODEL_DIR, "base-" + _version_of(DEFAULT_MODEL_DIR).replace("/", "_"))
+    bv = _has(reg, DEFAULT_MODEL_DIR) or reg.add(DEFAULT_MODEL_DIR, "base-" + version_of(DEFAULT_MODEL_DIR).replace("/", "_"))
     reg.promote(str(bv), reason="baseline: the packaged model, before the first other version")
     return str(bv)
 
 
 def _has(reg: Any, model_dir: Path) -> str | None:
-    name = "base-" + _version_of(model_dir).replace("/", "_")
+    name = "base-" + version_of(model_dir).replace("/", "_")
     return name if (reg.versions_dir / name / "model.safetensors").is_file() else None
 
 
@@ -856,16 +760,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from intake.core.settings import get_settings
 
+    settings = get_settings()
     ap = argparse.ArgumentParser(prog="python -m training.retrain")
-    import os
-
-    env_cfg = os.environ.get("INTAKE_RETRAIN_CONFIG")  # how `intake serve`'s learner is tuned
-    ap.add_argument("--config", type=Path, default=Path(env_cfg) if env_cfg else None)
+    # default: INTAKE_RETRAIN_CONFIG (settings.retrain_config), how `intake serve`'s learner is tuned
+    ap.add_argument("--config", type=Path, default=settings.retrain_config)
     ap.add_argument("--no-promote", action="store_true")
     a = ap.parse_args(argv)
-    from training.background import RetrainLock
-
-    settings = get_settings()
     lock = RetrainLock(settings.registry_dir)
     if not lock.acquire():
         sys.stderr.write("error: another retraining is running for this data directory\n")
@@ -878,7 +778,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         lock.release()
-    sys.stdout.write(json.dumps(rep, default=str) + "\n")
+    sys.stdout.write(json.dumps(rep.to_json(), default=str) + "\n")
     return 0
 
 

@@ -6,6 +6,9 @@ batches of the whole corpus; corrections weighted up among replayed documents, w
 distillation term) and in their schedule, not in the loop: AdamW, linear warm-up then linear
 decay to zero, gradient clipping, bf16 autocast where the hardware has it, and a time budget that
 shortens the plan after the first steps so the learning rate still reaches zero in time.
+
+Both build their windows with :func:`windows_of`, which cuts pages as serving does
+(:func:`extractors.serving.features.encode_page`), so the model trains on the windows it reads.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Schedule", "TrainResult", "run", "trainable_parameters"]
+from extractors.serving.features import LABEL2ID, Window, collate, encode_page
+from training.model import use_bf16
+
+__all__ = ["Schedule", "TrainResult", "windows_of", "run", "trainable_parameters"]
 
 
 @dataclass
@@ -50,6 +56,25 @@ class TrainResult:
         return sum(tail) / len(tail) if tail else None
 
 
+def windows_of(docs: Sequence[Any], tokenizer: Any, max_len: int = 512, overlap: int = 128,
+               labels: Sequence[Sequence[Sequence[int]] | None] | None = None) -> list[Window]:
+    """Training windows of labelled documents (``training.build_dataset.LabelledDoc``).
+
+    Each page's label ids come from its BIO tags, or from ``labels[doc][page]`` where given
+    (the retraining leaves words a correction says nothing about out of the loss).
+    """
+    out: list[Window] = []
+    for di, d in enumerate(docs):
+        for pi, p in enumerate(d.pages):
+            if not p.words:
+                continue
+            given = labels[di] if labels is not None else None
+            lab = list(given[pi]) if given is not None else [LABEL2ID.get(t, 0) for t in p.tags]
+            out.extend(encode_page(tokenizer, [w.text for w in p.words], [w.box for w in p.words], p.width, p.height,
+                                   labels=lab, max_len=max_len, overlap=overlap, page=pi))
+    return out
+
+
 def trainable_parameters(model: Any, top_layers: int = 0) -> list[Any]:
     """The parameters to train: all, or the top ``top_layers`` encoder layers and the head."""
     params = list(model.parameters())
@@ -68,7 +93,7 @@ def run(model: Any, batches: Iterator[Sequence[Any]], schedule: Schedule, pad_id
         extra_loss: Callable[[Any, Sequence[Any], dict[str, Any]], Any] | None = None,
         on_step: Callable[[int, int, float], None] | None = None,
         t_start: float | None = None, device: str | None = None) -> TrainResult:
-    """Train ``model`` on ``batches`` (lists of :class:`training.features.Window`) by ``schedule``.
+    """Train ``model`` on ``batches`` (lists of :class:`extractors.serving.features.Window`) by ``schedule``.
 
     ``extra_loss(logits, batch, inputs)`` is added to the model's loss (the retraining's
     distillation). ``on_step(step, planned_total, recent_loss)`` reports progress. Runs on
@@ -76,9 +101,6 @@ def run(model: Any, batches: Iterator[Sequence[Any]], schedule: Schedule, pad_id
     eval mode.
     """
     import torch
-
-    from training.features import collate
-    from training.model import use_bf16
 
     t_start = t_start if t_start is not None else time.time()
     if device is None:

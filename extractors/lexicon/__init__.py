@@ -5,7 +5,7 @@ value ("PO Number", "Bestellnummer", "N° de commande"), the column headings of 
 ("Qty", "Menge", "Prix unitaire"), the captions of party blocks ("Ship To", "Lieferanschrift"),
 and word lists the page checks need (summary rows, legal forms, contact rows, sizes...). The
 assembly after the model (extractors/assembly), the anchors learned from corrections
-(training/anchors.py) and the synthetic generator read it through :data:`LEXICON`:
+(extractors/serving/anchors.py, training/anchors.py) and the synthetic generator read it through :data:`LEXICON`:
 
 * a writer asks for the variants of a field in a language:
   ``LEXICON.variants("po_number", "de")`` -> ``["bestellnummer", "bestell-nr", ...]``;

@@ -250,9 +250,12 @@ class Settings(BaseSettings):
     worker_preload_model: bool = True  # INTAKE_WORKER_PRELOAD_MODEL=0: pool processes load the model on first use
 
     model_dir: Path | None = None  # default: the live model of the registry, else the packaged one
+    model_threads: int = 0  # INTAKE_MODEL_THREADS: torch threads of the layout model (0: torch's default)
+    model_reload_check_s: float = 2.0  # INTAKE_MODEL_RELOAD_CHECK_S: how often serving compares the live pointer
     # the learning loop (training/background.py): retrain after this many new corrections (0: never)
     retrain_after: int = 3  # INTAKE_RETRAIN_AFTER
     retrain_check_s: float = 30.0  # INTAKE_RETRAIN_CHECK_S: how often `intake serve` counts them
+    retrain_config: Path | None = None  # INTAKE_RETRAIN_CONFIG: JSON settings of the background retraining
     encoder: str = "all-MiniLM-L6-v2"
 
     limits: Limits = Limits()

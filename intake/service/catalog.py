@@ -99,8 +99,8 @@ def load_catalog(session: Session) -> Catalog:
     prices = [CustomerPrice(r.customer_id, r.sku, r.unit_price, r.currency, r.valid_from, r.valid_to)
               for r in session.scalars(select(PriceRow))]
     learned = [(r.customer_id, r.key, r.sku) for r in session.scalars(select(LearnedXrefRow))]
-    history = list(session.execute(select(OrderHistoryRow.customer_id, OrderHistoryRow.sku,
-                                          OrderHistoryRow.quantity).order_by(OrderHistoryRow.id)).tuples())
+    history = list(map(tuple, session.execute(select(OrderHistoryRow.customer_id, OrderHistoryRow.sku,
+                                                     OrderHistoryRow.quantity).order_by(OrderHistoryRow.id))))
     ledger = None
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else getattr(bind, "engine", None)

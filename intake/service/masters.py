@@ -523,11 +523,11 @@ def import_masters(session: Session, folder: Path | str, *, replace: bool = Fals
     _upsert(session, ProductRow, products, ("sku",), db_skus, report, "products")
     _upsert(session, CustomerRow, customers, ("customer_id",), db_customers, report, "customers")
     if sf:
-        existing = set() if replace else set(session.execute(select(ShipToRow.customer_id, ShipToRow.code)).tuples())
+        existing = set() if replace else set(map(tuple, session.execute(select(ShipToRow.customer_id, ShipToRow.code))))
         _upsert(session, ShipToRow, ship_tos, ("customer_id", "code"), existing, report, "ship_tos")
     if itf:
-        existing = set() if replace else set(
-            session.execute(select(CustomerItemRow.customer_id, CustomerItemRow.customer_sku)).tuples())
+        existing = set() if replace else set(map(tuple,
+            session.execute(select(CustomerItemRow.customer_id, CustomerItemRow.customer_sku))))
         _upsert(session, CustomerItemRow, items, ("customer_id", "customer_sku"), existing, report, "customer_items")
     if prf:
         # A price list is replaced per (customer, sku): the file holds the whole validity history.

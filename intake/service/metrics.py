@@ -33,7 +33,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from extractors.inference import default_model_dir
+from extractors.serving import default_model_dir
 from intake.service.logs import log_context
 from intake.service.models import MessageRow, OrderEventRow, OrderRow, OutboxRow
 

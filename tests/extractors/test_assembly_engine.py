@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from extractors.assembly import CHECKS, STEPS, Change, assemble
 from extractors.normalize import Locale
 from intake.core.domain import Word
-from training.features import ID2LABEL, LABEL2ID
+from extractors.serving.features import ID2LABEL, LABEL2ID
 
 
 class Page:

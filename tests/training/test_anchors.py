@@ -7,7 +7,9 @@ from typing import Any
 
 from extractors.normalize import Locale
 from intake.core.domain import Field, OrderDraft, Word
-from training.anchors import apply_layouts, learn_layouts, read_layouts, write_layouts
+from extractors.serving.anchors import apply_layouts
+from extractors.serving.model_dir import read_layouts
+from training.anchors import learn_layouts, write_layouts
 from training.build_dataset import LabelledDoc, LabelledPage, as_document
 
 EN = Locale(lang="en", decimal=".")

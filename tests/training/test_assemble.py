@@ -9,7 +9,7 @@ import pytest
 from extractors.assemble import assemble, visual_rows
 from extractors.normalize import Locale
 from intake.core.domain import Word
-from training.features import ID2LABEL, LABEL2ID
+from extractors.serving.features import ID2LABEL, LABEL2ID
 
 
 class Sheet:
@@ -920,23 +920,3 @@ def test_hebrew_documents_write_the_day_first() -> None:
 
     assert detect_locale(["הזמנה", "תאריך", "11/01/2026", "מחיר"]).dayfirst is True
     assert detect_locale(["Order", "Date", "11/01/2026", "Price"]).dayfirst is None
-
-
-def test_with_no_buyer_the_party_both_invoiced_and_delivered_to_is_the_buyer() -> None:
-    def sheet(ship_name: str) -> Sheet:
-        s = Sheet()
-        s.put("Northwind Supply", 20, 10, "B-supplier")
-        s.put("Invoice address:", 20, 60)
-        s.put("Agrolait", 20, 72, "B-bill_to")
-        s.put("69 rue de Namur", 20, 84, "I-bill_to")
-        s.put("Shipping address:", 300, 60)
-        s.put(ship_name, 300, 72, "B-ship_to")
-        s.put("1300 Wavre", 300, 84, "I-ship_to")
-        return s
-
-    s = sheet("Agrolait")
-    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
-    assert d.buyer.value == "Agrolait" and d.buyer.confidence <= 0.5  # a guess a CSR confirms
-    s = sheet("Wavre Depot")  # invoiced to one party, delivered to another: no guess
-    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
-    assert not d.buyer.present

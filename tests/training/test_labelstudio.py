@@ -130,7 +130,7 @@ def _annotation_from_truth(task: Any, doc: Any, truth: dict[str, Any]) -> list[d
     """What a person would draw: a box around the PO number and around each line's SKU and
     quantity, with the value typed in."""
     from training.build_dataset import label_from_truth
-    from training.features import field_of
+    from extractors.serving.features import field_of
     from training.labelstudio import _region
 
     page = doc.pages[0]

@@ -141,21 +141,6 @@ def test_review_ui_training_examples_are_aligned_too(settings: Any, sm: Any, fam
         assert count_unused(s) == 1
 
 
-def test_gate_refuses_a_candidate_worse_on_any_frozen_figure() -> None:
-    from training.retrain import gate
-
-    live = {"synth": {"header_f1": 0.90, "line_f1": 0.80}, "docs": {"header_f1": 0.7, "line_f1": 0.7}}
-    same = json.loads(json.dumps(live))
-    assert gate(live, same) == (True, [])
-    worse = json.loads(json.dumps(live))
-    worse["docs"]["line_f1"] = 0.69
-    ok, why = gate(live, worse)
-    assert not ok and "docs: line_f1" in why[0]
-    assert gate(live, worse, tolerance=0.02)[0]
-    better_but_missing = {"synth": {"header_f1": 1.0, "line_f1": 1.0}}
-    assert not gate(live, better_but_missing)[0]
-
-
 def test_retrain_config_holds_the_holdout_and_refit_switches(tmp_path: Path) -> None:
     from intake.core.errors import ConfigError
     from training.retrain import RetrainConfig, load_retrain_config
@@ -170,8 +155,16 @@ def test_retrain_config_holds_the_holdout_and_refit_switches(tmp_path: Path) -> 
         load_retrain_config(p)
 
 
+def _reload_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Serving compares the live pointer on every extraction (INTAKE_MODEL_RELOAD_CHECK_S=0)."""
+    from intake.core.settings import get_settings
+
+    monkeypatch.setenv("INTAKE_MODEL_RELOAD_CHECK_S", "0")
+    get_settings.cache_clear()
+
+
 def _default_model() -> Path:
-    from extractors.inference import DEFAULT_MODEL_DIR
+    from extractors.serving import DEFAULT_MODEL_DIR
 
     assert (DEFAULT_MODEL_DIR / "model.safetensors").is_file(), "the committed default model is missing"
     return DEFAULT_MODEL_DIR
@@ -186,7 +179,7 @@ def test_a_promotion_is_picked_up_without_a_restart(settings: Any, monkeypatch: 
     a = reg.add(base, "a-model")
     b = reg.add(base, "b-model")
     reg.promote(a)
-    monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
+    _reload_at_once(monkeypatch)
     inf.reset_default()
     try:
         first = inf.default_extractor()
@@ -215,6 +208,7 @@ def test_retrain_refuses_a_candidate_that_is_worse_and_prints_both_sets(settings
     from intake.service.db import unit_of_work
     from training.learn import count_unused, learn_document
     from training.registry import Registry
+    from training.report import RetrainReport
     from training.retrain import load_retrain_config, retrain
 
     reg = Registry(settings.registry_dir)
@@ -224,7 +218,9 @@ def test_retrain_refuses_a_candidate_that_is_worse_and_prints_both_sets(settings
                for p in family_docs[:2]]
     # A tolerance below zero demands a candidate better by more than F1 can rise: never promoted.
     cfg = load_retrain_config(_tiny_config(tmp_path / "c.json", tolerance=-1.5))
-    rep = retrain(settings, cfg)
+    report = retrain(settings, cfg)
+    assert isinstance(report, RetrainReport)
+    rep = report.to_json()
     assert rep["promoted"] is False and rep["reasons"]
     assert reg.live() == "base"
     assert set(rep["frozen"]["live"]) == set(rep["frozen"]["candidate"]) and rep["frozen"]["live"]
@@ -245,7 +241,7 @@ def test_retrain_refuses_a_candidate_that_is_worse_and_prints_both_sets(settings
     assert meta["holdout"]["examples"][0]["id"] == ids[1] and meta["holdout"]["trained_on_all_corrections"] is False
     with unit_of_work(sm) as s:
         assert count_unused(s) == 0  # trained on, so the background learner does not loop
-    from training.cli_learn import format_report
+    from training.report import format_report
 
     text = format_report(rep)
     assert "NOT promoted" in text and "frozen set" in text
@@ -268,7 +264,7 @@ def test_serve_learner_retrains_in_the_background_and_the_model_is_reloaded(sett
     reg.promote(reg.add(_default_model(), "base"))
     # tolerance 1.0: whatever the candidate scores, it is promoted (the gate itself is tested above)
     monkeypatch.setenv("INTAKE_RETRAIN_CONFIG", str(_tiny_config(tmp_path / "c.json", tolerance=1.0)))
-    monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
+    _reload_at_once(monkeypatch)
     learner = Learner(settings, sm, after=2, check_s=0.2)
     with unit_of_work(sm) as s:
         learn_document(s, settings, family_docs[0].read_bytes(), family_docs[0].name, _truth(family_docs[0]))

@@ -46,7 +46,7 @@ def test_seen_files_come_from_the_manifest(tmp_path: Path) -> None:
 
 
 def _model_dir(tmp_path: Path, trained_on: list[str], layouts: list[dict[str, Any]]) -> Path:
-    from extractors.inference import DEFAULT_MODEL_DIR
+    from extractors.serving import DEFAULT_MODEL_DIR
 
     m = tmp_path / "model"
     m.mkdir()
@@ -64,7 +64,7 @@ def test_cli_reports_seen_issuers_apart_and_reads_no_layout_of_the_scored_issuer
         tmp_path: Path, settings: Any) -> None:
     from extractors.registry import read_bytes
     from training.cli_model import eval_command
-    from training.router import fingerprint
+    from extractors.serving.router import fingerprint
     from training.synth import generate, train_families
 
     gen = generate(3, tmp_path / "gen", seed=4242, formats=["pdf"], families=train_families()[:1], progress=False)

@@ -12,7 +12,7 @@ import pytest
 
 from intake.core.errors import ConfigError
 from training import model as model_mod
-from training.features import ID2LABEL, LABEL2ID, bio_tags, encode_page, merge_windows
+from extractors.serving.features import ID2LABEL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,38 +50,6 @@ def test_missing_encoder_package_is_a_clear_error() -> None:
         model_mod.resolve_encoder("package:no_such_encoder_pkg_xyz")
 
 
-def test_windows_overlap_and_merge_per_word(built: tuple[object, object, list[str]]) -> None:
-    _, tok, _ = built
-    words = [f"w{i}" for i in range(300)]
-    boxes = [(10.0, float(i), 30.0, i + 1.0) for i in range(300)]
-    wins = encode_page(tok, words, boxes, 100.0, 400.0, labels=[i % 3 for i in range(300)], max_len=64, overlap=16)
-    assert len(wins) > 3 and all(len(w) <= 64 for w in wins)
-    assert all(w.input_ids[0] == tok.cls_token_id and w.input_ids[-1] == tok.sep_token_id for w in wins)  # type: ignore[attr-defined]
-    seen = {wi for w in wins for wi, f in zip(w.token_word, w.first) if f}
-    assert seen == set(range(300))
-    # Logits that say which window and how central the token is: the merge must pick, for
-    # every word, the window where its first piece is most central.
-    logits = []
-    for k, w in enumerate(wins):
-        lg = np.zeros((len(w), 2), dtype=np.float32)
-        for pos in range(len(w)):
-            lg[pos] = (k, min(pos, len(w) - 1 - pos))
-        logits.append(lg)
-    merged = merge_windows(wins, logits, 300)
-    for wi in range(300):
-        best = max(min(pos, len(w) - 1 - pos) for w in wins for pos, (t, f) in enumerate(zip(w.token_word, w.first))
-                   if t == wi and f)
-        assert merged[wi, 1] == best
-    # labels sit on first pieces only
-    w0 = wins[0]
-    assert all((lab == -100) == (not f) for lab, f in zip(w0.labels or [], w0.first))
-
-
-def test_bio_tags_continue_a_field_across_interleaved_words() -> None:
-    tags = bio_tags(["description", "amount", "description", "description", "O"], [0, 0, 0, 1, None])
-    assert tags == ["B-description", "B-amount", "I-description", "B-description", "O"]
-
-
 def test_tiny_training_reduces_loss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from training.finetune import load_config, train
 
@@ -96,26 +64,9 @@ def test_tiny_training_reduces_loss(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (tmp_path / "m" / "model.safetensors").stat().st_size < 50 * 1024 * 1024
 
 
-def test_default_model_extracts_a_synthetic_pdf(tmp_path: Path) -> None:
-    from extractors.inference import DEFAULT_MODEL_DIR, LayoutExtractor
-    from extractors.registry import read_bytes
-    from training.synth import generate, train_families
-
-    assert (DEFAULT_MODEL_DIR / "model.safetensors").is_file(), "the committed default model is missing"
-    assert (DEFAULT_MODEL_DIR / "model.safetensors").stat().st_size <= 50 * 1024 * 1024
-    ex = LayoutExtractor(DEFAULT_MODEL_DIR)
-    [pdf] = generate(1, tmp_path, seed=4242, formats=["pdf"], families=train_families()[:1], progress=False)
-    truth = json.loads(Path(f"{pdf}.truth.json").read_text())
-    [doc] = read_bytes(pdf.read_bytes(), pdf.name)
-    draft = ex.extract(doc)
-    assert draft.po_number.value == truth["po_number"]
-    assert draft.extractor.startswith("model:")
-    assert 0.0 <= draft.po_number.confidence <= 1.0
-    assert draft.lines, "no line items extracted"
-
-
 def test_calibration_output_in_unit_interval() -> None:
-    from training.calibrate import Calibration, expected_calibration_error, fit_isotonic, fit_temperature
+    from extractors.serving.calibration import Calibration
+    from training.calibrate import expected_calibration_error, fit_isotonic, fit_temperature
 
     rng = np.random.default_rng(0)
     scores = rng.uniform(0, 1, 500)

@@ -19,7 +19,7 @@ def _docs(tmp_path: Path) -> list:
 
 
 def test_packed_pages_give_the_windows_encode_page_gives(tmp_path: Path) -> None:
-    from training.features import LABEL2ID, encode_page, load_tokenizer
+    from extractors.serving.features import LABEL2ID, encode_page, load_tokenizer
     from training.model import resolve_encoder
 
     tok = load_tokenizer(resolve_encoder("all-MiniLM-L6-v2")[0])
@@ -40,7 +40,7 @@ def test_packed_pages_give_the_windows_encode_page_gives(tmp_path: Path) -> None
 def test_weights_travel_in_shards_under_the_limit_and_join_exactly(tmp_path: Path) -> None:
     import torch
 
-    from training.features import ID2LABEL
+    from extractors.serving.features import ID2LABEL
     from training.model import build_model
 
     model, _, _ = build_model("all-MiniLM-L6-v2", ID2LABEL)
@@ -77,7 +77,7 @@ def test_encoder_rows_rounded_to_int8_stay_within_half_a_step(tmp_path: Path) ->
 def test_merged_packs_hold_the_pages_of_both(tmp_path: Path) -> None:
     import json
 
-    from training.features import load_tokenizer
+    from extractors.serving.features import load_tokenizer
     from training.model import resolve_encoder
     from training.packed import cmd_merge
 

@@ -1,5 +1,5 @@
-"""Routed models: layout fingerprints tell a corrected layout from others; a routed version in
-the registry loads both halves, routes each document, survives promote/rollback and a moved
+"""Routed models (the fingerprints themselves: tests/extractors/serving/test_router.py): a
+routed version in the registry loads both halves, routes each document, survives promote/rollback and a moved
 data directory; retraining promotes a routed version when the plain candidate is refused."""
 
 from __future__ import annotations
@@ -12,58 +12,12 @@ from typing import Any, Iterator
 import pytest
 
 from intake.core.errors import ConfigError
+from tests.extractors.serving.layouts import heldout_layouts
 
 
 @pytest.fixture(scope="module")
 def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Any]]:
-    """Read documents of three held-out synthetic families (PDF) and one family's mails."""
-    from extractors.registry import read_bytes
-    from training.synth import generate, heldout_families
-
-    out: dict[str, list[Any]] = {}
-    root = tmp_path_factory.mktemp("layouts")
-    for fam in heldout_families()[:3]:
-        paths = generate(5, root / fam, seed=11, formats=["pdf"], families=[fam], progress=False)
-        out[fam] = [read_bytes(p.read_bytes(), p.name)[0] for p in paths]
-    mails = generate(2, root / "mail", seed=11, formats=["email"], families=[heldout_families()[0]], progress=False)
-    out["mail"] = [d for p in mails for d in read_bytes(p.read_bytes(), p.name) if d.words][:2]
-    return out
-
-
-def test_fingerprints_tell_a_corrected_layout_from_other_layouts(layouts: dict[str, list[Any]]) -> None:
-    from training.router import DEFAULT_THRESHOLD, Router, fingerprint, similarity
-
-    fams = [k for k in layouts if k != "mail"]
-    fps = {f: [fingerprint(d) for d in layouts[f]] for f in fams}
-    # one document against one: same layout more alike than different layouts
-    same = [similarity(a, b) for f in fams for i, a in enumerate(fps[f]) for b in fps[f][i + 1:]]
-    diff = [similarity(a, b) for f in fams for g in fams if f < g for a in fps[f] for b in fps[g]]
-    assert min(same) > 0 and sum(same) / len(same) > 2 * sum(diff) / len(diff)
-    # a router from three corrected documents of a layout: the layout's other documents reach
-    # the threshold, no document of another layout does
-    for f in fams:
-        r = Router(fps[f][:3], DEFAULT_THRESHOLD)
-        assert len(r.layouts) == 1 and len(r.layouts[0]["documents"]) == 3
-        for d in layouts[f][3:]:
-            assert r.to_specialist(d), (f, r.score(d))
-        for g in fams:
-            if g != f:
-                assert max(r.score(d)[0] for d in layouts[g]) < DEFAULT_THRESHOLD
-    # a spreadsheet never matches a PDF; mail bodies have no layout and are never routed
-    pdf = fps[fams[0]][0]
-    assert similarity(pdf, {**pdf, "kind": "xlsx"}) == 0.0
-    mail = layouts["mail"][0]
-    r = Router([fingerprint(mail)] + [fingerprint(d) for d in layouts["mail"]])
-    assert r.layouts == [] and not r.to_specialist(mail)
-
-
-def test_unrelated_corrected_documents_stay_separate_layouts(layouts: dict[str, list[Any]]) -> None:
-    from training.router import Router, fingerprint
-
-    fams = [k for k in layouts if k != "mail"]
-    r = Router([fingerprint(layouts[f][0], f) for f in fams] + [fingerprint(layouts[fams[0]][1], "second")])
-    # the two documents of the first family make one layout; the others stand alone
-    assert sorted(len(lay["documents"]) for lay in r.layouts) == [1, 1, 2]
+    return heldout_layouts(tmp_path_factory.mktemp("layouts"))
 
 
 @pytest.fixture()
@@ -75,9 +29,9 @@ def registry(tmp_path: Path) -> Iterator[Any]:
 
 def _routed(registry: Any, tmp_path: Path, corrected: list[Any], name: str = "r-routed") -> str:
     """A routed version whose halves are both the committed model (fast: nothing trained)."""
-    from extractors.inference import DEFAULT_MODEL_DIR
+    from extractors.serving import DEFAULT_MODEL_DIR
     from training.retrain import _fallback_for, build_routed
-    from training.router import fingerprint
+    from extractors.serving.router import fingerprint
 
     fb_dir, fb_version = _fallback_for(DEFAULT_MODEL_DIR, registry)
     assert fb_dir.parent == registry.versions_dir  # the packaged model is registered as the fallback
@@ -90,8 +44,9 @@ def test_a_routed_version_loads_routes_and_serves_from_the_registry(layouts: dic
                                                                        tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import extractors.inference as inf
-    from extractors.inference import DEFAULT_MODEL_DIR, LayoutExtractor
-    from training.router import general_model_dir, is_routed
+    from extractors.inference import LayoutExtractor
+    from extractors.serving import DEFAULT_MODEL_DIR
+    from extractors.serving.model_dir import general_model_dir, is_routed
 
     fams = [k for k in layouts if k != "mail"]
     v = _routed(registry, tmp_path, layouts[fams[0]][:3])
@@ -115,7 +70,7 @@ def test_a_routed_version_loads_routes_and_serves_from_the_registry(layouts: dic
     # promote, serve, roll back: the registry's pointer works as for any version
     registry.promote(general_model_dir(path).name)
     registry.promote(v)
-    monkeypatch.setattr(inf, "RELOAD_CHECK_S", 0.0)
+    monkeypatch.setenv("INTAKE_MODEL_RELOAD_CHECK_S", "0")
     monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path))
     from intake.core.settings import get_settings
 
@@ -141,7 +96,8 @@ def test_a_routed_version_loads_routes_and_serves_from_the_registry(layouts: dic
 def test_a_routed_fallback_must_be_a_plain_model_and_a_missing_one_is_one_line(layouts: dict[str, list[Any]],
                                                                              registry: Any, tmp_path: Path) -> None:
     from extractors.inference import LayoutExtractor
-    from training.router import ROUTER_FILE, write_router
+    from extractors.serving.model_dir import ROUTER_FILE
+    from training.router import write_router
 
     fams = [k for k in layouts if k != "mail"]
     v = _routed(registry, tmp_path, layouts[fams[0]][:2])
@@ -155,17 +111,6 @@ def test_a_routed_fallback_must_be_a_plain_model_and_a_missing_one_is_one_line(l
     (registry.path(v) / ROUTER_FILE).write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read the router"):
         LayoutExtractor(registry.path(v))
-
-
-def test_corrections_gate_needs_a_gain_and_no_loss() -> None:
-    from training.retrain import corrections_gate
-
-    live = {"C-1": {"header_f1": 0.5, "line_f1": 0.4}, "C-2": {"header_f1": 0.9, "line_f1": 0.9}}
-    assert corrections_gate(live, {"C-1": {"header_f1": 0.9, "line_f1": 0.8}, "C-2": {"header_f1": 0.9, "line_f1": 0.9}})[0]
-    ok, why = corrections_gate(live, json.loads(json.dumps(live)))
-    assert not ok and "better" in why[0]
-    ok, why = corrections_gate(live, {"C-1": {"header_f1": 1.0, "line_f1": 1.0}, "C-2": {"header_f1": 0.8, "line_f1": 0.9}})
-    assert not ok and "C-2" in why[0]
 
 
 def _finnish_orders(out: Path, n: int) -> list[Path]:
@@ -225,11 +170,11 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     from extractors.registry import read_bytes
     from intake.service.db import make_engine, make_sessionmaker, unit_of_work
     from intake.service.migrate import upgrade
-    from training.cli_learn import format_report
+    from training.report import format_report
     from training.learn import learn_document
     from training.registry import Registry
     from training.retrain import retrain
-    from training.router import read_router
+    from extractors.serving.model_dir import read_router
 
     docs = _finnish_orders(tmp_path / "fi", 5)
     engine = make_engine(settings.db_url)
@@ -246,7 +191,7 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
     # The frozen set is PDFs: no spreadsheet's layout matches them, so the routed model scores as
     # the live one there.
     cfg = _overfitting_config()
-    rep = retrain(settings, cfg)
+    rep = retrain(settings, cfg).to_json()
     assert [a["attempt"] for a in rep["attempts"]] == ["candidate", "routed"], format_report(rep)
     assert not rep["attempts"][0]["passed"]  # the plain candidate is worse on the frozen set
     assert rep["promoted"] and rep["routed"], format_report(rep)
@@ -278,7 +223,7 @@ def test_retrain_promotes_a_routed_version_when_the_plain_candidate_is_refused(s
 
     # a retraining on top of the routed live model: from the general model, all corrections routed
     learn(docs[3], "C-2")
-    rep2 = retrain(settings, cfg)
+    rep2 = retrain(settings, cfg).to_json()
     assert rep2["base"] == v1 and rep2["general"] == router["fallback"]["version"]
     meta2 = next(m for m in reg.versions() if m["version"] == rep2["version"])
     # C-1's newest is held out; C-2's single correction has nothing to hold out: seen in training
@@ -306,7 +251,7 @@ def test_retrain_refuses_a_model_that_reads_the_next_document_of_the_customer_wo
     routed (it is not worse there); the reason names the customer and the figure."""
     from intake.service.db import make_engine, make_sessionmaker, unit_of_work
     from intake.service.migrate import upgrade
-    from training.cli_learn import format_report
+    from training.report import format_report
     from training.learn import learn_document
     from training.registry import Registry
     from training.retrain import retrain
@@ -323,7 +268,7 @@ def test_retrain_refuses_a_model_that_reads_the_next_document_of_the_customer_wo
         with unit_of_work(sm) as s:
             learn_document(s, settings, p.read_bytes(), p.name, t, customer_id="C-1")
     engine.dispose()
-    rep = retrain(settings, _overfitting_config())
+    rep = retrain(settings, _overfitting_config()).to_json()
     text = format_report(rep)
     assert not rep["promoted"] and not rep["passed"] and Registry(settings.registry_dir).live() is None, text
     assert [e["file"] for e in rep["held_out"]["examples"]] == [docs[2].name] and rep["trained_on"] == 2

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from extractors.registry import read_bytes
 from intake.core.errors import ConfigError
 from training.synth import (
     FAMILIES, FORMATS, LABELS, family_names, generate, generate_one, heldout_families, is_heldout,
@@ -158,12 +159,8 @@ def test_truth_values_are_labelled_words(corpus: list[Path]) -> None:
     assert checked_lines > 100
 
 
-def _reader_words(path: Path) -> list[tuple[str, list[float]]] | None:
-    """Words of the first document the project's readers make of ``path``; None without readers."""
-    try:
-        from extractors.registry import read_bytes
-    except ImportError:
-        return None
+def _reader_words(path: Path) -> list[tuple[str, list[float]]]:
+    """Words of the first document the project's readers make of ``path``."""
     docs = read_bytes(path.read_bytes(), filename=path.name)
     return [(w.text, [round(v, 2) for v in w.box]) for w in docs[0].pages[0].words]
 
@@ -188,9 +185,7 @@ def test_grid_labels_follow_the_reader_convention(corpus: list[Path]) -> None:
         width, height, words = grid_words(rows)
         assert page["width"] == pytest.approx(width) and page["height"] == pytest.approx(height)
         assert [(w[0], [round(v, 2) for v in w[1]]) for w in words] == mine, path.name
-        read = _reader_words(path)
-        if read is not None:  # the readers engineer's spreadsheet reader sees the same words
-            assert read == mine, path.name
+        assert _reader_words(path) == mine, path.name  # the spreadsheet reader sees the same words
         n += 1
     assert n >= 4
 
@@ -209,9 +204,7 @@ def test_email_labels_follow_the_text_convention(corpus: list[Path]) -> None:
         body = msg.get_body(("plain",)).get_content()
         width, height, words = text_words(body)
         assert [(w[0], [round(v, 2) for v in w[1]]) for w in words] == mine
-        read = _reader_words(path)
-        if read is not None:
-            assert read == mine, path.name
+        assert _reader_words(path) == mine, path.name  # the mail reader sees the same words
         n += 1
     assert n >= 1
 
@@ -222,10 +215,6 @@ def test_pdf_reader_sees_the_labelled_words(corpus: list[Path]) -> None:
         if not path.name.endswith(".pdf") or path.name.endswith(".scan.pdf"):
             continue
         _, labels = _load(path)
-        try:
-            from extractors.registry import read_bytes
-        except ImportError:
-            pytest.skip("extractors.registry is not there yet")
         doc = read_bytes(path.read_bytes(), filename=path.name)[0]
         for page, lp in zip(doc.pages, labels["pages"]):
             for w in lp["words"]:

@@ -16,7 +16,7 @@ def _tiny_model():
 
 
 def _windows(n: int = 16):
-    from training.features import windows_from_pieces
+    from extractors.serving.features import windows_from_pieces
 
     rng = random.Random(0)
     out = []

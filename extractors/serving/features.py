@@ -1,8 +1,9 @@
 """Words with boxes -> model inputs: BIO label maps, box normalisation, tokenisation and
 sliding windows, and the merge of window outputs back onto words.
 
-Training and inference share these functions, so the model sees the same tokens, boxes and
-windows in both.
+Serving owns these functions and training imports them (:func:`training.trainer.windows_of`
+builds the training windows with :func:`encode_page`), so the model sees the same tokens,
+boxes and windows in both.
 
 A page is tokenised once (every word split into word pieces, at most ``MAX_PIECES`` per word);
 the token sequence is cut into windows of ``max_len`` tokens (``[CLS]`` + pieces + ``[SEP]``)
@@ -21,8 +22,8 @@ import numpy as np
 
 __all__ = [
     "HEADER_FIELDS", "LINE_FIELDS", "FIELDS", "BIO_LABELS", "LABEL2ID", "ID2LABEL", "MAX_PIECES",
-    "Window", "load_tokenizer", "normalize_box", "bio_tags", "field_of", "encode_page", "windows_from_pieces", "windows_of",
-    "merge_windows", "collate",
+    "IGNORE", "Window", "load_tokenizer", "normalize_box", "bio_tags", "field_of", "encode_page",
+    "windows_from_pieces", "merge_windows", "collate",
 ]
 
 HEADER_FIELDS: tuple[str, ...] = (
@@ -157,7 +158,7 @@ def windows_from_pieces(
     """Cut a tokenised page (word-piece ids per word, boxes on the 0..1000 grid) into windows.
 
     The second half of :func:`encode_page`, apart so that a page tokenised once (or packed for
-    training on another machine, :mod:`training.packed`) gives the same windows.
+    training on another machine, ``training.packed``) gives the same windows.
     """
     if max_len < 16:
         raise ValueError("max_len must be at least 16")
@@ -192,25 +193,6 @@ def windows_from_pieces(
             break
         start += step
     return windows
-
-
-def windows_of(docs: Sequence[Any], tokenizer: Any, max_len: int = 512, overlap: int = 128,
-               labels: Sequence[Sequence[Sequence[int]] | None] | None = None) -> list[Window]:
-    """Training windows of labelled documents (``training.build_dataset.LabelledDoc``).
-
-    Each page's label ids come from its BIO tags, or from ``labels[doc][page]`` where given
-    (the retraining leaves words a correction says nothing about out of the loss).
-    """
-    out: list[Window] = []
-    for di, d in enumerate(docs):
-        for pi, p in enumerate(d.pages):
-            if not p.words:
-                continue
-            given = labels[di] if labels is not None else None
-            lab = list(given[pi]) if given is not None else [LABEL2ID.get(t, 0) for t in p.tags]
-            out.extend(encode_page(tokenizer, [w.text for w in p.words], [w.box for w in p.words], p.width, p.height,
-                                   labels=lab, max_len=max_len, overlap=overlap, page=pi))
-    return out
 
 
 def merge_windows(windows: Sequence[Window], logits: Sequence[np.ndarray], n_words: int) -> np.ndarray:

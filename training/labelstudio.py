@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -53,7 +54,12 @@ def client(url: str, token: str) -> Any:
         from label_studio_sdk import LabelStudio
     except ImportError as exc:
         raise ConfigError("label-studio-sdk is not installed: pip install label-studio-sdk==2.0.19") from exc
-    return LabelStudio(base_url=url.rstrip("/"), api_key=token)
+    import httpx
+
+    http = httpx.Client(timeout=60, follow_redirects=True)
+    ls = LabelStudio(base_url=url.rstrip("/"), api_key=token, httpx_client=http)
+    weakref.finalize(ls, http.close)  # its connections close with the client, not left to the collector
+    return ls
 
 
 def _call(what: str, fn: Any, *args: Any, **kw: Any) -> Any:

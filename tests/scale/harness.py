@@ -191,6 +191,8 @@ def start_serve(env: dict[str, str], port: int, log: Path | None = None,
     out = open(log, "ab") if log else subprocess.DEVNULL
     p = subprocess.Popen([sys.executable, "-m", module, "serve", "--port", str(port)], env=env, cwd=ROOT,
                          stdout=out, stderr=out, start_new_session=True)
+    if log:
+        out.close()  # the child holds its own copy of the file
     deadline = time.time() + 90
     while time.time() < deadline:
         try:
@@ -209,8 +211,11 @@ def start_worker(env: dict[str, str], *args: str, log: Path | None = None,
                  module: str = "intake") -> subprocess.Popen[bytes]:
     """`intake worker ARGS` (or ``python -m module worker ARGS``) in its own process group."""
     out = open(log, "ab") if log else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", module, "worker", "--no-preload-model", *args], env=env, cwd=ROOT,
-                            stdout=out, stderr=out, start_new_session=True)
+    p = subprocess.Popen([sys.executable, "-m", module, "worker", "--no-preload-model", *args], env=env, cwd=ROOT,
+                         stdout=out, stderr=out, start_new_session=True)
+    if log:
+        out.close()  # the child holds its own copy of the file
+    return p
 
 
 def kill9(p: subprocess.Popen[bytes]) -> None:

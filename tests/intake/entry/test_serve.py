@@ -19,7 +19,6 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import REALDOCS
-from tests.scale import harness as h
 from tests.intake.service.test_pipeline import X12_850
 
 SECRET = "whsec_" + base64.b64encode(b"serve-test-secret-0123456789abcd").decode()
@@ -78,6 +77,32 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "intake", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
+def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    p = subprocess.Popen([sys.executable, "-m", "intake", "serve", "--port", str(port)], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return p
+        except httpx.HTTPError:
+            pass
+        if p.poll() is not None:
+            raise RuntimeError("intake serve exited early")
+        time.sleep(0.2)
+    p.kill()
+    raise RuntimeError("intake serve did not come up")
+
+
+def _wait(cond, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def _sample_850() -> tuple[bytes, str]:
     f = REALDOCS / "edi_x12" / "brianhughes_sample_850.edi"
     if f.is_file():
@@ -92,7 +117,7 @@ def test_serve_delivers_a_signed_webhook_and_refuses_anonymous(tmp_path: Path) -
     created = _cli(env, "apikey", "create", "ci")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
-    server = h.start_serve(env, port)
+    server = _start(env, port)
     try:
         data, po = _sample_850()
         anon = httpx.post(f"http://127.0.0.1:{port}/api/v1/messages", files={"file": ("po.edi", data)})
@@ -101,7 +126,7 @@ def test_serve_delivers_a_signed_webhook_and_refuses_anonymous(tmp_path: Path) -
         r = httpx.post(f"http://127.0.0.1:{port}/api/v1/messages", files={"file": ("po.edi", data)},
                        headers={"Authorization": f"Bearer {key}"}, timeout=30)
         assert r.status_code == 202, r.text
-        assert h.wait_for(lambda: rec.received, 30), "no webhook within 30 s"
+        assert _wait(lambda: rec.received, 30), "no webhook within 30 s"
         assert time.time() - t0 < 30
         (wid, payload), = rec.received
         assert payload["po_number"] == po and payload["id"] == r.json()["order_ids"][0]
@@ -117,7 +142,7 @@ def test_kill_9_between_stages_delivers_every_order_once(tmp_path: Path) -> None
     env = _env(tmp_path, hook_port)
     key = _cli(env, "apikey", "create", "ci").stdout.strip().splitlines()[-1]
     auth = {"Authorization": f"Bearer {key}"}
-    server = h.start_serve(env, port)  # the receiver is down: orders get approved but not delivered
+    server = _start(env, port)  # the receiver is down: orders get approved but not delivered
     docs = [X12_850.replace("PO-77001", f"PO-K{i}").encode() for i in range(4)]
     ids: list[str] = []
     try:
@@ -131,8 +156,8 @@ def test_kill_9_between_stages_delivers_every_order_once(tmp_path: Path) -> None
         server.send_signal(signal.SIGKILL)
         server.wait(10)
         rec = Receiver(hook_port)
-        server = h.start_serve(env, port)
-        assert h.wait_for(lambda: len(rec.received) >= 4, 45), f"only {len(rec.received)} webhook(s) after restart"
+        server = _start(env, port)
+        assert _wait(lambda: len(rec.received) >= 4, 45), f"only {len(rec.received)} webhook(s) after restart"
         time.sleep(1.0)
         wids = [w for w, _ in rec.received]
         pos = sorted(p["po_number"] for _, p in rec.received)

@@ -116,7 +116,10 @@ def _page_chars(page: Any, pdfium_c: Any) -> tuple[list[_Char], float, float, in
     """Visible characters of one page in displayed coordinates, plus the displayed size."""
     raw_page = page.raw
     rotation = int(page.get_rotation() or 0) % 360
-    crop = page.get_cropbox()  # (left, bottom, right, top) in user space
+    # The displayed area, (left, bottom, right, top) in user space: the crop box within the
+    # media box as pdfium resolves them. (pypdfium2's get_cropbox() falls back to US Letter when
+    # the box is an indirect object, which put an A4 page's top 50 points outside the page.)
+    crop = page.get_bbox()
     cx0, cy0, cx1, cy1 = (float(v) for v in crop)
     w, h = cx1 - cx0, cy1 - cy0
     tf = _transform(rotation, w, h, cx0, cy0)

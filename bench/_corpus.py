@@ -41,7 +41,7 @@ def _code_hash() -> str:
     h = hashlib.sha256()
     skip = {"assemble.py", "geometry.py"}
     files = sorted(p for p in (ROOT / "extractors").glob("*.py") if p.name not in skip)
-    files += [ROOT / "training" / "features.py", ROOT / "training" / "model.py"]
+    files += sorted((ROOT / "extractors" / "serving").glob("*.py")) + [ROOT / "training" / "model.py"]
     for p in files:
         h.update(p.name.encode())
         h.update(p.read_bytes())
@@ -122,7 +122,9 @@ def heldout_synth(n: int, seed: int, formats: Sequence[str], cache: Path = DEFAU
     from training.evaluate import truth_documents
     from training.synth import generate, heldout_families
 
-    folder = cache / f"synth-heldout-n{n}-s{seed}-{'_'.join(formats)}"
+    # the formats list of a model may be long (formats repeated for weight): named by its hash
+    fmt = hashlib.sha256("_".join(formats).encode()).hexdigest()[:12]
+    folder = cache / f"synth-heldout-n{n}-s{seed}-{fmt}"
     done = folder / ".complete"
     if not done.is_file():
         generate(n, folder, seed=seed, formats=list(formats), families=heldout_families(), progress=False)

@@ -19,8 +19,8 @@ from extractors.assembly.captions import PartyBlock, rows_below, value_of_other_
 from extractors.assembly.engine import Context, Step
 from extractors.assembly.tagging import MULTILINE_FIELDS, NAMED_PARTIES, WordTag
 from extractors.assembly.values import LEGAL_FORM, same_text
-from extractors.geometry import Box, Sheet, union
-from extractors.lexicon import LEXICON
+from extractors.geometry import Box, Sheet, rtl, union
+from extractors.lexicon import LEXICON, norm
 from intake.core.domain import Field, OrderDraft, Word
 
 __all__ = ["STEPS_BLOCKS", "STEPS", "party_name"]
@@ -224,7 +224,52 @@ def vote_blocks(ctx: Context) -> None:
             t.begin = k == 0  # one party is one span: its first word begins it
 
 
-STEPS_BLOCKS = [Step("party_blocks", vote_blocks, "a party is one block of words; the block takes the field "
+_CAPTION_TEXTS = frozenset(c.text for sec in ("header", "parties", "columns", "item") for c in LEXICON.captions(sec))
+
+
+def _name_word(ws: Sequence[Word], k: int) -> bool:
+    """Whether ``ws[k]`` can start a party's name: a word with letters, no caption (neither alone
+    nor as the end of one with the words before it) and no label ending with a colon."""
+    w = ws[k]
+    if not any(c.isalpha() for c in w.text) or w.text.endswith(":") or rtl(w.text):
+        return False
+    for n in (1, 2, 3):
+        if k - n + 1 < 0:
+            break
+        if norm(" ".join(x.text for x in ws[k - n + 1:k + 1])) in _CAPTION_TEXTS:
+            return False
+    return True
+
+
+def party_name_start(ctx: Context) -> None:
+    """A party's name is one run of words: the model often leaves out its first word or two
+    ("INFRATECH | FZ LLC", "LINGBO | GROUP INC"). Untagged words right before a party's first
+    word on its row, at word spacing, join it (not a caption, not a label with a colon)."""
+    tags, words = ctx.tags, ctx.words
+    for r in ctx.sheet.rows():
+        ws = [words[i] for i in r]
+        for k in range(len(r) - 1, 0, -1):
+            t = tags[r[k]]
+            if t.field not in MULTILINE_FIELDS:
+                continue
+            if tags[r[k - 1]].field is not None:
+                continue
+            joined = 0
+            j = k - 1
+            while j >= 0 and joined < 2 and tags[r[j]].field is None and _name_word(ws, j):
+                a, b = ws[j], ws[j + 1]
+                h = max(1.0, min(a.box.height, b.box.height))
+                if not -0.5 * h <= b.box.x0 - a.box.x1 <= 1.2 * h:
+                    break
+                tags[r[j]].field, tags[r[j]].score = t.field, t.score
+                tags[r[j]].begin, tags[r[j + 1]].begin = True, False
+                joined += 1
+                j -= 1
+
+
+STEPS_BLOCKS = [Step("party_name_start", party_name_start, "a party's name is one run of words: its first words "
+                     "the model left out join it"),
+                Step("party_blocks", vote_blocks, "a party is one block of words; the block takes the field "
                      "its words (and a caption over it) vote for")]
 
 
@@ -428,6 +473,73 @@ def buyer_from_delivery(ctx: Context) -> None:
         draft.buyer = Field(value=first, raw=src.raw, confidence=min(0.5, src.confidence), source=src.source)
 
 
+_TITLE_TEXTS = frozenset(norm(c.text) for c in LEXICON.captions("document", ("title",)))
+_NAME_CHARS = re.compile(r"^[^\W\d_][\w&.,'\-]*$")
+
+
+def _letterhead(ctx: Context) -> tuple[str, list[Word]] | None:
+    """The name the first page is headed with: the first row near the top of the page that is
+    no document title, read to its first column gap, when it reads as a name (words of letters,
+    no digits, no caption, no label with a colon, at most six words)."""
+    words, tags = ctx.words, ctx.tags
+    first = [w for w in words if w.page == 0]
+    if not first:
+        return None
+    top, bottom = min(w.box.y0 for w in first), max(w.box.y1 for w in first)
+    for r in ctx.sheet.rows():
+        ws = [words[i] for i in r]
+        if ws[0].page != 0:
+            break
+        if ws[0].box.y0 - top > 0.15 * max(1.0, bottom - top):
+            return None
+        text = " ".join(w.text for w in ws)
+        if _PURCHASE_TITLE.search(text) or _SALES_TITLE.search(text) or norm(text) in _TITLE_TEXTS:
+            continue  # the document's title (and what shares its row)
+        run = [ws[0]]
+        for w in ws[1:]:
+            if w.box.x0 - run[-1].box.x1 > 1.5 * max(1.0, w.box.h):
+                break
+            run.append(w)
+        idx = [i for i in r if words[i] in run]
+        name = " ".join(w.text for w in run).strip().rstrip(",")
+        if (len(run) > 6 or sum(c.isalpha() for c in name) < 3 or not all(_NAME_CHARS.match(w.text) for w in run) or name.endswith(":")
+                or norm(name) in _CAPTION_TEXTS or norm(name) in _TITLE_TEXTS
+                or any(tags[i].field not in (None, "buyer", "supplier") for i in idx)):
+            return None
+        return name, run
+    return None
+
+
+def letterhead_buyer(ctx: Context) -> None:
+    """A purchase order is headed with the name of the company that issues it, the buyer. With no
+    buyer read, the letterhead name is the buyer (confidence 0.5: a CSR confirms it). When the
+    goods or the invoice go to the letterhead's company and the buyer read is another company,
+    the roles were read the wrong way round: that company is the supplier (when no supplier with
+    a company name was read) and the letterhead's company the buyer."""
+    draft = ctx.draft
+    if draft.meta.get("document_type") == "sales":
+        return
+    head = _letterhead(ctx)
+    if head is None:
+        return
+    name, run = head
+    if not draft.buyer.present:
+        if not (draft.supplier.present and same_text(draft.supplier.value, name)):
+            draft.buyer = Field(value=name, raw=name, confidence=0.5, source=union(run))
+        return
+    if same_text(draft.buyer.value, name):
+        return
+    delivered = [str(party_name(f).value).split("\n")[0].split(", ")[0].strip().rstrip(",")
+                 for f in (draft.ship_to, draft.bill_to) if f.present]
+    if not any(same_text(d, name.split(", ")[0]) or same_text(d, name) for d in delivered):
+        return
+    s = draft.supplier
+    if s.present and LEGAL_FORM.search(str(s.value)):
+        return
+    draft.supplier = draft.buyer.model_copy(update={"confidence": min(0.6, draft.buyer.confidence)})
+    draft.buyer = Field(value=name, raw=name, confidence=0.6, source=union(run))
+
+
 STEPS = [
     Step("sales_document_roles", sales_document_roles,
          "a quotation or order confirmation is addressed to the buyer: buyer and supplier swap"),
@@ -438,4 +550,5 @@ STEPS = [
          "a supplier named like the ship-to or bill-to party is the buyer"),
     Step("buyer_from_delivery", buyer_from_delivery,
          "a buyer that is no company name takes the company the goods or invoice go to"),
+    Step("letterhead_buyer", letterhead_buyer, "a purchase order is headed with its buyer's name"),
 ]

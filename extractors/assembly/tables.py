@@ -121,7 +121,18 @@ def _cell_of(cells: list[tuple[float, float, str | None]], w: Word) -> str | Non
         return best
     cx = w.box.cx
     near = min(cells, key=lambda c: abs((c[0] + c[1]) / 2 - cx))
-    return near[2] if abs((near[0] + near[1]) / 2 - cx) < 3 * w.box.h else None
+    if abs((near[0] + near[1]) / 2 - cx) < 3 * w.box.h:
+        return near[2]
+    # a right-aligned number set past its caption's end: the cell it follows, when the next
+    # cell to the right is much farther
+    left = [c for c in cells if c[1] <= w.box.x0]
+    if left:
+        c = max(left, key=lambda c: c[1])
+        gap = w.box.x0 - c[1]
+        right = [d[0] - w.box.x1 for d in cells if d[0] >= w.box.x1]
+        if gap < 2.5 * w.box.h and (not right or min(right) > 2 * gap):
+            return c[2]
+    return None
 
 
 def _is_header(cells: list[tuple[float, float, str | None]]) -> bool:
@@ -141,8 +152,44 @@ def _row_cells(ctx: Context, memo: dict[int, Cells], k: int) -> Cells:
     return got
 
 
+def _table_left(ctx: Context, k: int, cells: Cells) -> float:
+    """Where the table under header row ``k`` starts on the left. A header printed beside a block
+    of captioned values ("Pack code: 1754252  | Colour  Size  SKU  Units") starts after the
+    block: a cell ending with a colon, left of every column caption, and the value after it."""
+    named = [c for c in cells if c[2]]
+    if not named:
+        return float("-inf")
+    first = min(x0 for x0, _x1, _f in named)
+    words = sorted((ctx.words[i] for i in ctx.sheet.rows()[k]), key=lambda w: w.box.x0)
+    left = float("-inf")
+    for n, (x0, x1, f) in enumerate(cells[:-2]):
+        if x1 > first or f is not None:
+            continue
+        ends = [w for w in words if x0 <= w.box.x0 and w.box.x1 <= x1]
+        if ends and ends[-1].text.endswith(":") and cells[n + 1][2] is None and cells[n + 2][0] <= first:
+            left = cells[n + 2][0]
+    return left
+
+
+def _sum_of(values: list[float], v: float) -> bool:
+    return len(values) >= 1 and abs(sum(values) - v) <= 0.005 * max(1.0, abs(v))
+
+
+def _cell_index(cells: Cells, w: Word) -> int | None:
+    """The header cell a number stands under (by overlap, else the nearest by its edge)."""
+    best, best_ov = None, 0.0
+    for n, (x0, x1, _f) in enumerate(cells):
+        ov = min(x1, w.box.x1) - max(x0, w.box.x0)
+        if ov > best_ov:
+            best, best_ov = n, ov
+    if best is not None:
+        return best
+    gaps = sorted((max(c[0] - w.box.x1, w.box.x0 - c[1]), n) for n, c in enumerate(cells))
+    return gaps[0][1] if gaps else None
+
+
 def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: int, carried: bool,
-                memo: dict[int, Cells]) -> int:
+                memo: dict[int, Cells], left: float = float("-inf")) -> int:
     """Retag the item rows under a header's ``cells``, from row ``j`` to the end of the table on
     its page (a total row, the next table's header, or the page's end); returns where it
     stopped. ``carried``: the header was printed on an earlier page, so a row is an item only
@@ -154,9 +201,23 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
     # a header that names the price or amount is read whole: other number columns are no line values
     understood = bool(named & {"unit_price", "amount"})
     page = words[rows[j][0]].page if j < len(rows) else -1
+    has_item_column = bool(named & {"sku", "description"})
+    sums: dict[int | None, list[float]] = {}  # per header cell, the numbers of the item rows
+    last_item = -1
     while j < len(rows) and words[rows[j][0]].page == page:
         r = rows[j]
+        if left > float("-inf"):
+            # words left of the table (a block of captioned values beside it) are no line values
+            beside = [i for i in r if words[i].box.x1 < left]
+            for i in beside:
+                if tags[i].field in LINE_FIELDS:
+                    tags[i].field = None
+            r = [i for i in r if words[i].box.x1 >= left]
+            if not r:
+                j += 1
+                continue
         if TOTAL_ROW.match(words[r[0]].text):
+            ctx.state.setdefault("table_ends", []).append(j)
             break
         ncells = _row_cells(ctx, memo, j)
         if len({f for *_x, f in ncells if f}) >= 3 and "quantity" in {f for *_x, f in ncells}:
@@ -168,6 +229,28 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
             money = [i for i in r if col_of[i] in ("unit_price", "amount") and parse_number(words[i].text, loc) is not None]
             if not has or (understood and not money):
                 qty = []
+        if qty and has_item_column and not carried and not any(
+                col_of[i] in ("sku", "description") and any(c.isalnum() for c in words[i].text) for i in r):
+            # numbers only, under a header with a code or wording column: no item. Right under an
+            # item row, with every number the sum of its column above: the table's foot (a total
+            # row without its caption)
+            nums = {i: parse_number(words[i].text, loc) for i in r}
+            foot = last_item == j - 1 and all(
+                v is not None and _sum_of(sums.get(_cell_index(cells, words[i]), []), v) for i, v in nums.items())
+            if foot:
+                for i in r:
+                    if tags[i].field in LINE_FIELDS:
+                        tags[i].field = None
+                ctx.state.setdefault("table_ends", []).append(j)
+                return j + 1
+            qty = []
+        if qty:
+            last_item = j
+            ctx.state["table_items"] = ctx.state.get("table_items", 0) + 1
+            for i in r:
+                v = parse_number(words[i].text, loc)
+                if v is not None:
+                    sums.setdefault(_cell_index(cells, words[i]), []).append(v)
         if qty:
             seen: set[str] = set()
             for i in r:
@@ -187,7 +270,7 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
                             for j2 in mates):
                         continue
                 elif f not in LINE_FIELDS or f == "line_no":  # no column, or one that is no line value
-                    if t.field in ("quantity", "unit_price", "amount") and understood:
+                    if t.field in ("quantity", "unit_price", "amount") and (understood or t.field in named):
                         t.field = None  # a number under a column that is no line value
                     continue
                 if t.field != f:
@@ -207,6 +290,7 @@ def table_header(ctx: Context) -> None:
     rows = ctx.sheet.rows()
     carry = bool(ctx.state.get("tables_continue"))
     memo: dict[int, Cells] = {}
+    read: list[tuple[int, int, int, bool]] = []  # per table: header row, end row, items, ended at its foot
     k = 0
     while k < len(rows):
         cells = _row_cells(ctx, memo, k)
@@ -216,7 +300,10 @@ def table_header(ctx: Context) -> None:
         for i in rows[k]:
             if tags[i].field in LINE_FIELDS:
                 tags[i].field = None  # a caption is no value
-        j = _read_table(ctx, cells, k + 1, carried=False, memo=memo)
+        before = ctx.state.get("table_items", 0)
+        j = _read_table(ctx, cells, k + 1, carried=False, memo=memo, left=_table_left(ctx, k, cells))
+        read.append((k, j, ctx.state.get("table_items", 0) - before, j - 1 in ctx.state.get("table_ends", ())
+                     or j in ctx.state.get("table_ends", ())))
         # A table that runs to the end of its page goes on on the next one, under the same columns,
         # until that page prints a header of its own.
         while carry and 0 < j < len(rows) and words[rows[j][0]].page != words[rows[j - 1][0]].page:
@@ -225,6 +312,36 @@ def table_header(ctx: Context) -> None:
                 break
             j = _read_table(ctx, cells, j, carried=True, memo=memo)
         k = j
+    _between_tables(ctx, read)
+
+
+def _between_tables(ctx: Context, read: list[tuple[int, int, int, bool]]) -> None:
+    """Items stand under their table's header. When tables were read by their headers, rows
+    between the foot of one table and the next header on its page (a section title, the rest
+    of a block of captioned values) hold no line values, nor do the rows above the first header
+    of a later page (its repeated letterhead) once an earlier page's table held items."""
+    words, tags, rows = ctx.words, ctx.tags, ctx.sheet.rows()
+    page_of = [words[r[0]].page for r in rows]
+    spans: list[tuple[int, int]] = []
+    items_before = 0
+    seen_pages: set[int] = set()
+    for n, (k, j, items, ended) in enumerate(read):
+        p = page_of[k]
+        if p not in seen_pages:
+            seen_pages.add(p)
+            if items_before and (n == 0 or page_of[read[n - 1][0]] != p):
+                start = next(m for m in range(k + 1) if page_of[m] == p)
+                spans.append((start, k))
+        if n + 1 < len(read) and ended and items:
+            nk = read[n + 1][0]
+            if page_of[nk] == p:
+                spans.append((j, nk))
+        items_before += items
+    for a, b in spans:
+        for m in range(a, b):
+            for i in rows[m]:
+                if tags[i].field in LINE_FIELDS:
+                    tags[i].field = None
 
 
 def tables_continue(ctx: Context) -> None:

@@ -920,3 +920,87 @@ def test_hebrew_documents_write_the_day_first() -> None:
 
     assert detect_locale(["הזמנה", "תאריך", "11/01/2026", "מחיר"]).dayfirst is True
     assert detect_locale(["Order", "Date", "11/01/2026", "Price"]).dayfirst is None
+
+
+def test_tables_beside_a_block_of_captioned_values_read_their_own_rows_only() -> None:
+    # Two packs, each a block of captioned values on the left ("Pack code: 900001", "Total
+    # Packs: 30") beside a small table with its own header and an uncaptioned foot row of sums.
+    # The model took block values, the pack titles and the sums for line values.
+    s = Sheet()
+
+    def pack(y: float, title: str, code: str, rows: list[tuple[str, str, str, str, str]], foot: tuple[str, str],
+             dx: float = 0.0) -> None:
+        s.put(title.split()[0], 20, y, "B-description")
+        s.word(title.split()[1], 60, y, "B-quantity")
+        s.put("Pack code:", 20, y + 20)
+        s.word(code, 110, y + 20, "B-sku")
+        for text, x in (("Colour", 250), ("Size", 330), ("SKU", 400), ("Ratio", 470), ("Units", 540)):
+            s.word(text, x, y + 20)
+        block = [("Ship by:", "Yes", "O"), ("Total Packs:", "30", "B-quantity"), ("Unit Cost:", "", "O")]
+        yy = y + 35
+        for k, (colour, size, sku, ratio, units) in enumerate(rows):
+            cap, val, tag = block[k]
+            s.put(cap, 20, yy)
+            if val:
+                s.word(val, 110, yy, tag)
+            s.word(colour, 250, yy, "B-description")
+            s.word(size, 330, yy)
+            s.word(sku, 400, yy, "B-sku" if k else "O")
+            s.word(ratio, 470, yy, "B-quantity")
+            s.word(units, 540 + dx, yy, "B-unit_price" if k == 0 else "B-quantity")
+            yy += 15
+        s.word(foot[0], 470, yy, "B-quantity")
+        s.word(foot[1], 540 + dx, yy, "B-amount")
+        s.put("Online:", 20, yy + 15)
+        s.word("No", 110, yy + 15)
+
+    pack(40, "Pack 1", "900001", [("BLUE", "S", "700101", "1", "30"), ("BLUE", "M", "700102", "2", "60")], ("3", "90"))
+    # the second table's units stand right of their caption's end (right-aligned past it)
+    pack(200, "Pack 2", "900002", [("RED", "L", "700103", "2", "40")], ("2", "40"), dx=50)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [
+        ("700101", 30), ("700102", 60), ("700103", 40)]
+
+
+def test_the_first_words_of_a_name_the_model_left_out_join_it() -> None:
+    # "NORTHWIND | TRADING FZ LLC": the model tags the name from its second word; the word before
+    # it at word spacing joins. A label with a colon and a caption do not.
+    s = Sheet()
+    s.put("Vendor:", 20, 60)
+    s.put("NORTHWIND", 60, 60)
+    s.put("TRADING FZ LLC", 100, 60, "B-supplier")
+    s.put("PO Box 1234", 60, 72, "I-supplier")
+    s.put("Ship to", 320, 60)
+    s.put("Dock 7, Harbour Road", 400, 60, "B-ship_to")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
+    assert d.supplier.value == "NORTHWIND TRADING FZ LLC"
+    assert d.ship_to.value.startswith("Dock 7")
+
+
+def test_a_purchase_order_is_headed_with_its_buyers_name() -> None:
+    # No buyer read: the name the first page is headed with (under its title row) is the buyer
+    s = Sheet()
+    s.put("PURCHASE ORDER", 300, 10)
+    s.put("Northwind Traders", 20, 30)
+    s.put("Order No:", 300, 60)
+    s.put("PO-7781", 380, 60, "B-po_number")
+    for k in range(20):
+        s.put(f"Note row {k}", 20, 100 + 20 * k)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
+    assert d.buyer.value == "Northwind Traders" and d.buyer.confidence <= 0.5
+
+    # The goods go to the letterhead's company, and the block read as the buyer is another
+    # company: that one is the supplier, the letterhead's company the buyer
+    s = Sheet()
+    s.put("PURCHASE ORDER", 300, 10)
+    s.put("Northwind Traders LLC", 20, 30)
+    s.put("Lingo Supply INC", 20, 120, "B-buyer")
+    s.put("12 Market Street", 20, 132, "I-buyer")
+    s.put("Delivery Address", 300, 108)
+    s.put("Northwind Traders LLC", 300, 120, "B-ship_to")
+    s.put("4 Dock Road", 300, 132, "I-ship_to")
+    for k in range(20):
+        s.put(f"Note row {k}", 20, 200 + 20 * k)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
+    assert d.buyer.value == "Northwind Traders LLC"
+    assert d.supplier.value == "Lingo Supply INC"

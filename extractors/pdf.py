@@ -142,8 +142,14 @@ def _page_chars(page: Any, pdfium_c: Any) -> tuple[list[_Char], float, float, in
             if u <= 32 or u in (0xA0, 0x2002, 0x2003, 0x2009, 0x3000):
                 run += 1
                 continue
-            if u in (0xFEFF, 0x200B, 0x200E, 0x200F, 0xAD) or 0x202A <= u <= 0x202E:
+            if u in (0xFEFF, 0x200B, 0x200E, 0x200F) or 0x202A <= u <= 0x202E:
                 continue  # invisible marks carry no text
+            if u == 0xAD:
+                # a soft hyphen is invisible unless the layer draws it ("CFT\u00ad0167" printed
+                # as CFT-0167): one with a glyph box is the hyphen the reader sees
+                if not get_box(tp, i, rect) or rect.right - rect.left < 0.5:
+                    continue
+                u = 0x2D
             if u == 0xFFFD or u == 0 or 0xE000 <= u <= 0xF8FF:
                 bad += 1  # glyph without a unicode mapping
                 continue

@@ -362,7 +362,10 @@ def party_captions(ctx: Context) -> None:
         if cur.present and _within(cur, ws) and not ocr:
             setattr(draft, f, new.model_copy(update={"confidence": max(cur.confidence, PARTY_CAPTION_CONF)}))
             continue
-        if cur.present and (ocr or cur.confidence >= PARTY_REPLACE_BELOW):
+        # a buyer or supplier read as a street line ("123 Maple Street") is no name: the
+        # captioned block replaces it however sure the model was
+        street = f in NAMED_PARTIES and bool(_STREET_START.match(str(cur.value))) and not LEGAL_FORM.search(str(cur.value))
+        if cur.present and (ocr or cur.confidence >= PARTY_REPLACE_BELOW) and not (street and not ocr):
             continue  # OCR rows of a block can interleave: on a scan the caption only fills a gap
         setattr(draft, f, new)
     for f in MULTILINE_FIELDS:

@@ -41,3 +41,24 @@ def test_a_page_whose_boxes_are_indirect_objects_keeps_its_top() -> None:
     assert "Northwind" in words and "Letterhead" in words
     assert 10 < words["Northwind"].box[1] < 25  # 842 - 820 - ascent: near the top, not cut off
     assert 430 < words["Body"].box[1] < 445
+
+
+def test_a_soft_hyphen_the_page_draws_is_a_hyphen() -> None:
+    # "CFT\xad0167": the text layer maps the drawn hyphen to a soft hyphen (its ToUnicode map),
+    # the page shows CFT-0167
+    content = b"BT /F1 12 Tf 72 700 Td (CFT\xad0167 Sofa) Tj ET"
+    cmap = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Soft def "
+            b"1 begincodespacerange <00> <FF> endcodespacerange "
+            b"1 beginbfrange <20> <7E> <0020> endbfrange 1 beginbfchar <AD> <00AD> endbfchar "
+            b"endcmap CMapName currentdict /CMap defineresource pop end end")
+    pdf = _pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /ToUnicode 6 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream",
+    ])
+    doc = PdfReader().read(pdf, Limits(), "soft.pdf")[0]
+    assert [w.text for w in doc.pages[0].words] == ["CFT-0167", "Sofa"]

@@ -1004,3 +1004,20 @@ def test_a_purchase_order_is_headed_with_its_buyers_name() -> None:
     d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
     assert d.buyer.value == "Northwind Traders LLC"
     assert d.supplier.value == "Lingo Supply INC"
+
+
+def test_a_party_read_as_a_street_line_gives_way_to_the_captioned_name() -> None:
+    # The model is sure of "123 Maple Street" as the buyer; the form names the customer by caption
+    s = Sheet()
+    s.put("Order Form", 20, 10)
+    s.put("Customer Name:", 20, 40)
+    s.put("John Smith", 140, 40)
+    s.put("Address:", 20, 70)
+    s.put("123 Maple Street, Springfield", 140, 70, "B-buyer")
+    p = s.probs()
+    for k, t in enumerate(s.tags):
+        if t.endswith("buyer"):
+            p[k] = 0.0
+            p[k, LABEL2ID[t]] = 1.0
+    d = assemble(s.words, p, ID2LABEL, Locale("en"))
+    assert d.buyer.value == "John Smith"

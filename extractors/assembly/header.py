@@ -3,6 +3,8 @@ page (captions, the currency the document names, a total that counts pieces)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from extractors.assembly.captions import caption_values, value_of_other_key
@@ -140,12 +142,46 @@ STEPS_CURRENCY = [
 ]
 
 
+def _column_caption_over(words: list[Word], src: SourceRef) -> str | None:
+    """The field named by the nearest column caption printed above a value, in its column (a
+    word above it on its page whose span overlaps the value's, read as a table caption)."""
+    x0, y0, x1, _y1 = src.box
+    best: tuple[float, str] | None = None
+    for w in words:
+        if w.page != src.page or w.box.y1 > y0 or min(w.box.x1, x1) - max(w.box.x0, x0) <= 0:
+            continue
+        f = LEXICON.field_of(w.text.casefold().strip(":"), "columns")
+        if f is not None and (best is None or y0 - w.box.y1 < best[0]):
+            best = (y0 - w.box.y1, f)
+    return best[1] if best else None
+
+
+def _money_row(words: list[Word], sources: list[SourceRef]) -> bool:
+    """Whether a currency is printed on the row of a value."""
+    for src in sources:
+        y0, y1 = src.box[1], src.box[3]
+        for w in words:
+            if w.page == src.page and min(w.box.y1, y1) - max(w.box.y0, y0) > 0.5 * (y1 - y0) and parse_currency(w.text):
+                return True
+    return False
+
+
 def total_not_a_count(ctx: Context) -> None:
     """A "Total" equal to the pieces ordered, on lines priced to another sum, counts pieces: it
-    is no order total ("Total: 11 317" under a quantity table)."""
+    is no order total ("Total: 11 317" under a quantity table). Nor is a whole number printed
+    in the column a quantity caption heads."""
     draft = ctx.draft
     t = num(draft.total)
-    if t is None or not draft.lines:
+    if t is None:
+        return
+    # printed as a whole number ("30 051", "8,885"; not "12,536.00"), no currency on its row, in
+    # a column headed by a quantity caption
+    whole = float(t).is_integer() and not re.search(r"[.,]\d{2}\b", str(draft.total.raw or ""))
+    if draft.total.source and whole and not _money_row(ctx.words, draft.total.source) and all(
+            _column_caption_over(ctx.words, s) == "quantity" for s in draft.total.source):
+        draft.total = Field()
+        return
+    if not draft.lines:
         return
     qty = [q for q in (num(ln.quantity) for ln in draft.lines) if q is not None]
     if not qty or not close(sum(qty), t):

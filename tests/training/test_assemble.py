@@ -1021,3 +1021,27 @@ def test_a_party_read_as_a_street_line_gives_way_to_the_captioned_name() -> None
             p[k, LABEL2ID[t]] = 1.0
     d = assemble(s.words, p, ID2LABEL, Locale("en"))
     assert d.buyer.value == "John Smith"
+
+
+def test_a_whole_number_under_a_quantity_caption_is_no_order_total() -> None:
+    # A delivery schedule (date | quantity) whose "Total:" counts pieces; the model read it as
+    # the order total. No lines share its sum (the schedule's rows are no items).
+    def doc(total: str, caption: str, currency: str | None = None) -> Sheet:
+        s = Sheet()
+        s.word("Delivery", 20, 80)
+        s.word(caption, 400, 80)
+        for k, (d, q) in enumerate((("21 Jul", "4886"), ("28 Jul", "4661"))):
+            s.put(d, 20, 100 + 15 * k)
+            s.word(q, 400, 100 + 15 * k)
+        s.word("Total:", 300, 140)
+        s.word(total, 400, 140, "B-total")
+        if currency:
+            s.word(currency, 440, 140)
+        return s
+
+    d = assemble(doc("9547", "Quantity").words, doc("9547", "Quantity").probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.total.present
+    # money: under an amount caption, with cents, or with a currency on its row
+    for s in (doc("9547", "Amount"), doc("9547.00", "Quantity"), doc("9547", "Quantity", "USD")):
+        d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+        assert d.total.value == 9547

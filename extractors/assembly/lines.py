@@ -218,7 +218,47 @@ def off_column_lines(ctx: Context) -> None:
     ctx.draft.lines = out
 
 
+_NUMERIC_LINE = ("quantity", "unit_price", "amount")
+
+
+def _caption_field(text: str) -> str | None:
+    t = " ".join(text.casefold().split()).strip(":").strip()
+    for section in ("columns", "item"):
+        f = LEXICON.field_of(t, section)
+        if f is not None:
+            return f
+    return None
+
+
+def captioned_numbers(ctx: Context) -> None:
+    """A number printed as the value of a captioned key ("Article Number: 1100438910", "Total
+    Packs: 198") is that key's value: it is a line's quantity, price or amount only when its
+    caption names that field ("Qty: 5")."""
+    tags, words = ctx.tags, ctx.words
+    for r in ctx.sheet.rows():
+        for k, i in enumerate(r):
+            t = tags[i]
+            if t.field not in _NUMERIC_LINE or k == 0:
+                continue
+            prev = words[r[k - 1]]
+            w = words[i]
+            h = max(1.0, min(prev.box.height, w.box.height))
+            if not prev.text.endswith(":") or w.box.x0 - prev.box.x1 > 4 * h or tags[r[k - 1]].field is not None:
+                continue
+            cap = [prev]
+            j = k - 2
+            while j >= 0 and len(cap) < 4 and tags[r[j]].field is None and cap[0].box.x0 - words[r[j]].box.x1 <= 1.2 * h \
+                    and not words[r[j]].text.endswith(":"):
+                cap.insert(0, words[r[j]])
+                j -= 1
+            # the caption, or its last words ("Order Qty:", "Delivery 1 Qty:")
+            names = {_caption_field(" ".join(x.text for x in cap[n:])) for n in range(len(cap))}
+            if t.field not in names:
+                t.field = None
+
+
 STEPS_READ = [
+    Step("captioned_numbers", captioned_numbers, "a number after another key's caption is no line value"),
     Step("item_blocks", item_blocks, "an item block (code over wording and numbers) is one item, as the one before it"),
     Step("read_lines", read_lines, "item rows become lines", core=True),
     Step("bracketed_code", bracketed_code, "a code in brackets before the product name is the item code"),

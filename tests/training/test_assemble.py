@@ -1045,3 +1045,19 @@ def test_a_whole_number_under_a_quantity_caption_is_no_order_total() -> None:
     for s in (doc("9547", "Amount"), doc("9547.00", "Quantity"), doc("9547", "Quantity", "USD")):
         d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
         assert d.total.value == 9547
+
+
+def test_a_number_after_another_keys_caption_is_no_line_value() -> None:
+    # "Article Number: 1100438910" in the header grid, taken for a quantity; "Qty: 3" stays one
+    s = Sheet()
+    s.put("Ref:", 20, 40)
+    s.word("BFLH2207", 120, 40, "B-sku")
+    s.put("Article Number:", 180, 40)
+    s.word("1100438910", 260, 40, "B-quantity")  # in the quantities' column
+    s.put("Widget blue", 20, 100, "B-description")
+    s.word("W-100", 120, 100, "B-sku")
+    s.word("Qty:", 220, 100)
+    s.word("3", 260, 100, "B-quantity")
+    s.word("4.50", 320, 100, "B-unit_price")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("W-100", 3)]

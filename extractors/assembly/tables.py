@@ -310,8 +310,11 @@ def table_header(ctx: Context) -> None:
             page = words[rows[j][0]].page
             if any(_is_header(_row_cells(ctx, memo, m)) for m in range(j, len(rows)) if words[rows[m][0]].page == page):
                 break
-            j = _read_table(ctx, cells, j, carried=True, memo=memo)
-        k = j
+            nj = _read_table(ctx, cells, j, carried=True, memo=memo)
+            if nj == j:
+                break  # the next page starts with the table's foot: the table ends there
+            j = nj
+        k = max(j, k + 1)
     _between_tables(ctx, read)
 
 

@@ -1061,3 +1061,36 @@ def test_a_number_after_another_keys_caption_is_no_line_value() -> None:
     s.word("4.50", 320, 100, "B-unit_price")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("W-100", 3)]
+
+
+def test_a_table_whose_next_page_starts_with_its_total_row_ends_there() -> None:
+    # The items run to the end of page 1; page 2 opens with the total row. Reading the table
+    # on the next page stops at once (it once read that page again and again, for ever).
+    import signal
+
+    s = Sheet()
+    for text, x in (("Code", 20), ("Description", 120), ("Qty", 400), ("Price", 450), ("Amount", 510)):
+        s.word(text, x, 100)
+    for k in range(3):
+        s.word(f"AB-{k}", 20, 120 + 15 * k, "B-sku")
+        s.word("Bolt", 120, 120 + 15 * k, "B-description")
+        s.word("2", 400, 120 + 15 * k, "B-quantity")
+        s.word("1.50", 450, 120 + 15 * k, "B-unit_price")
+        s.word("3.00", 510, 120 + 15 * k, "B-amount")
+    s.words.append(Word(text="Total", box=(20, 40, 55, 49), page=1))
+    s.tags.append("O")
+    s.words.append(Word(text="9.00", box=(510, 40, 545, 49), page=1))
+    s.tags.append("B-total")
+
+    def hung(*_a: object) -> None:
+        raise TimeoutError("assembly did not finish")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert [ln.sku.value for ln in d.lines] == ["AB-0", "AB-1", "AB-2"]
+    assert d.total.value == 9.0

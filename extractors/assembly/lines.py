@@ -46,6 +46,21 @@ def _has(tags: list[WordTag], item: list[int], field: str) -> bool:
     return any(tags[i].field == field for i in item)
 
 
+def _continues(tags: list[WordTag], item: list[int], r: list[int]) -> bool:
+    """Whether row ``r`` (holding numbers only) carries on ``item``: none of its fields is one the
+    item has, and it sits right under the item's last row on the same page."""
+    own = {tags[i].field for i in r} - {None, "uom"}
+    if not own or not own <= _ANCHORS or any(_has(tags, item, f) for f in own):
+        return False
+    if not (_has(tags, item, "quantity") or _has(tags, item, "unit_price")) or not (
+            _has(tags, item, "sku") or _has(tags, item, "description")):
+        return False
+    a = max((tags[i].word for i in item), key=lambda w: (w.page, w.box.y1))
+    b = tags[r[0]].word
+    h = max(1.0, a.box.height, b.box.height)
+    return a.page == b.page and 0 <= b.box.y0 - a.box.y1 <= 1.5 * h
+
+
 def _item_rows(sheet: Sheet, tags: list[WordTag], blocks: bool = False) -> list[list[int]]:
     """The tagged words (indices into ``tags``) of each item, in reading order.
 
@@ -59,6 +74,11 @@ def _item_rows(sheet: Sheet, tags: list[WordTag], blocks: bool = False) -> list[
     pending: list[list[int]] = []  # rows that come before their item row
     for r in rows:
         fields = {tags[i].field for i in r}
+        if fields & _ANCHORS and items and not pending and _continues(tags, items[-1], r):
+            # an item whose values are stacked ("Qty - 6" over "Price - 2,18"): a row of numbers
+            # the item above has none of, right under it, is more of that item
+            items[-1].extend(r)
+            continue
         if fields & _ANCHORS:
             # A row with two quantities is two lines that the row grouping merged: keep one line
             # per row here; the model's B tags on sku split them below. Rows before it join it
@@ -408,8 +428,10 @@ def ocr_code_shapes(ctx: Context) -> None:
         shapes = by_len.get(len(code), [])
         if len(shapes) < 3:
             continue
-        common = max(set(shapes), key=shapes.count)
-        n = shapes.count(common)
+        counts = sorted(((shapes.count(x), x) for x in set(shapes)), reverse=True)
+        n, common = counts[0]
+        if len(counts) > 1 and counts[1][0] == n:
+            continue  # two shapes as common: no shape to read by
         if n < 3 or n < 0.4 * len(shapes) or _shape(code) == common:
             continue
         fixed = []

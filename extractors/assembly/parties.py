@@ -224,6 +224,7 @@ def vote_blocks(ctx: Context) -> None:
             t.begin = k == 0  # one party is one span: its first word begins it
 
 
+_GREETINGS = LEXICON.words("greetings")
 _CAPTION_TEXTS = frozenset(c.text for sec in ("header", "parties", "columns", "item") for c in LEXICON.captions(sec))
 
 
@@ -233,6 +234,8 @@ def _name_word(ws: Sequence[Word], k: int) -> bool:
     w = ws[k]
     if not any(c.isalpha() for c in w.text) or w.text.endswith(":") or rtl(w.text):
         return False
+    if w.text.casefold().strip(",!") in _GREETINGS:
+        return False  # "Hi Atlas Trading": the mail's greeting, not the name
     for n in (1, 2, 3):
         if k - n + 1 < 0:
             break

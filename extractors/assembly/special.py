@@ -114,7 +114,10 @@ def article_code(ctx: Context) -> None:
     if ctx.state.get("matrix") or not draft.lines or any(ln.sku.present for ln in draft.lines):
         return
     art = _article_code(ctx.sheet)
-    if art is not None:
+    # the order's article is named in its header, above its lines (not a customer's article
+    # number printed in one item's block)
+    tops = [(r.page, r.box[1]) for ln in draft.lines for f in (ln.description, ln.quantity) for r in f.source]
+    if art is not None and tops and (art.page, art.box.y0) < min(tops):
         for ln in draft.lines:
             ln.sku = Field(value=art.text, raw=art.text, confidence=MATRIX_CONF, source=union([art]))
 

@@ -123,14 +123,14 @@ def _cell_of(cells: list[tuple[float, float, str | None]], w: Word) -> str | Non
     near = min(cells, key=lambda c: abs((c[0] + c[1]) / 2 - cx))
     if abs((near[0] + near[1]) / 2 - cx) < 3 * w.box.h:
         return near[2]
-    # a right-aligned number set past its caption's end: the cell it follows, when the next
-    # cell to the right is much farther
+    # a right-aligned number set past the end of its number column's caption ("Units" over
+    # "   198"): that column, when the next cell to the right is much farther
     left = [c for c in cells if c[1] <= w.box.x0]
-    if left:
+    if left and any(ch.isdigit() for ch in w.text):
         c = max(left, key=lambda c: c[1])
         gap = w.box.x0 - c[1]
         right = [d[0] - w.box.x1 for d in cells if d[0] >= w.box.x1]
-        if gap < 2.5 * w.box.h and (not right or min(right) > 2 * gap):
+        if c[2] in _COLUMN_FIELDS[1:] and gap < 2.5 * w.box.h and (not right or min(right) > 2 * gap):
             return c[2]
     return None
 
@@ -260,8 +260,11 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
                     if parse_number(words[i].text, loc) is None:
                         continue
                 elif f == "sku":
-                    if t.field == "line_no" and words[i].text.isdigit() and len(words[i].text) <= 4:
-                        continue  # "Item" heads line numbers as often as codes: a short number the model read as one stays
+                    if t.field == "line_no" and words[i].text.isdigit() and (len(words[i].text) <= 4 or any(
+                            tags[j2].field == "sku" and col_of[j2] != "sku" for j2 in r)):
+                        # "Item" heads line numbers as often as codes: a short number the model read as
+                        # one stays, as does a longer one ("00010") when the row's code stands elsewhere
+                        continue
                     # a code has a digit, or is the letter part of one printed with a space ("ABC 0123")
                     mates = [j2 for j2 in r if col_of[j2] == "sku" and j2 != i]
                     if not any(c.isdigit() for c in words[i].text) and not any(
@@ -273,6 +276,10 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
                     if t.field in ("quantity", "unit_price", "amount") and (understood or t.field in named):
                         t.field = None  # a number under a column that is no line value
                     continue
+                elif f == "description" and t.field == "sku" and not any(
+                        col_of[j2] == "sku" and tags[j2].field == "sku" for j2 in r) and any(
+                        c.isdigit() for c in words[i].text) and CODE_PART.match(words[i].text):
+                    continue  # a code printed in the wording's cell ("Article / Description"), no code column
                 if t.field != f:
                     t.field, t.score = f, max(t.score, 0.8)
                 t.begin = f not in seen

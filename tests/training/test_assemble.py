@@ -1094,3 +1094,83 @@ def test_a_table_whose_next_page_starts_with_its_total_row_ends_there() -> None:
         signal.signal(signal.SIGALRM, old)
     assert [ln.sku.value for ln in d.lines] == ["AB-0", "AB-1", "AB-2"]
     assert d.total.value == 9.0
+
+
+def test_an_item_whose_values_are_stacked_is_one_line() -> None:
+    # "1. Steel bracket" / "Sku - 86422702" / "Qty - 6 st" / "Price - 2,18", item after item
+    s = Sheet()
+    y = 100
+    for n, (desc, sku, qty, price) in enumerate((("Steel bracket", "86422702", "6", "2.18"),
+                                                  ("Nitrile gloves", "03518301", "500", "35.12")), 1):
+        s.word(f"{n}.", 20, y, "B-line_no")
+        s.put(desc, 40, y, "B-description")
+        s.put("Sku -", 40, y + 12)
+        s.word(sku, 120, y + 12, "B-sku")
+        s.put("Qty -", 40, y + 24)
+        s.word(qty, 120, y + 24, "B-quantity")
+        s.put("Price -", 40, y + 36)
+        s.word(price, 120, y + 36, "B-unit_price")
+        y += 60
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
+        ("86422702", 6, 2.18), ("03518301", 500, 35.12)]
+
+
+def test_codes_in_the_wording_column_and_long_line_numbers_under_an_item_caption() -> None:
+    # "Item No. | Item / Description | Pcs | Rate": the first column holds SAP-style line numbers
+    # (00010), the code is printed in the wording's cell above the description
+    s = Sheet()
+    for text, x in (("Item No.", 20), ("Description", 120), ("Pcs", 400), ("Rate", 460)):
+        s.word(text, x, 80)
+    for k, (no, code, desc, qty, rate) in enumerate((("00010", "T0627370", "Beanie hat", "250", "9.03"),
+                                                     ("00020", "K4110195", "Marker black", "25", "17.89"))):
+        y = 100 + 30 * k
+        s.word(no, 20, y, "B-line_no")
+        s.word(code, 120, y, "B-sku")
+        s.word(qty, 400, y, "B-quantity")
+        s.word(rate, 460, y, "B-unit_price")
+        s.put(desc, 120, y + 12, "B-description")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("T0627370", 250), ("K4110195", 25)]
+
+
+def test_a_customer_article_number_inside_an_item_block_is_not_the_orders_article() -> None:
+    s = Sheet()
+    s.put("Steel bracket", 20, 100, "B-description")
+    s.word("6", 300, 100, "B-quantity")
+    s.word("2.18", 360, 100, "B-unit_price")
+    s.put("Article No.", 40, 112)
+    s.word("DCX/84-45/713", 120, 112)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.lines and not d.lines[0].sku.present
+    # printed in the header, above the lines, it names the order's article
+    s2 = Sheet()
+    s2.put("Article No.", 20, 40)
+    s2.word("10045678", 120, 40)
+    s2.put("Steel bracket", 20, 100, "B-description")
+    s2.word("6", 300, 100, "B-quantity")
+    s2.word("2.18", 360, 100, "B-unit_price")
+    d = assemble(s2.words, s2.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.lines[0].sku.value == "10045678"
+
+
+def test_a_mails_greeting_does_not_join_the_name_after_it() -> None:
+    s = Sheet()
+    s.word("Hi", 20, 40)
+    s.put("Atlas Trading Inc.", 60, 40, "B-supplier")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale("en"))
+    assert d.supplier.value == "Atlas Trading Inc."
+
+
+def test_on_a_scan_codes_of_two_shapes_as_common_are_left_as_read() -> None:
+    # three codes read "letter + 7 digits", three "8 digits": no shape to read by, whatever the
+    # order the shapes are counted in
+    s = Sheet()
+    codes = ["Z8303571", "28303572", "U6220220", "57641238", "T8765698", "06894112"]
+    for k, code in enumerate(codes):
+        y = 100 + 14 * k
+        for x, text, tag in ((20, code, "B-sku"), (100, "Bolt", "B-description"), (300, "2", "B-quantity"),
+                             (360, "1.50", "B-unit_price"), (420, "3.00", "B-amount")):
+            s.word(text, x, y, tag, conf=0.9)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [ln.sku.value for ln in d.lines] == codes

@@ -277,8 +277,59 @@ def captioned_numbers(ctx: Context) -> None:
                 t.field = None
 
 
+_SEPARATORS = frozenset({"-", ":", "–", "—", "=", "|"})
+_CAPTIONED_LINE = ("sku", "quantity", "unit_price", "amount")
+
+
+def captioned_line_values(ctx: Context) -> None:
+    """An item whose values are printed after their captions on one row ("Sku - 57425523  Qty -
+    30  Price - 10,37"), a row the model left untagged in a document whose other items it read:
+    each value takes the field its caption names (a code, a quantity and a price or amount)."""
+    tags, words, loc = ctx.tags, ctx.words, ctx.loc
+    if not any(t.field == "quantity" for t in tags):
+        return
+    for r in ctx.sheet.rows():
+        if any(tags[i].field in LINE_FIELDS for i in r):
+            continue
+        found: dict[str, int] = {}
+        k = 0
+        while k < len(r):
+            hit = None
+            for n in (3, 2, 1):
+                if k + n >= len(r):
+                    continue
+                cap = " ".join(words[i].text for i in r[k:k + n])
+                sep = cap.endswith(":")
+                v = k + n
+                if not sep and words[r[v]].text in _SEPARATORS:
+                    sep, v = True, v + 1
+                if not sep or v >= len(r):
+                    continue
+                f = _caption_field(cap)
+                if f in _CAPTIONED_LINE and f not in found:
+                    text = words[r[v]].text
+                    ok = (parse_number(text, loc) is not None) if f != "sku" else (
+                        any(c.isdigit() for c in text) and bool(re.match(r"^[A-Za-z0-9][A-Za-z0-9./_-]*$", text)))
+                    if ok:
+                        hit = (f, v)
+                        break
+            if hit:
+                found[hit[0]] = r[hit[1]]
+                k = hit[1] + 1
+            else:
+                k += 1
+        if "quantity" not in found or len(found) < 2:
+            continue
+        for f, i in found.items():
+            tags[i].field, tags[i].begin, tags[i].score = f, True, max(tags[i].score, KEY_VALUE_SCORE)
+
+
+KEY_VALUE_SCORE = 0.7  # a value only its caption vouches for
+
+
 STEPS_READ = [
     Step("captioned_numbers", captioned_numbers, "a number after another key's caption is no line value"),
+    Step("captioned_line_values", captioned_line_values, "an item printed as captions and values on one row"),
     Step("item_blocks", item_blocks, "an item block (code over wording and numbers) is one item, as the one before it"),
     Step("read_lines", read_lines, "item rows become lines", core=True),
     Step("bracketed_code", bracketed_code, "a code in brackets before the product name is the item code"),

@@ -1174,3 +1174,19 @@ def test_on_a_scan_codes_of_two_shapes_as_common_are_left_as_read() -> None:
             s.word(text, x, y, tag, conf=0.9)
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [ln.sku.value for ln in d.lines] == codes
+
+
+def test_an_item_printed_as_captions_and_values_on_one_row_is_read_by_its_captions() -> None:
+    s = Sheet()
+    s.put("1. Steel bracket", 20, 100, "B-description")
+    s.put("Sku -", 40, 112)
+    s.word("86422702", 120, 112, "B-sku")
+    s.put("Qty -", 40, 124)
+    s.word("6", 120, 124, "B-quantity")
+    s.put("2. Green tea bags", 20, 150, "B-description")
+    for text, x in (("Sku", 40), ("-", 80), ("57425523", 100), ("Qty", 180), ("-", 220), ("30", 240),
+                    ("Price", 300), ("-", 340), ("10.37", 360)):
+        s.word(text, x, 162)  # the model tagged nothing on this row
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("86422702", 6), ("57425523", 30)]
+    assert d.lines[1].unit_price.value == 10.37

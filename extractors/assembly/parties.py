@@ -27,6 +27,7 @@ __all__ = ["STEPS_BLOCKS", "STEPS", "party_name"]
 
 PARTY_CAPTION_CONF = 0.85  # a party block only its caption names: a CSR confirms it
 PARTY_REPLACE_BELOW = 0.9
+SURE_ROLES_CONF = 0.9  # buyer and supplier both read at least this sure: their roles stand
 CAPTION_AGREES_CONF = 0.97
 # Captions that also name a person's role in the buying company ("Buyer: Jane Miller").
 _ROLE_CAPTIONS = LEXICON.words("role_captions")
@@ -280,16 +281,19 @@ STEPS_BLOCKS = [Step("party_name_start", party_name_start, "a party's name is on
 
 def sales_document_roles(ctx: Context) -> None:
     """A quotation or sales order confirmation is written by the seller to the buyer: the block
-    it is addressed to is the buyer, where on a purchase order it is the supplier. The model
-    learnt purchase orders, so on a sales document its buyer and supplier are swapped."""
+    it is addressed to is the buyer, where on a purchase order it is the supplier. A model that
+    read such a document as a purchase order (unsure of either role) has buyer and supplier
+    swapped; one that read both roles surely has read the sales layout as such."""
     draft = ctx.draft
     top = [w for w in ctx.words if w.page == 0]
     top.sort(key=lambda w: (w.box.y0, w.box.x0))
     text = " ".join(w.text for w in top[:80])
     if not _SALES_TITLE.search(text) or _PURCHASE_TITLE.search(text):
         return
-    draft.buyer, draft.supplier = draft.supplier, draft.buyer
     draft.meta["document_type"] = "sales"
+    if all(f.present and f.confidence >= SURE_ROLES_CONF for f in (draft.buyer, draft.supplier)):
+        return  # the model read this sales layout's roles itself (it learnt seller-issued documents too)
+    draft.buyer, draft.supplier = draft.supplier, draft.buyer
 
 
 def _complete_down(sheet: Sheet, draft: OrderDraft, f: str) -> None:

@@ -276,6 +276,8 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
                     if t.field in ("quantity", "unit_price", "amount") and (understood or t.field in named):
                         t.field = None  # a number under a column that is no line value
                     continue
+                elif f == "uom" and not any(c.isalpha() for c in words[i].text):
+                    continue  # a unit is written in letters: a number under a two-row "Unit / Price" is no unit
                 elif f == "description" and t.field == "sku" and not any(
                         col_of[j2] == "sku" and tags[j2].field == "sku" for j2 in r) and any(
                         c.isdigit() for c in words[i].text) and CODE_PART.match(words[i].text):

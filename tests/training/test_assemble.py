@@ -591,7 +591,27 @@ def test_a_quotation_is_addressed_to_the_buyer() -> None:
     s.put("Delta PC", 20, 30, "B-supplier")  # the addressee, which on a purchase order is the supplier
     s.put("Fremont", 20, 41, "I-supplier")
     s.put("YourCompany", 300, 30, "B-buyer")
-    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    # a model unsure of the roles read it as a purchase order: buyer and supplier swap
+    unsure = s.probs()
+    for k, t in enumerate(s.tags):
+        if t != "O":
+            unsure[k] = 0.5 / (len(ID2LABEL) - 1)
+            unsure[k, LABEL2ID[t]] = 0.5
+    d = assemble(s.words, unsure, ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.buyer.value == "Delta PC" and d.supplier.value == "YourCompany"
+    assert d.meta["document_type"] == "sales"
+    # a model sure of both roles read the sales layout as such (it learnt seller-issued documents)
+    sure = Sheet()
+    sure.put("Quotation", 20, 10)
+    sure.put("Delta PC", 20, 30, "B-buyer")
+    sure.put("Fremont", 20, 41, "I-buyer")
+    sure.put("YourCompany", 300, 30, "B-supplier")
+    p = sure.probs()
+    for k, t in enumerate(sure.tags):
+        if t != "O":
+            p[k] = 0.0
+            p[k, LABEL2ID[t]] = 1.0
+    d = assemble(sure.words, p, ID2LABEL, Locale(lang="en", decimal="."))
     assert d.buyer.value == "Delta PC" and d.supplier.value == "YourCompany"
     assert d.meta["document_type"] == "sales"
 

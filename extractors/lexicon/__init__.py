@@ -135,7 +135,12 @@ class Lexicon:
 
     def field_of(self, caption: str, section: str = "columns") -> str | None:
         """Which field ``caption`` (as printed) names in ``section``, or None."""
-        return self._field_of.get(section, {}).get(norm(caption))
+        table = self._field_of.get(section, {})
+        text = norm(caption)
+        got = table.get(text)
+        if got is None and text.endswith(".") and len(text) > 2:
+            got = table.get(text.rstrip("."))  # "Article No." as "article no": an abbreviation's stop
+        return got
 
     def words(self, group: str, lang: str | None = None) -> frozenset[str]:
         """A word list of the ``words`` section (lower case), in every language or one."""

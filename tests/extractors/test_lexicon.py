@@ -79,3 +79,21 @@ def test_a_caption_writers_print_for_two_fields_is_read_as_one() -> None:
     assert "Item" in LEXICON.variants("line_no", "en", "columns")
     assert LEXICON.field_of("Item", "columns") == "sku"
     assert all(c.field == "sku" for c in LEXICON.captions("columns") if c.text == "item")
+
+
+def test_the_generators_item_column_captions_are_read_as_the_field_it_prints_them_for() -> None:
+    # one vocabulary: a column caption the synthetic generator prints for a code, wording,
+    # quantity, price or amount column is read as that column by the page checks
+    from training.synth import free_vocab
+
+    unread = [(lang, f, label) for lang, by_field in free_vocab.COLUMN_LABELS_EXTRA.items()
+              for f, labels in by_field.items() if f in ("sku", "description", "quantity", "unit_price", "amount")
+              for label in labels if LEXICON.field_of(label, "columns") != f]
+    # "Details" alone names no column; "Artikel" is both a code and a wording column in German
+    assert set(unread) <= {("en", "description", "Details"), ("de", "sku", "Artikel")}, unread
+
+
+def test_an_abbreviations_stop_does_not_hide_a_caption() -> None:
+    assert LEXICON.field_of("Article No.", "columns") == "sku"
+    assert LEXICON.field_of("Article No", "columns") == "sku"
+    assert LEXICON.field_of("Qty.", "columns") == "quantity"

@@ -105,6 +105,8 @@ def _item_rows(sheet: Sheet, tags: list[WordTag], blocks: bool = False) -> list[
         if blocks and items and any(tags[i].field in above[-1] and (tags[i].begin or tags[i].field == "description")
                                     for i in r) and all(_has(tags, items[-1], f) for f in above[-1]):
             pending.append(list(r))  # the next item's block, shaped as the last one was
+        elif items and pending and words[pending[-1][0]].page == words[r[0]].page:
+            pending.append(list(r))  # the next item's block has begun (its wording): more of it
         elif items and not starts_desc:
             items[-1].extend(r)
         elif items and starts_desc and _has(tags, items[-1], "description"):

@@ -1210,3 +1210,20 @@ def test_an_item_printed_as_captions_and_values_on_one_row_is_read_by_its_captio
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [(ln.sku.value, ln.quantity.value) for ln in d.lines] == [("86422702", 6), ("57425523", 30)]
     assert d.lines[1].unit_price.value == 10.37
+
+
+def test_the_code_under_the_next_items_wording_belongs_to_that_item() -> None:
+    # item 1 on one row after its wording; item 2's wording, then its code on a row of its own,
+    # then its numbers: the code is item 2's, not more of item 1
+    s = Sheet()
+    s.put("Canned chickpeas", 40, 100, "B-description")
+    s.word("BH.921.424", 40, 112, "B-sku")
+    s.word("50", 200, 112, "B-quantity")
+    s.word("7.84", 300, 112, "B-unit_price")
+    s.put("Lever arch file", 40, 130, "B-description")
+    s.word("HV.601.888", 40, 142, "B-sku")
+    s.word("100", 200, 154, "B-quantity")
+    s.word("21.25", 300, 166, "B-unit_price")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
+        ("BH.921.424", 50, 7.84), ("HV.601.888", 100, 21.25)]

@@ -8,7 +8,7 @@ Modules, by concern:
 * ``captions``: values and party blocks named by their caption (the lexicon's captions);
 * ``header``: the best span per header field and the checks of header values;
 * ``parties``: party blocks, roles and names;
-* ``tables``: item tables (column headers, column votes, wrapped codes, descriptions);
+* ``tables``: item tables (column headers, a table's extent and foot, wrapped codes, descriptions);
 * ``lines``: item rows into lines, arithmetic, summary rows, scans, line confidence;
 * ``special``: colour-by-size matrices, one item written as captions, one-article orders.
 

@@ -65,7 +65,7 @@ def test_a_check_left_out_changes_what_is_read() -> None:
     loc = Locale("en", decimal=".")
     d = assemble(p.words, p.probs(), ID2LABEL, loc)
     assert [ln.quantity.value for ln in d.lines] == [10, 4]  # the header "Qty" names the column
-    without = assemble(p.words, p.probs(), ID2LABEL, loc, skip=["table_header", "column_vote", "arithmetic_row"])
+    without = assemble(p.words, p.probs(), ID2LABEL, loc, skip=["table_header", "arithmetic_row"])
     assert [ln.quantity.value for ln in without.lines] != [10, 4]
 
 

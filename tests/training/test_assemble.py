@@ -151,22 +151,6 @@ def test_side_by_side_party_blocks_are_not_mixed() -> None:
     assert d.ship_to.value == "Falcon Supply, 80 Parkway, Columbus"
 
 
-def test_a_column_of_quantities_settles_a_number_the_model_missed_or_mistook() -> None:
-    s = Sheet()
-    s.put("Qty", 300, 90)
-    rows = [("A-100", "5", "2.50"), ("A-200", "12", "1.10"), ("A-300", "7", "3.00"), ("A-400", "9", "4.00")]
-    for k, (sku, qty, price) in enumerate(rows):
-        y = 110 + k * 15
-        s.put(sku, 20, y, "B-sku")
-        s.put("Widget", 100, y, "B-description")
-        # the second row's quantity is left untagged, the third's is tagged as a unit price
-        s.put(qty, 300, y, ["B-quantity", "O", "B-unit_price", "B-quantity"][k])
-        s.put(price, 400, y, "B-unit_price" if k != 2 else "O")
-    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
-    assert [ln.quantity.value for ln in d.lines] == [5, 12, 7, 9]
-    assert [ln.unit_price.value for ln in d.lines] == [2.5, 1.1, 3.0, 4.0]
-
-
 def test_a_code_wrapped_in_its_cell_is_joined() -> None:
     s = Sheet()
     s.put("ES1323-", 20, 110, "B-sku")

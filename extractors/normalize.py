@@ -218,6 +218,7 @@ def parse_date(text: str | None, locale: Locale | None = None) -> str | None:
 _SYMBOLS = [
     ("US$", "USD"), ("U$S", "USD"), ("CA$", "CAD"), ("C$", "CAD"), ("A$", "AUD"), ("AU$", "AUD"), ("NZ$", "NZD"),
     ("HK$", "HKD"), ("S$", "SGD"), ("R$", "BRL"), ("€", "EUR"), ("£", "GBP"), ("¥", "JPY"), ("₹", "INR"), ("₪", "ILS"),
+    ("ש\"ח", "ILS"), ("ש״ח", "ILS"),
     ("₩", "KRW"), ("₽", "RUB"), ("₺", "TRY"), ("zł", "PLN"), ("Kč", "CZK"), ("SFr", "CHF"), ("Fr.", "CHF"),
     ("$", "USD"),
 ]

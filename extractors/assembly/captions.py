@@ -528,7 +528,10 @@ _ROLE_WORDS = LEXICON.words("role_captions")
 
 def caption_left_of(words: Sequence[Word], first: Word) -> str | None:
     """The caption printed left of a value on its row: the run of words before the value's own
-    run (runs are split at a gap of over one line height). None when the value starts its row."""
+    run (runs are split at a gap of over one line height). None when the value starts its row,
+    or is written right to left (its caption is printed right of it)."""
+    if rtl(first.text):
+        return None
     h = first.box.h
     row = sorted((w for w in words if w.page == first.page and w.box.x1 <= first.box.x0 + 0.5
                   and min(w.box.y1, first.box.y1) - max(w.box.y0, first.box.y0) > 0.5 * h),

@@ -7,14 +7,14 @@ import re
 
 import numpy as np
 
-from extractors.assembly.captions import caption_values, value_of_other_key
+from extractors.assembly.captions import caption_left_of, caption_values, value_of_other_key
 from extractors.assembly.engine import Context, Step
 from extractors.assembly.parties import party_name
 from extractors.assembly.tagging import HEADER_FIELDS, MULTILINE_FIELDS, NAMED_PARTIES, field_value, header_instances
 from extractors.assembly.values import close, fold_text, num, same_text
 from extractors.geometry import Box, union
 from extractors.lexicon import LEXICON
-from extractors.normalize import parse_currency
+from extractors.normalize import parse_currency, parse_number
 from intake.core.domain import Field, SourceRef, Word
 
 __all__ = ["STEPS_SPANS", "STEPS", "STEPS_CURRENCY", "STEPS_TOTAL"]
@@ -110,7 +110,9 @@ def header_captions(ctx: Context) -> None:
 def document_currency(ctx: Context) -> None:
     """The one currency a document names anywhere (a code, a sign on an amount, "RUPEES" in the
     amount in words), when the model and the total name none; nothing when it names two."""
-    from extractors.normalize import _CODES, _NAMES
+    from extractors.normalize import _CODES, _NAMES, _SYMBOLS
+
+    signs = {sym: code for sym, code in _SYMBOLS if not sym.isascii() and len(sym) > 1}  # "ש״ח", "zł", "Kč"
 
     if ctx.draft.currency.present:
         return
@@ -122,6 +124,8 @@ def document_currency(ctx: Context) -> None:
             code = t
         elif t.casefold() in _NAMES and len(t) > 3:
             code = _NAMES[t.casefold()]
+        elif t in signs:
+            code = signs[t]
         elif any(c in t for c in "€£₹₪") or (t.startswith("$") and len(t) > 1 and t[1:2].isdigit()):
             code = parse_currency(t)
         if code:
@@ -144,16 +148,31 @@ STEPS_CURRENCY = [
 
 def _column_caption_over(words: list[Word], src: SourceRef) -> str | None:
     """The field named by the nearest column caption printed above a value, in its column (a
-    word above it on its page whose span overlaps the value's, read as a table caption)."""
+    word above it on its page whose span overlaps the value's, read as a table caption). With
+    none overlapping, a caption's column reaches to the next word of its row: a number printed
+    right-aligned past a left-aligned caption ("Quantity" over "   8 885") is in its column."""
     x0, y0, x1, _y1 = src.box
     best: tuple[float, str] | None = None
+    reach: tuple[float, str] | None = None
+    mid = (x0 + x1) / 2
     for w in words:
-        if w.page != src.page or w.box.y1 > y0 or min(w.box.x1, x1) - max(w.box.x0, x0) <= 0:
+        if w.page != src.page or w.box.y1 > y0:
             continue
         f = LEXICON.field_of(w.text.casefold().strip(":"), "columns")
-        if f is not None and (best is None or y0 - w.box.y1 < best[0]):
-            best = (y0 - w.box.y1, f)
-    return best[1] if best else None
+        if f is None:
+            continue
+        if min(w.box.x1, x1) - max(w.box.x0, x0) > 0:
+            if best is None or y0 - w.box.y1 < best[0]:
+                best = (y0 - w.box.y1, f)
+            continue
+        if w.box.x0 <= mid and (reach is None or y0 - w.box.y1 < reach[0]):
+            nxt = min((o.box.x0 for o in words if o.page == w.page and o.box.x0 >= w.box.x1
+                       and w.box.y_overlap(o.box) > 0.5 * w.box.h), default=float("inf"))
+            if mid < nxt:
+                reach = (y0 - w.box.y1, f)
+    if best is not None:
+        return best[1]
+    return reach[1] if reach else None
 
 
 def _money_row(words: list[Word], sources: list[SourceRef]) -> bool:
@@ -192,4 +211,53 @@ def total_not_a_count(ctx: Context) -> None:
         draft.total = Field()
 
 
-STEPS_TOTAL = [Step("total_not_a_count", total_not_a_count, "a total equal to the pieces ordered is a count, not money")]
+def _number_after(words: list[Word], w: Word, loc: object) -> tuple[Word, float] | None:
+    """The first number printed right of ``w`` on its row."""
+    h = max(1.0, w.box.h)
+    after = sorted((o for o in words if o.page == w.page and o.box.x0 >= w.box.x1
+                    and w.box.y_overlap(o.box) > 0.5 * h), key=lambda o: o.box.x0)
+    for o in after:
+        v = parse_number(o.text, loc)  # type: ignore[arg-type]
+        if v is not None:
+            return o, v
+    return None
+
+
+def total_not_a_section(ctx: Context) -> None:
+    """A total whose caption ends other sections too ("TOTALS" under each delivery's rows), that
+    is neither the lines' sum nor the sum of the other sections' totals, is one section's total:
+    the order's total is not printed."""
+    draft = ctx.draft
+    t = num(draft.total)
+    if t is None or len(draft.total.source) != 1 or not draft.lines:
+        return
+    money = [(num(ln.amount) if ln.amount.present else (num(ln.quantity) or 0) * (num(ln.unit_price) or 0))
+             for ln in draft.lines]
+    if any(m is None or m == 0 for m in money) or close(sum(money), t):  # type: ignore[misc]
+        return
+    src = draft.total.source[0]
+    inside = [w for w in ctx.words if w.page == src.page and Box(*src.box).contains(w.box)]
+    if not inside:
+        return
+    first = min(inside, key=lambda w: w.box.x0)
+    cap = caption_left_of(ctx.words, first)  # the whole caption: "Sub Total" is not "Total"
+    if not cap:
+        return
+    last = fold_text(cap.split()[-1])
+    others: list[float] = []
+    for w in ctx.words:
+        if fold_text(w.text) != last or w.box.y_overlap(first.box) > 0.5 * first.box.h and w.page == first.page:
+            continue
+        hit = _number_after(ctx.words, w, ctx.loc)
+        if hit is None or hit[0] in inside:
+            continue
+        other_cap = caption_left_of(ctx.words, hit[0])
+        if other_cap and fold_text(other_cap) == fold_text(cap):
+            others.append(hit[1])
+    if others and not close(sum(others), t) and not any(close(o, t) for o in others):
+        draft.total = Field()
+
+
+STEPS_TOTAL = [Step("total_not_a_count", total_not_a_count, "a total equal to the pieces ordered is a count, not money"),
+               Step("total_not_a_section", total_not_a_section, "a total whose caption ends other sections too, "
+                    "neither the lines' sum nor the sections' sum, is one section's total")]

@@ -19,7 +19,7 @@ from extractors.assembly.captions import PartyBlock, rows_below, value_of_other_
 from extractors.assembly.engine import Context, Step
 from extractors.assembly.tagging import MULTILINE_FIELDS, NAMED_PARTIES, WordTag
 from extractors.assembly.values import LEGAL_FORM, same_text
-from extractors.geometry import Box, Sheet, rtl, union
+from extractors.geometry import Box, Sheet, row_text, rtl, union
 from extractors.lexicon import LEXICON, norm
 from intake.core.domain import Field, OrderDraft, Word
 
@@ -271,8 +271,59 @@ def party_name_start(ctx: Context) -> None:
                 j -= 1
 
 
+def _tail_word(ws: Sequence[Word], k: int) -> bool:
+    """Whether ``ws[k]`` can go on a party's row: no caption (alone or ending one with the words
+    before it), no label ending with a colon."""
+    w = ws[k]
+    if w.text.endswith(":") or not w.text.strip(".,;-/"):
+        return False
+    for n in (1, 2, 3):
+        if k - n + 1 < 0:
+            break
+        if norm(" ".join(x.text for x in ws[k - n + 1:k + 1])) in _CAPTION_TEXTS:
+            return False
+    return True
+
+
+def party_row_end(ctx: Context) -> None:
+    """A party's row is one run of words: the model often stops before its end ("Jebel | Ali
+    Free Zone"). Untagged words right after a party's word on its row, at word spacing, join it
+    when the run ends there (the row's end, a gap, or the same party), not at another field."""
+    tags, words = ctx.tags, ctx.words
+    for r in ctx.sheet.rows():
+        ws = [words[i] for i in r]
+        k = 0
+        while k < len(r) - 1:
+            t = tags[r[k]]
+            if t.field not in MULTILINE_FIELDS or tags[r[k + 1]].field is not None:
+                k += 1
+                continue
+            run: list[int] = []
+            j = k + 1
+            ends = True
+            while j < len(r):
+                a, b = ws[j - 1], ws[j]
+                h = max(1.0, min(a.box.height, b.box.height))
+                if not -0.5 * h <= b.box.x0 - a.box.x1 <= 1.2 * h or not 0.75 <= b.box.h / max(1.0, a.box.h) <= 1.33:
+                    break  # a gap, or another size of type (a title beside the party): the party's row ends before it
+                if tags[r[j]].field is not None:
+                    ends = tags[r[j]].field == t.field
+                    break
+                if len(run) >= 4 or not _tail_word(ws, j):
+                    ends = False
+                    break
+                run.append(j)
+                j += 1
+            if run and ends:
+                for i in run:
+                    tags[r[i]].field, tags[r[i]].score, tags[r[i]].begin = t.field, t.score, False
+            k = j if run else k + 1
+
+
 STEPS_BLOCKS = [Step("party_name_start", party_name_start, "a party's name is one run of words: its first words "
                      "the model left out join it"),
+                Step("party_row_end", party_row_end, "a party's row is one run of words: its last words the "
+                     "model left out join it"),
                 Step("party_blocks", vote_blocks, "a party is one block of words; the block takes the field "
                      "its words (and a caption over it) vote for")]
 
@@ -285,9 +336,13 @@ def sales_document_roles(ctx: Context) -> None:
     read such a document as a purchase order (unsure of either role) has buyer and supplier
     swapped; one that read both roles surely has read the sales layout as such."""
     draft = ctx.draft
-    top = [w for w in ctx.words if w.page == 0]
-    top.sort(key=lambda w: (w.box.y0, w.box.x0))
-    text = " ".join(w.text for w in top[:80])
+    rows, n = [], 0
+    for r in ctx.sheet.rows():  # the first page's first 80 words, each row in reading order
+        ws = sorted((ctx.words[i] for i in r if ctx.words[i].page == 0), key=lambda w: w.box.x0)
+        if ws and n < 80:
+            rows.append(row_text(ws))
+            n += len(ws)
+    text = " ".join(rows)
     if not _SALES_TITLE.search(text) or _PURCHASE_TITLE.search(text):
         return
     draft.meta["document_type"] = "sales"

@@ -1211,3 +1211,108 @@ def test_the_code_under_the_next_items_wording_belongs_to_that_item() -> None:
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
         ("BH.921.424", 50, 7.84), ("HV.601.888", 100, 21.25)]
+
+
+def test_a_party_row_goes_on_past_the_last_word_the_model_tagged() -> None:
+    s = Sheet()
+    s.put("DP world Unit 11", 20, 110, "B-ship_to")
+    s.word("Jebel", 20, 121, "I-ship_to")
+    s.word("Ali", 60, 121)  # the model stopped before the row's end
+    s.word("Free", 100, 121)
+    s.word("Zone", 140, 121)
+    s.word("Tel:", 400, 121)  # another key, far off: not the party's
+    s.word("DUBAI", 20, 132, "I-ship_to")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "DP world Unit 11, Jebel Ali Free Zone, DUBAI"
+    # a run of untagged words that ends at another field's word is left as the model read it
+    s2 = Sheet()
+    s2.put("ACME Trading", 20, 110, "B-buyer")
+    s2.word("Order", 100, 121)
+    s2.word("4711", 140, 121, "B-po_number")
+    s2.word("Main", 20, 121, "I-buyer")
+    s2.word("Street", 60, 121, "I-buyer")
+    d = assemble(s2.words, s2.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert "Order" not in str(d.buyer.value)
+
+
+def test_the_total_of_one_section_is_not_the_order_total() -> None:
+    def sheet(grand: bool) -> Sheet:
+        s = Sheet()
+        for k, (sku, qty) in enumerate((("A-1", "10"), ("A-2", "20"))):
+            s.word(sku, 20, 100 + 12 * k, "B-sku")
+            s.word(qty, 200, 100 + 12 * k, "B-quantity")
+            s.word("5.00", 300, 100 + 12 * k, "B-unit_price")
+        s.word("TOTALS", 20, 130)
+        s.word("150.00", 300, 130)
+        for k, (sku, qty) in enumerate((("B-1", "30"), ("B-2", "40"))):
+            s.word(sku, 20, 200 + 12 * k, "B-sku")
+            s.word(qty, 200, 200 + 12 * k, "B-quantity")
+            s.word("5.00", 300, 200 + 12 * k, "B-unit_price")
+        s.word("TOTALS", 20, 230)
+        s.word("350.00", 300, 230, "B-total")
+        if grand:
+            s.word("Grand", 20, 260)
+            s.word("total", 60, 260)
+            s.word("500.00", 300, 260, "B-total")
+        return s
+
+    s = sheet(grand=False)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert len(d.lines) == 4 and not d.total.present  # 350 is the second delivery's, the order's is not printed
+    s = sheet(grand=True)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.total.value == 500.0
+    # a subtotal before the total is another caption: the total stands
+    s = Sheet()
+    s.word("A-1", 20, 100, "B-sku")
+    s.word("10", 200, 100, "B-quantity")
+    s.word("5.00", 300, 100, "B-unit_price")
+    s.word("Sub", 20, 130)
+    s.word("Total:", 60, 130)
+    s.word("50.00", 300, 130)
+    s.word("Total:", 60, 142)
+    s.word("60.00", 300, 142, "B-total")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.total.value == 60.0
+
+
+def test_a_count_right_aligned_under_a_quantity_caption_is_no_total() -> None:
+    s = Sheet()
+
+    def word(text: str, x0: float, x1: float, y: float, tag: str = "O") -> None:
+        s.words.append(Word(text=text, box=(x0, y, x1, y + 9), page=0))
+        s.tags.append(tag)
+
+    word("Markets", 20, 50, 80)
+    word("Quantity", 450, 480, 80)  # a left-aligned caption over right-aligned numbers
+    word("%", 510, 517, 80)
+    word("BR", 20, 32, 92)
+    word("312", 486, 500, 92)
+    word("Total:", 420, 440, 104)
+    word("8", 480, 484, 104)
+    word("885", 486, 500, 104, "B-total")
+    word("Blue", 20, 40, 140, "B-description")
+    word("1.55", 450, 466, 140, "B-unit_price")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.total.present
+
+
+def test_a_hebrew_title_reads_right_to_left_and_shekels_name_the_currency() -> None:
+    s = Sheet()
+    s.word("PQ26000005", 100, 10)
+    s.word("מספר", 150, 10)
+    s.word("מחיר", 190, 10)  # "הצעת מחיר" (price quote), its words printed right to left
+    s.word("הצעת", 230, 10)
+    s.word("שטובה", 300, 30, "B-supplier")  # the addressee, which on a purchase order is the supplier
+    s.word("אדיר", 300, 200, "B-buyer")
+    s.word('ש"ח', 100, 300)
+    s.word("324.50", 140, 300)
+    unsure = s.probs()
+    for k, t in enumerate(s.tags):
+        if t != "O":
+            unsure[k] = 0.5 / (len(ID2LABEL) - 1)
+            unsure[k, LABEL2ID[t]] = 0.5
+    d = assemble(s.words, unsure, ID2LABEL, Locale(lang="he", decimal="."))
+    assert d.meta.get("document_type") == "sales"
+    assert d.buyer.value == "שטובה" and d.supplier.value == "אדיר"
+    assert d.currency.value == "ILS"

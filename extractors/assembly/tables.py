@@ -137,6 +137,21 @@ def _is_header(cells: list[tuple[float, float, str | None]]) -> bool:
     return "quantity" in named and bool(named & {"sku", "description"})
 
 
+def _key_values(ctx: Context, k: int) -> bool:
+    """Whether row ``k`` is captions each followed by its value ("Item no.: 22013710  Qty: 15"):
+    one item written as captions and values, not a table's header."""
+    ws = sorted((ctx.words[i] for i in ctx.sheet.rows()[k]), key=lambda w: w.box.x0)
+    pairs = 0
+    for j in range(len(ws) - 1):
+        if not ws[j].text.endswith(":") or not any(ch.isdigit() for ch in ws[j + 1].text):
+            continue
+        for n in (1, 2, 3):  # the caption: the colon's word and up to two before it
+            if j - n + 1 >= 0 and _table_field(_caption_text(ws[j - n + 1:j + 1])):
+                pairs += 1
+                break
+    return pairs >= 2
+
+
 Cells = list[tuple[float, float, str | None]]
 
 
@@ -300,7 +315,7 @@ def table_header(ctx: Context) -> None:
     k = 0
     while k < len(rows):
         cells = _row_cells(ctx, memo, k)
-        if not _is_header(cells):
+        if not _is_header(cells) or _key_values(ctx, k):
             k += 1
             continue
         for i in rows[k]:
@@ -446,8 +461,8 @@ def _untagged_description(tags: list[WordTag], r: list[int]) -> None:
     run: list[int] = []
     for i in r:
         t = tags[i]
-        if t.field is not None:
-            break
+        if t.field is not None or t.word.text.endswith(":"):
+            break  # a value, or a caption ("Item no.: 4711  Qty: 5"): no wording
         if run:
             a, b = tags[run[-1]].word, t.word
             h = max(1.0, min(a.box.height, b.box.height))

@@ -1316,3 +1316,28 @@ def test_a_hebrew_title_reads_right_to_left_and_shekels_name_the_currency() -> N
     assert d.meta.get("document_type") == "sales"
     assert d.buyer.value == "שטובה" and d.supplier.value == "אדיר"
     assert d.currency.value == "ILS"
+
+
+def test_a_row_of_captions_each_with_its_value_is_an_item_not_a_table_header() -> None:
+    s = Sheet()
+
+    def row(y: float, cells: list[tuple[str, float, float, str]]) -> None:
+        for text, x0, x1, tag in cells:
+            s.words.append(Word(text=text, box=(x0, y, x1, y + 11), page=0))
+            s.tags.append(tag)
+
+    row(245, [("Nitrile", 50, 78, "B-description"), ("gloves", 80, 109, "I-description")])
+    row(258, [("Artikelnummer:", 60, 124, "O"), ("22013710", 127, 167, "B-sku"), ("Hoeveelheid:", 181, 234, "O"),
+              ("15", 237, 247, "B-quantity"), ("Eenheidsprijs:", 261, 318, "O"), ("23,06", 321, 343, "B-unit_price"),
+              ("Bedrag:", 357, 389, "O"), ("345,90", 391, 419, "B-amount")])
+    # the next item's wording ends in a number under the caption "Hoeveelheid:" above, and its
+    # values are stacked on rows of their own
+    row(280, [("Tomato", 50, 83, "B-description"), ("passata", 86, 120, "I-description"), ("x", 169, 174, "I-description"),
+              ("24", 176, 186, "I-description")])
+    for k, (cap, x1, val, tag) in enumerate((("Artikelnummer:", 124, "66923399", "B-sku"), ("Hoeveelheid:", 113, "4", "B-quantity"),
+                                            ("Eenheidsprijs:", 117, "6,23", "B-unit_price"), ("Bedrag:", 92, "24,92", "B-amount"))):
+        row(294 + 13.5 * k, [(cap, 60, x1, "O"), (val, x1 + 2.5, x1 + 2.5 + 8 * len(val), tag)])
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="nl", decimal=","))
+    assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
+        ("22013710", 15, 23.06), ("66923399", 4, 6.23)]
+    assert all(":" not in str(ln.description.value) for ln in d.lines)

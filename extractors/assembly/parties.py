@@ -605,11 +605,21 @@ def letterhead_buyer(ctx: Context) -> None:
     draft.buyer = Field(value=name, raw=name, confidence=0.6, source=union(run))
 
 
+def address_not_one_word(ctx: Context) -> None:
+    """A ship-to or bill-to read as one word ("Stockholm" inside another block) is a fragment
+    the model tagged, not an address: the field is left empty."""
+    for f in ("ship_to", "bill_to"):
+        fld: Field = getattr(ctx.draft, f)
+        if fld.present and len(str(fld.value).split()) == 1:
+            setattr(ctx.draft, f, Field())
+
+
 STEPS = [
     Step("sales_document_roles", sales_document_roles,
          "a quotation or order confirmation is addressed to the buyer: buyer and supplier swap"),
     Step("party_captions", party_captions, "a party block named by its caption is read whole"),
     Step("party_not_other_key", party_not_other_key, "the value of another key of the header grid is no party"),
+    Step("address_not_one_word", address_not_one_word, "a ship-to or bill-to of one word is a fragment, no address"),
     Step("name_not_street", name_not_street, "a party read as a street line is named by the row above it"),
     Step("supplier_not_addressee", supplier_not_addressee,
          "a supplier named like the ship-to or bill-to party is the buyer"),

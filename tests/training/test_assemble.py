@@ -1341,3 +1341,18 @@ def test_a_row_of_captions_each_with_its_value_is_an_item_not_a_table_header() -
     assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
         ("22013710", 15, 23.06), ("66923399", 4, 6.23)]
     assert all(":" not in str(ln.description.value) for ln in d.lines)
+
+
+def test_a_ship_to_of_one_word_is_a_fragment_not_an_address() -> None:
+    s = Sheet()
+    s.put("SELLER: Hennes GBC AB", 20, 100)
+    s.put("Samuelsgatan 46A", 20, 112)
+    s.put("SE-106 38", 20, 124)
+    s.word("Stockholm", 110, 124, "I-ship_to")  # one word of another block, tagged on its own
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.ship_to.present
+    s = Sheet()
+    s.put("Kerkstraat 6", 20, 112, "B-ship_to")
+    s.put("Rotterdam", 20, 124, "I-ship_to")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "Kerkstraat 6, Rotterdam"

@@ -14,7 +14,7 @@ from extractors.assembly.tagging import HEADER_FIELDS, MULTILINE_FIELDS, NAMED_P
 from extractors.assembly.values import close, fold_text, num, same_text
 from extractors.geometry import Box, union
 from extractors.lexicon import LEXICON
-from extractors.normalize import parse_currency, parse_number
+from extractors.normalize import _CODES, _NAMES, _SYMBOLS, parse_currency, parse_number
 from intake.core.domain import Field, SourceRef, Word
 
 __all__ = ["STEPS_SPANS", "STEPS", "STEPS_CURRENCY", "STEPS_TOTAL"]
@@ -110,8 +110,6 @@ def header_captions(ctx: Context) -> None:
 def document_currency(ctx: Context) -> None:
     """The one currency a document names anywhere (a code, a sign on an amount, "RUPEES" in the
     amount in words), when the model and the total name none; nothing when it names two."""
-    from extractors.normalize import _CODES, _NAMES, _SYMBOLS
-
     signs = {sym: code for sym, code in _SYMBOLS if not sym.isascii() and len(sym) > 1}  # "ש״ח", "zł", "Kč"
 
     if ctx.draft.currency.present:

@@ -607,11 +607,17 @@ def letterhead_buyer(ctx: Context) -> None:
 
 def address_not_one_word(ctx: Context) -> None:
     """A ship-to or bill-to read as one word ("Stockholm" inside another block) is a fragment
-    the model tagged, not an address: the field is left empty."""
+    the model tagged, not an address, unless its own caption names it ("Ship to:  Acme"): the
+    field is left empty."""
     for f in ("ship_to", "bill_to"):
         fld: Field = getattr(ctx.draft, f)
-        if fld.present and len(str(fld.value).split()) == 1:
-            setattr(ctx.draft, f, Field())
+        if not fld.present or len(str(fld.value).split()) != 1 or len(fld.source) != 1:
+            continue
+        src = fld.source[0]
+        mine = [t for t in ctx.tags if t.word.page == src.page and Box(*src.box).contains(t.word.box)]
+        if mine and _block_caption(mine, ctx.tags) == f:
+            continue
+        setattr(ctx.draft, f, Field())
 
 
 STEPS = [

@@ -151,7 +151,7 @@ def _column_caption_over(words: list[Word], src: SourceRef) -> str | None:
     right-aligned past a left-aligned caption ("Quantity" over "   8 885") is in its column."""
     x0, y0, x1, _y1 = src.box
     best: tuple[float, str] | None = None
-    reach: tuple[float, str] | None = None
+    left: list[tuple[float, Word, str]] = []  # captions above that start left of the value's centre
     mid = (x0 + x1) / 2
     for w in words:
         if w.page != src.page or w.box.y1 > y0:
@@ -162,15 +162,17 @@ def _column_caption_over(words: list[Word], src: SourceRef) -> str | None:
         if min(w.box.x1, x1) - max(w.box.x0, x0) > 0:
             if best is None or y0 - w.box.y1 < best[0]:
                 best = (y0 - w.box.y1, f)
-            continue
-        if w.box.x0 <= mid and (reach is None or y0 - w.box.y1 < reach[0]):
-            nxt = min((o.box.x0 for o in words if o.page == w.page and o.box.x0 >= w.box.x1
-                       and w.box.y_overlap(o.box) > 0.5 * w.box.h), default=float("inf"))
-            if mid < nxt:
-                reach = (y0 - w.box.y1, f)
+        elif w.box.x0 <= mid:
+            left.append((y0 - w.box.y1, w, f))
     if best is not None:
         return best[1]
-    return reach[1] if reach else None
+    page = [o for o in words if o.page == src.page]
+    for _d, w, f in sorted(left, key=lambda c: c[0])[:12]:  # the nearest few (a page of captions stays cheap)
+        nxt = min((o.box.x0 for o in page if o.box.x0 >= w.box.x1 and w.box.y_overlap(o.box) > 0.5 * w.box.h),
+                  default=float("inf"))
+        if mid < nxt:
+            return f
+    return None
 
 
 def _money_row(words: list[Word], sources: list[SourceRef]) -> bool:
@@ -243,8 +245,9 @@ def total_not_a_section(ctx: Context) -> None:
         return
     last = fold_text(cap.split()[-1])
     others: list[float] = []
-    for w in ctx.words:
-        if fold_text(w.text) != last or w.box.y_overlap(first.box) > 0.5 * first.box.h and w.page == first.page:
+    same = [w for w in ctx.words if fold_text(w.text) == last][:40]  # a long document's many "Total"s: the first few tell
+    for w in same:
+        if w.box.y_overlap(first.box) > 0.5 * first.box.h and w.page == first.page:
             continue
         hit = _number_after(ctx.words, w, ctx.loc)
         if hit is None or hit[0] in inside:

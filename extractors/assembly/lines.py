@@ -16,6 +16,7 @@ value OCR misread.
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Sequence
 
@@ -343,7 +344,27 @@ STEPS_READ = [
 
 # --- arithmetic ---------------------------------------------------------------------------------
 
-def _row_numbers(ln: LineDraft, words: Sequence[Word], loc: Locale) -> list[tuple[float, Word]]:
+def _number_index(ctx: Context) -> dict[int, tuple[list[float], list[tuple[int, float, Word]]]]:
+    """Per page, the positive numbers printed on it, by the height of their centre (built once
+    per document: a long order's lines each look up their row's numbers)."""
+    got = ctx.state.get("row_numbers")
+    if got is None:
+        pages: dict[int, list[tuple[float, int, float, Word]]] = {}
+        for i, w in enumerate(ctx.words):
+            if not any(c.isdigit() for c in w.text):
+                continue
+            v = parse_number(w.text, ctx.loc)
+            if v is not None and v > 0:
+                pages.setdefault(w.page, []).append((w.box.cy, i, float(v), w))
+        got = {}
+        for page, items in pages.items():
+            items.sort(key=lambda t: (t[0], t[1]))
+            got[page] = ([t[0] for t in items], [(t[1], t[2], t[3]) for t in items])
+        ctx.state["row_numbers"] = got
+    return got
+
+
+def _row_numbers(ln: LineDraft, ctx: Context) -> list[tuple[float, Word]]:
     """The numbers printed on a line's own row(s): words within the vertical span of its values."""
     refs = [r for f in ("quantity", "unit_price", "amount", "sku") for r in getattr(ln, f).source]
     if not refs:
@@ -351,15 +372,9 @@ def _row_numbers(ln: LineDraft, words: Sequence[Word], loc: Locale) -> list[tupl
     page = refs[0].page
     y0 = min(r.box[1] for r in refs if r.page == page)
     y1 = max(r.box[3] for r in refs if r.page == page)
-    out = []
-    for w in words:
-        if w.page != page or not any(c.isdigit() for c in w.text):
-            continue
-        if y0 - 1 <= w.box.cy <= y1 + 1:
-            v = parse_number(w.text, loc)
-            if v is not None and v > 0:
-                out.append((float(v), w))
-    return out
+    ys, items = _number_index(ctx).get(page, ([], []))
+    found = items[bisect.bisect_left(ys, y0 - 1):bisect.bisect_right(ys, y1 + 1)]
+    return [(v, w) for _i, v, w in sorted(found, key=lambda t: t[0])]  # in reading order, as the words are
 
 
 def arithmetic_row(ctx: Context) -> None:
@@ -374,7 +389,7 @@ def arithmetic_row(ctx: Context) -> None:
         q, p, a = num(ln.quantity), num(ln.unit_price), num(ln.amount)
         if q is not None and p is not None and a is not None and close(q * p, a):
             continue
-        cands = _row_numbers(ln, ctx.words, ctx.loc)
+        cands = _row_numbers(ln, ctx)
         if not cands:
             continue
         conf = min((f.confidence for f in (ln.quantity, ln.unit_price, ln.amount) if f.present), default=0.5)
@@ -427,7 +442,7 @@ def arithmetic_columns(ctx: Context) -> None:
     for ln in lines:
         if adds_up(ln):
             continue
-        cands = _row_numbers(ln, ctx.words, ctx.loc)
+        cands = _row_numbers(ln, ctx)
         pick: dict[str, tuple[float, Word]] = {}
         for k in keys:
             inside = [(v, w) for v, w in cands if any(min(w.box.x1, c[2]) - max(w.box.x0, c[1]) > 0 for c in cols[k])]

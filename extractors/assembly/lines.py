@@ -25,7 +25,7 @@ from extractors.assembly.tagging import LINE_FIELDS, WordTag, field_value
 from extractors.assembly.values import close, fold_text, num
 from extractors.geometry import Box, Sheet, union_refs
 from extractors.lexicon import LEXICON
-from extractors.normalize import Locale, parse_number
+from extractors.normalize import parse_number
 from intake.core.domain import Field, LineDraft, SourceRef, Word
 
 __all__ = ["STEPS_READ", "STEPS_CHECK", "STEPS_SCAN", "STEPS_CONFIDENCE", "ADDS_UP_CONF", "NOT_ADDING_UP_CONF",

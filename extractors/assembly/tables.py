@@ -16,7 +16,7 @@ import re
 from extractors.assembly.engine import Context, Step
 from extractors.assembly.tagging import LINE_FIELDS, MULTILINE_FIELDS, NUMERIC, WordTag
 from extractors.assembly.values import CODE_PART, MEASURE
-from extractors.geometry import Sheet, rtl
+from extractors.geometry import rtl
 from extractors.lexicon import LEXICON
 from extractors.normalize import parse_number
 from intake.core.domain import Word

@@ -571,6 +571,8 @@ def ocr_arithmetic(ctx: Context) -> None:
                 w = next((w for w in row if (m := re.match(r"\d+", w.text)) is not None and m.group() == n), None)
                 if w is not None:
                     put("quantity", float(n), w.text, [SourceRef(page=w.page, box=w.box)])
+                else:  # the quantity is not legible: amount / price, for a CSR to confirm
+                    put("quantity", float(n), "", [])
             continue
         if q and a is not None:
             v = a / q

@@ -15,7 +15,7 @@ import re
 
 from extractors.assembly.engine import Context, Step
 from extractors.assembly.tagging import LINE_FIELDS, MULTILINE_FIELDS, NUMERIC, WordTag
-from extractors.assembly.values import CODE_PART, MEASURE
+from extractors.assembly.values import CODE_PART, MEASURE, close
 from extractors.geometry import rtl
 from extractors.lexicon import LEXICON
 from extractors.normalize import parse_number
@@ -200,6 +200,21 @@ def _cell_index(cells: Cells, w: Word) -> int | None:
     return gaps[0][1] if gaps else None
 
 
+def _quantity_lost(ctx: Context, r: list[int], col_of: dict[int, str | None]) -> bool:
+    """On a scan, an item row whose quantity OCR lost: a code or wording, one price and one
+    amount under their columns, the amount a whole multiple of the price (the quantity is then
+    amount / price; ``ocr_arithmetic`` writes it, below the approval threshold)."""
+    words, loc = ctx.words, ctx.loc
+    price = [v for i in r if col_of[i] == "unit_price" and (v := parse_number(words[i].text, loc)) is not None]
+    amount = [v for i in r if col_of[i] == "amount" and (v := parse_number(words[i].text, loc)) is not None]
+    if len(price) != 1 or len(amount) != 1 or price[0] <= 0:
+        return False
+    if not any(col_of[i] in ("sku", "description") and any(c.isalpha() for c in words[i].text) for i in r):
+        return False
+    n = round(amount[0] / price[0])
+    return n >= 1 and close(n * price[0], amount[0])
+
+
 def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: int, carried: bool,
                 memo: dict[int, Cells], left: float = float("-inf")) -> int:
     """Retag the item rows under a header's ``cells``, from row ``j`` to the end of the table on
@@ -236,6 +251,7 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
             break  # the next table's header
         col_of = {i: _cell_of(cells, words[i]) for i in r}
         qty = [i for i in r if col_of[i] == "quantity" and parse_number(words[i].text, loc) is not None]
+        lost = not qty and not carried and ctx.sheet.ocr and _quantity_lost(ctx, r, col_of)
         if qty and carried:
             has = {col_of[i] for i in r if col_of[i] in ("sku", "description")}
             money = [i for i in r if col_of[i] in ("unit_price", "amount") and parse_number(words[i].text, loc) is not None]
@@ -256,14 +272,14 @@ def _read_table(ctx: Context, cells: list[tuple[float, float, str | None]], j: i
                 ctx.state.setdefault("table_ends", []).append(j)
                 return j + 1
             qty = []
-        if qty:
+        if qty or lost:
             last_item = j
             ctx.state["table_items"] = ctx.state.get("table_items", 0) + 1
             for i in r:
                 v = parse_number(words[i].text, loc)
                 if v is not None:
                     sums.setdefault(_cell_index(cells, words[i]), []).append(v)
-        if qty:
+        if qty or lost:
             seen: set[str] = set()
             for i in r:
                 f = col_of[i]

@@ -1356,3 +1356,27 @@ def test_a_ship_to_of_one_word_is_a_fragment_not_an_address() -> None:
     s.put("Rotterdam", 20, 124, "I-ship_to")
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
     assert d.ship_to.value == "Kerkstraat 6, Rotterdam"
+
+
+def test_on_a_scan_an_item_row_whose_quantity_ocr_lost_takes_amount_over_price() -> None:
+    s = Sheet()
+    for x, text in ((20, "Pos."), (60, "Code"), (140, "Libellé"), (300, "QTE"), (360, "Prix"), (440, "Total")):
+        s.word(text, x, 80, conf=0.9)
+    rows = [("1", "N4528665", "Rain", "", "68,89", "688,90"),  # the quantity column came out empty
+            ("2", "M8022025", "Gloves", "120", "4,19", "502,80"),
+            ("3", "D7747729", "Beans", "", "4,49", "100,00")]  # 100 / 4.49 is no whole number: not an item
+    for k, (pos, sku, desc, qty, price, amount) in enumerate(rows):
+        y = 100 + 14 * k
+        s.word(pos, 20, y, "B-unit_price" if not qty else "B-line_no", conf=0.8)  # the model took the position for a price
+        s.word(sku, 60, y, "B-sku", conf=0.8)
+        s.word(desc, 140, y, "B-description", conf=0.8)
+        if qty:
+            s.word(qty, 300, y, "B-quantity", conf=0.8)
+        s.word(price, 360, y, conf=0.8)
+        s.word(amount, 440, y, conf=0.8)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="fr", decimal=","))
+    got = {ln.sku.value: (ln.quantity.value, ln.unit_price.value, ln.amount.value) for ln in d.lines}
+    assert got["N4528665"] == (10, 68.89, 688.9) and got["M8022025"] == (120, 4.19, 502.8)
+    assert got.get("D7747729", (None,))[0] is None
+    lost = next(ln for ln in d.lines if ln.sku.value == "N4528665")
+    assert lost.quantity.confidence < 0.9 and lost.quantity.source == []  # derived, for a CSR to confirm

@@ -62,6 +62,17 @@ def _continues(tags: list[WordTag], item: list[int], r: list[int]) -> bool:
     return a.page == b.page and 0 <= b.box.y0 - a.box.y1 <= 1.5 * h
 
 
+def _codes_start(tags: list[WordTag], r: list[int], item: list[int], nxt: list[int]) -> bool:
+    """Whether row ``r`` is a code printed as its own row ("REF - X9735267") after an item that
+    has its code and numbers, with the next item's wording on the row after it (no numbers
+    there): the first row of the next item's block, not a code printed under its item."""
+    if not r or any(tags[i].field != "sku" for i in r) or not tags[min(r, key=lambda i: tags[i].word.box.x0)].begin:
+        return False  # the row's words the model read are a code alone, begun there (not a wrapped code's end)
+    if not any(tags[i].field == "description" and tags[i].begin for i in nxt) or any(tags[i].field in _ANCHORS for i in nxt):
+        return False
+    return _has(tags, item, "sku") and bool({tags[i].field for i in item} & _ANCHORS)
+
+
 def _item_rows(sheet: Sheet, tags: list[WordTag], blocks: bool = False) -> list[list[int]]:
     """The tagged words (indices into ``tags``) of each item, in reading order.
 
@@ -73,7 +84,7 @@ def _item_rows(sheet: Sheet, tags: list[WordTag], blocks: bool = False) -> list[
     items: list[list[int]] = []  # each: indices into tags
     above: list[set[str]] = []  # per item: the fields it had on rows above its numbers only
     pending: list[list[int]] = []  # rows that come before their item row
-    for r in rows:
+    for k, r in enumerate(rows):
         fields = {tags[i].field for i in r}
         if fields & _ANCHORS and items and not pending and _continues(tags, items[-1], r):
             # an item whose values are stacked ("Qty - 6" over "Price - 2,18"): a row of numbers
@@ -108,6 +119,8 @@ def _item_rows(sheet: Sheet, tags: list[WordTag], blocks: bool = False) -> list[
             pending.append(list(r))  # the next item's block, shaped as the last one was
         elif items and pending and words[pending[-1][0]].page == words[r[0]].page:
             pending.append(list(r))  # the next item's block has begun (its wording): more of it
+        elif blocks and items and _codes_start(tags, r, items[-1], rows[k + 1] if k + 1 < len(rows) else []):
+            pending.append(list(r))  # a code on a row of its own after an item that has one: the next item's
         elif items and not starts_desc:
             items[-1].extend(r)
         elif items and starts_desc and _has(tags, items[-1], "description"):

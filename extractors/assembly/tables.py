@@ -137,18 +137,41 @@ def _is_header(cells: list[tuple[float, float, str | None]]) -> bool:
     return "quantity" in named and bool(named & {"sku", "description"})
 
 
+_KEY_SEPARATORS = (":", "-", "–", "=")
+
+
+def _names_column(ws: list[Word]) -> bool:
+    """Whether ``ws`` (a caption's words, its separator still attached) name an item column."""
+    text = _caption_text(ws).rstrip("".join(_KEY_SEPARATORS) + " ")
+    return bool(text) and _table_field(text) is not None
+
+
 def _key_values(ctx: Context, k: int) -> bool:
-    """Whether row ``k`` is captions each followed by its value ("Item no.: 22013710  Qty: 15"):
-    one item written as captions and values, not a table's header."""
+    """Whether row ``k`` is captions each followed by its value ("Item no.: 22013710  Qty: 15",
+    "REF - A1146817  Qté - 48  PU-6,39"): one item written as captions and values, not a
+    table's header."""
     ws = sorted((ctx.words[i] for i in ctx.sheet.rows()[k]), key=lambda w: w.box.x0)
     pairs = 0
-    for j in range(len(ws) - 1):
-        if not ws[j].text.endswith(":") or not any(ch.isdigit() for ch in ws[j + 1].text):
+    j = 0
+    while j < len(ws):
+        w = ws[j]
+        glued = next((w.text.index(c) for c in _KEY_SEPARATORS if c in w.text[1:]), None)
+        if glued is not None and any(ch.isdigit() for ch in w.text[glued:]) and _table_field(
+                _caption_text([w.model_copy(update={"text": w.text[:glued]})])):
+            pairs += 1  # "PU-6,39": caption, separator and value in one word
+            j += 1
             continue
-        for n in (1, 2, 3):  # the caption: the colon's word and up to two before it
-            if j - n + 1 >= 0 and _table_field(_caption_text(ws[j - n + 1:j + 1])):
-                pairs += 1
-                break
+        value = j + 1
+        if value < len(ws) and ws[value].text in _KEY_SEPARATORS:
+            value += 1  # "Qté - 48"
+        sep = w.text.endswith(_KEY_SEPARATORS) or value == j + 2 or (
+            value < len(ws) and ws[value].text[:1] in _KEY_SEPARATORS)  # "REF -A1146817"
+        if sep and value < len(ws) and any(ch.isdigit() for ch in ws[value].text) and any(
+                j - n + 1 >= 0 and _names_column(ws[j - n + 1:j + 1]) for n in (1, 2, 3)):
+            pairs += 1
+            j = value + 1
+            continue
+        j += 1
     return pairs >= 2
 
 

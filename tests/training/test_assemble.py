@@ -1380,3 +1380,34 @@ def test_on_a_scan_an_item_row_whose_quantity_ocr_lost_takes_amount_over_price()
     assert got.get("D7747729", (None,))[0] is None
     lost = next(ln for ln in d.lines if ln.sku.value == "N4528665")
     assert lost.quantity.confidence < 0.9 and lost.quantity.source == []  # derived, for a CSR to confirm
+
+
+def test_items_of_captions_and_values_then_stacked_blocks_each_starting_with_their_code() -> None:
+    s = Sheet()
+
+    def row(y: float, cells: list[tuple[str, str]]) -> None:
+        x = 40.0
+        for text, tag in cells:
+            s.words.append(Word(text=text, box=(x, y, x + 6 * len(text), y + 9), page=0))
+            s.tags.append(tag)
+            x += 6 * len(text) + 4
+
+    # one item on one row, its captions set off by dashes (a row of captions, but no table header)
+    row(240, [("REF", "O"), ("-", "O"), ("A1146817", "B-sku"), ("Désignation", "O"), ("-", "O"),
+              ("Whiteboard", "B-description"), ("marker", "I-description"), ("Qté", "O"), ("-", "O"),
+              ("48", "B-quantity"), ("PU", "O"), ("-", "O"), ("6,39", "B-unit_price"), ("Total", "O"), ("ligne", "O"),
+              ("-", "O"), ("306,72", "B-amount")])
+    # then items stacked on rows of their own, each block starting with its code
+    y = 260.0
+    for sku, desc, qty, price, amount in (("X9735267", "Gear", "6", "3,40", "20,40"),
+                                          ("C4912675", "Stapler", "5", "6,993", "34,97"),
+                                          ("A9023452", "Seeds", "15", "15,89", "238,35")):
+        row(y, [("REF", "O"), ("-", "O"), (sku, "B-sku")])
+        row(y + 10, [("Désignation", "O"), ("-", "O"), (desc, "B-description")])
+        row(y + 20, [("Qté", "O"), ("-", "O"), (qty, "B-quantity")])
+        row(y + 30, [("PU", "O"), ("-", "O"), (price, "B-unit_price")])
+        row(y + 40, [("Total", "O"), ("ligne", "O"), ("-", "O"), (amount, "B-amount")])
+        y += 57
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="fr", decimal=","))
+    assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
+        ("A1146817", 48, 6.39), ("X9735267", 6, 3.4), ("C4912675", 5, 6.993), ("A9023452", 15, 15.89)]

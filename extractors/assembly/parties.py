@@ -229,6 +229,12 @@ _GREETINGS = LEXICON.words("greetings")
 _CAPTION_TEXTS = frozenset(c.text for sec in ("header", "parties", "columns", "item") for c in LEXICON.captions(sec))
 
 
+def _ends_caption(ws: Sequence[Word], k: int) -> bool:
+    """Whether ``ws[k]`` is a caption, alone or as the end of one with up to two words before it."""
+    return any(k - n + 1 >= 0 and norm(" ".join(x.text for x in ws[k - n + 1:k + 1])) in _CAPTION_TEXTS
+               for n in (1, 2, 3))
+
+
 def _name_word(ws: Sequence[Word], k: int) -> bool:
     """Whether ``ws[k]`` can start a party's name: a word with letters, no caption (neither alone
     nor as the end of one with the words before it) and no label ending with a colon."""
@@ -237,12 +243,7 @@ def _name_word(ws: Sequence[Word], k: int) -> bool:
         return False
     if w.text.casefold().strip(",!") in _GREETINGS:
         return False  # "Hi Atlas Trading": the mail's greeting, not the name
-    for n in (1, 2, 3):
-        if k - n + 1 < 0:
-            break
-        if norm(" ".join(x.text for x in ws[k - n + 1:k + 1])) in _CAPTION_TEXTS:
-            return False
-    return True
+    return not _ends_caption(ws, k)
 
 
 def party_name_start(ctx: Context) -> None:
@@ -277,12 +278,7 @@ def _tail_word(ws: Sequence[Word], k: int) -> bool:
     w = ws[k]
     if w.text.endswith(":") or not w.text.strip(".,;-/"):
         return False
-    for n in (1, 2, 3):
-        if k - n + 1 < 0:
-            break
-        if norm(" ".join(x.text for x in ws[k - n + 1:k + 1])) in _CAPTION_TEXTS:
-            return False
-    return True
+    return not _ends_caption(ws, k)
 
 
 def party_row_end(ctx: Context) -> None:

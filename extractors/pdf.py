@@ -9,7 +9,10 @@ us repair the text layers that real order PDFs have:
 * text layers without space characters: words are split at horizontal gaps;
 * clipped text (a long value overflowing a table cell, hidden by a clip path) whose hidden
   part would interleave with the neighbouring column: characters whose centre lies outside
-  their object's clip rectangle, or outside the crop box, are dropped;
+  their object's clip rectangle, or outside the crop box, are not placed on the page. The
+  hidden tail of a value that overflows its cell to the right ("Fields Equipm" + "ent
+  Manufacturing") is still the value: it is read on from the last visible word, its words
+  sharing that word's box, so the column the cell is in stays as printed;
 * right-to-left runs (Hebrew) that a text layer stores in visual order: put back into
   logical order;
 * /Rotate 90/180/270: boxes are given in the displayed orientation.
@@ -51,6 +54,7 @@ class _Char:
     x1: float
     y1: float
     run: int  # stream word id: grows at every whitespace, so a stream space separates words
+    tail: str = ""  # the clipped rest of this character's text object, when it overflows right
 
     @property
     def cx(self) -> float:
@@ -134,6 +138,8 @@ def _page_chars(page: Any, pdfium_c: Any) -> tuple[list[_Char], float, float, in
     get_obj = pdfium_c.FPDFText_GetTextObject
     clip_cache: dict[int, tuple[float, float, float, float] | None] = {}
     chars: list[_Char] = []
+    last_seen: dict[int, int] = {}  # text object -> index in chars of its last visible character
+    tails: dict[int, list[tuple[str, int]]] = {}  # text object -> its hidden tail (char, run)
     bad = 0
     run = 0
     try:
@@ -168,12 +174,23 @@ def _page_chars(page: Any, pdfium_c: Any) -> tuple[list[_Char], float, float, in
                 clip = clip_cache[key]
                 # hidden by the clip path: the overflowing tail of a clipped cell value
                 if clip is not None and not (clip[0] - 0.5 <= mx <= clip[2] + 0.5 and clip[1] - 0.5 <= my <= clip[3] + 0.5):
+                    if key in last_seen and mx > clip[2] and clip[1] - 0.5 <= my <= clip[3] + 0.5:
+                        tails.setdefault(key, []).append((chr(u), run))
                     continue
+                last_seen[key] = len(chars)
+                tails.pop(key, None)  # visible again: what was hidden before was no tail
             ax, ay = tf(left, top)
             bx, by = tf(right, bottom)
             chars.append(_Char(chr(u), min(ax, bx), min(ay, by), max(ax, bx), max(ay, by), run))
     finally:
         textpage.close()
+    for key, tail in tails.items():
+        c = chars[last_seen[key]]
+        text, prev = "", c.run
+        for ch, r in tail:
+            text += (" " if r != prev else "") + ch
+            prev = r
+        c.tail = text
     if bad and bad > MAX_BAD_CHAR_RATIO * (len(chars) + bad):
         chars = []  # a layer of unmapped glyphs reads as garbage: treat as a scan
     return chars, disp_w, disp_h, rotation
@@ -264,27 +281,38 @@ def page_words(chars: list[_Char], page_index: int) -> list[Word]:
                 # a gap of a space (~0.25 em) splits words even without a space character;
                 # a space in the content stream splits where the glyphs do not touch (kerned
                 # runs can carry spurious spaces between letters of one word)
-                if gap > 0.17 * size or (c.run != p.run and gap > 0.02 * size) or c.x0 < p.x0 - 0.5 * size:
+                if (gap > 0.17 * size or (c.run != p.run and gap > 0.02 * size) or c.x0 < p.x0 - 0.5 * size
+                        or p.tail):  # a clipped value's hidden tail ends its word
                     groups.append(cur)
                     cur = []
             cur.append(c)
         if cur:
             groups.append(cur)
-        line_words = [
-            Word(
-                text=_logical("".join(c.ch for c in g)),
-                box=(
-                    round(min(c.x0 for c in g), 2),
-                    round(min(c.y0 for c in g), 2),
-                    round(max(c.x1 for c in g), 2),
-                    round(max(c.y1 for c in g), 2),
-                ),
-                page=page_index,
-            )
-            for g in groups
-        ]
+        line_words: list[Word] = []
+        for g in groups:
+            box = (min(c.x0 for c in g), min(c.y0 for c in g), max(c.x1 for c in g), max(c.y1 for c in g))
+            text = "".join(c.ch + c.tail for c in g)
+            if any(c.tail for c in g):
+                line_words.extend(_shared_box(text.split(), box, page_index))
+            else:
+                line_words.append(Word(text=_logical(text), box=tuple(round(v, 2) for v in box), page=page_index))
         words.extend(_reading_order(line_words))
     return words
+
+
+def _shared_box(texts: list[str], box: tuple[float, float, float, float], page_index: int) -> list[Word]:
+    """Words of a clipped value read on into its hidden tail, sharing the visible word's box
+    left to right, each a width in proportion to its length."""
+    x0, y0, x1, y1 = box
+    total = sum(len(t) for t in texts) or 1
+    out: list[Word] = []
+    at = x0
+    for t in texts:
+        right = at + (x1 - x0) * len(t) / total
+        out.append(Word(text=_logical(t), box=(round(at, 2), round(y0, 2), round(max(right, at + 0.01), 2), round(y1, 2)),
+                        page=page_index))
+        at = right
+    return out
 
 
 def _has_ltr(word: Word) -> bool:

@@ -141,6 +141,25 @@ def pdf_clipped() -> bytes:
     return buf.getvalue()
 
 
+def pdf_clipped_away() -> bytes:
+    """Text drawn wholly outside its clip path (never shown) beside a visible column."""
+    buf = io.BytesIO()
+    c = _canvas(buf)
+    c.setFont("Helvetica", 10)
+    c.drawString(72, 760, "Description")
+    c.drawString(160, 760, "Qty")
+    c.saveState()
+    p = c.beginPath()
+    p.rect(70, 735, 40, 15)
+    c.clipPath(p, stroke=0, fill=0)
+    c.drawString(120, 740, "secret words")
+    c.restoreState()
+    c.drawString(160, 740, "7")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
 def pdf_hebrew() -> bytes | None:
     """Hebrew drawn in visual order (as bidi-aware producers write it); None without a font."""
     if not HEBREW_FONT.exists():

@@ -65,10 +65,21 @@ def test_pdf_text_layer_without_spaces_is_split_by_gaps() -> None:
     assert ["SKU", "AB-12", "Qty", "25", "Price", "9.90"] == words[-6:]
 
 
-def test_pdf_clipped_overflow_is_dropped() -> None:
-    words = texts(samples.pdf_clipped())
-    assert "overflow" not in words and "hidden" not in words
-    assert words[-1] == "7" and "Widget" in words
+def test_pdf_clipped_value_reads_on_into_its_hidden_tail_inside_its_cell() -> None:
+    doc = read_bytes(samples.pdf_clipped(), "input.pdf")[0]
+    words = [w.text for w in doc.words]
+    # the value is whole ("long h" + "idden overflow text"), and the next column follows it
+    assert words[2:] == ["Widget", "steel", "long", "hidden", "overflow", "text", "7"]
+    qty = doc.words[-1]
+    tail = doc.words[5:8]
+    # the tail's words share the last visible word's box: none reaches into the next column
+    assert all(w.box[2] < qty.box[0] for w in tail)
+    assert [w.box[0] for w in tail] == sorted(w.box[0] for w in tail)
+
+
+def test_pdf_text_hidden_by_a_clip_without_visible_start_is_not_read() -> None:
+    words = texts(samples.pdf_clipped_away())
+    assert "secret" not in words and words[-1] == "7"
 
 
 def test_pdf_hebrew_in_logical_order() -> None:

@@ -34,6 +34,7 @@ _ROLE_CAPTIONS = LEXICON.words("role_captions")
 _SALES_TITLE = LEXICON.regex("sales_titles")
 _PURCHASE_TITLE = LEXICON.regex("purchase_titles")
 _STREET_START = re.compile(r"^\d+[a-zA-Z]?[,.]?\s+\S")
+_POST_BOX = LEXICON.regex("post_box", whole=False, start=True, suffix=r"\.?\s*\d")  # "PO Box 3425", "Postfach 10 20"
 
 
 def party_name(fld: Field) -> Field:
@@ -396,9 +397,11 @@ def party_captions(ctx: Context) -> None:
     party (a word of the ship-to block tagged as the buyer)."""
     draft = ctx.draft
     blocks: dict[str, PartyBlock] = {}
+    every: list[PartyBlock] = []
     for blk in captioned_blocks(ctx.sheet):
         if blk.caption in _ROLE_CAPTIONS and len(blk.rows) < 2 and not LEGAL_FORM.search(blk.text):
             continue  # "Buyer: Jane Miller": the purchasing agent, not the buying company
+        every.append(blk)
         for f in blk.fields:
             blocks.setdefault(f, blk)
     ocr = ctx.sheet.ocr
@@ -430,11 +433,14 @@ def party_captions(ctx: Context) -> None:
         cur = getattr(draft, f)
         if f in blocks or not cur.present:
             continue
-        inside = next((b for g, b in blocks.items() if _mostly_within(cur, b.words)), None)
+        # (any captioned block, a later page's too: "BUYER:" over each market's company)
+        inside = next((b for b in every if _mostly_within(cur, b.words)), None)
         if inside is None:
             continue
-        if f == "buyer" and {"ship_to", "bill_to"} & set(inside.fields):
-            # the goods go to the buyer: its name heads the delivery block
+        if f == "buyer" and {"ship_to", "bill_to"} & set(inside.fields) and (
+                len(inside.rows) > 1 or LEGAL_FORM.search(inside.text)):
+            # the goods go to the buyer: its name heads the delivery block (a block of one row
+            # with no company name in it is only the place, "Delivery Location: Coimbatore")
             name = party_name(Field(value=inside.text, raw=inside.raw, confidence=0.6,
                                     source=union(inside.words)))
             setattr(draft, f, name.model_copy(update={"confidence": min(0.6, cur.confidence)}))
@@ -455,15 +461,19 @@ def party_not_other_key(ctx: Context) -> None:
 def _name_not_street(draft: OrderDraft, words: Sequence[Word]) -> None:
     for f in NAMED_PARTIES:
         fld: Field = getattr(draft, f)
-        if not fld.present or not _STREET_START.match(str(fld.value)) or LEGAL_FORM.search(str(fld.value)):
+        v = str(fld.value)
+        if not fld.present or LEGAL_FORM.search(v):
             continue
-        if not fld.source:
+        box = bool(_POST_BOX.match(v))
+        if not (box or _STREET_START.match(v)) or not fld.source:
             continue
         src = fld.source[0]
         x0, y0 = src.box[0], src.box[1]
         above = [w for w in words if w.page == src.page and w.box.y1 <= y0 + 1 and y0 - w.box.y1 < 12
                  and abs(w.box.x0 - x0) < 6]
         if not above:
+            if box:
+                setattr(draft, f, Field())  # a post box with no name over it: the name is in a logo
             continue
         first = max(above, key=lambda w: w.box.y1)
         h = first.box.h
@@ -482,8 +492,10 @@ def _name_not_street(draft: OrderDraft, words: Sequence[Word]) -> None:
 
 
 def name_not_street(ctx: Context) -> None:
-    """A buyer or supplier read as a street line ("12 Harbour Road") took the address under
-    the name: the party's name is the row right above it in the same column."""
+    """A buyer or supplier read as a street line ("12 Harbour Road") or a post box ("PO Box
+    3425") took the address under the name: the party's name is the row right above it in the
+    same column. A post box with no row over it names no one (the name is in a logo): the field
+    is left empty."""
     _name_not_street(ctx.draft, ctx.words)
 
 

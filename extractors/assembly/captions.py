@@ -528,8 +528,9 @@ _ROLE_WORDS = LEXICON.words("role_captions")
 
 def caption_left_of(words: Sequence[Word], first: Word) -> str | None:
     """The caption printed left of a value on its row: the run of words before the value's own
-    run (runs are split at a gap of over one line height). None when the value starts its row,
-    or is written right to left (its caption is printed right of it)."""
+    run (runs are split at a gap of over one line height), or the words up to a colon in the
+    value's own run (a caption printed at word spacing, "Forwarder: CEVA"). None when the value
+    starts its row, or is written right to left (its caption is printed right of it)."""
     if rtl(first.text):
         return None
     h = first.box.h
@@ -547,9 +548,17 @@ def caption_left_of(words: Sequence[Word], first: Word) -> str | None:
             runs.append([w])
         else:
             runs[-1].insert(0, w)
-    if len(runs) < 2:
+    own = runs[0][:-1]  # the words of the value's own run before it
+    k = max((j for j, w in enumerate(own) if w.text.endswith(":")), default=-1)
+    if k >= 0:
+        # a caption printed at word spacing before its value ("Forwarder: CEVA"): from the
+        # previous caption's colon, or the run's start, to its own colon
+        start = max((j + 1 for j in range(k) if own[j].text.endswith(":")), default=0)
+        cap = own[start:k + 1]
+    elif len(runs) < 2:
         return None
-    cap = runs[1]
+    else:
+        cap = runs[1]
     if len(cap) > 5 or any(c.isdigit() for w in cap for c in w.text):
         return None
     return " ".join(w.text for w in cap)

@@ -1411,3 +1411,77 @@ def test_items_of_captions_and_values_then_stacked_blocks_each_starting_with_the
     d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="fr", decimal=","))
     assert [(ln.sku.value, ln.quantity.value, ln.unit_price.value) for ln in d.lines] == [
         ("A1146817", 48, 6.39), ("X9735267", 6, 3.4), ("C4912675", 5, 6.993), ("A9023452", 15, 15.89)]
+
+
+def _sure_of(s: Sheet, field: str) -> np.ndarray:
+    """The sheet's probabilities, with the model certain of the words tagged ``field``."""
+    p = s.probs()
+    for k, t in enumerate(s.tags):
+        if t.endswith(field):
+            p[k] = 0.0
+            p[k, LABEL2ID[t]] = 1.0
+    return p
+
+
+def test_a_buyer_read_in_a_one_row_delivery_place_is_no_name() -> None:
+    # "Delivery Location: Coimbatore, Tamil Nadu" read as the buyer: a place, not the name of
+    # the company the goods go to
+    s = Sheet()
+    s.put("Delivery Location:", 20, 100)
+    s.put("Coimbatore, Tamil Nadu", 180, 100, "B-buyer")
+    d = assemble(s.words, _sure_of(s, "buyer"), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "Coimbatore, Tamil Nadu" and not d.buyer.present
+    # a delivery block of several rows is headed by the buyer's name
+    s = Sheet()
+    s.put("Delivery Location:", 20, 100)
+    s.put("Northwind Traders", 180, 100, "B-buyer")
+    s.put("12 Harbour Road", 180, 112, "I-buyer")
+    s.put("Leeds", 180, 124, "I-buyer")
+    d = assemble(s.words, _sure_of(s, "buyer"), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.buyer.value == "Northwind Traders" and d.ship_to.value == "Northwind Traders, 12 Harbour Road, Leeds"
+
+
+def test_a_post_box_is_no_name() -> None:
+    s = Sheet()
+    s.put("Purchase Order", 300, 10)
+    s.put("PO BOX 3425 RHODES NSW 2138", 20, 40, "B-buyer")  # the name is only in a logo
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.buyer.present
+    s = Sheet()
+    s.put("Purchase Order", 300, 10)
+    s.put("Northwind Traders", 20, 30)
+    s.put("Postfach 10 20 30", 20, 40, "B-buyer")
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="de", decimal=","))
+    assert d.buyer.value == "Northwind Traders"
+
+
+def test_a_ship_to_read_inside_a_later_pages_buyer_block_is_not_the_ship_to() -> None:
+    s = Sheet()
+    s.put("BUYER: Acme Retail Ltd", 20, 100)
+    s.put("Via Roma 1", 60, 112)
+    for page, name in ((1, "Acme Retail Private Limited"), ):
+        s.put(f"BUYER: {name}", 20, 100, page=page)
+        s.put("A Wing, 2nd floor", 60, 112, "B-ship_to", page=page)
+        s.put("New Delhi 110017", 60, 124, "B-ship_to", page=page)
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.ship_to.present
+
+
+def test_a_party_printed_at_word_spacing_after_another_keys_caption_is_no_party() -> None:
+    s = Sheet()
+
+    def row(y: float, cells: list[tuple[str, str]]) -> None:
+        x = 200.0
+        for text, tag in cells:
+            s.words.append(Word(text=text, box=(x, y, x + 6 * len(text), y + 9), page=0))
+            s.tags.append(tag)
+            x += 6 * len(text) + 4  # word spacing: the caption is in the value's own run
+
+    row(100, [("Forwarder:", "O"), ("CEVA", "B-ship_to"), ("Logistics", "I-ship_to")])
+    row(112, [("Currency:", "O"), ("USD", "B-currency")])
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert not d.ship_to.present and d.currency.value == "USD"
+    s = Sheet()
+    row(100, [("Ship", "O"), ("to:", "O"), ("CEVA", "B-ship_to"), ("Logistics", "I-ship_to")])
+    d = assemble(s.words, s.probs(), ID2LABEL, Locale(lang="en", decimal="."))
+    assert d.ship_to.value == "CEVA Logistics"
